@@ -1,0 +1,27 @@
+"""The eitest command line: thin click commands over the Python API.
+
+Each command group lives in its own module; this module only assembles them. No
+heavy library is imported here, so that ``eitest --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import click
+
+from eitest import __version__
+from eitest.cli.instruments import instruments
+from eitest.cli.norms import norms
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="eitest")
+def cli() -> None:
+    """Give standardized emotional-intelligence tests to language models and compare them with human norms."""
+
+
+cli.add_command(instruments)
+cli.add_command(norms)
+
+
+def main() -> None:
+    cli(prog_name="eitest")

@@ -1,0 +1,92 @@
+"""Shared output options for listing commands: a table by default, --json or --csv.
+
+Data goes to stdout; notices and progress go to stderr.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import math
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+
+from eitest.errors import EitestError
+
+
+def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")(fn)
+    fn = click.option("--json", "as_json", is_flag=True, help="Print JSON.")(fn)
+    return fn
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if hasattr(v, "item") and not isinstance(v, (list, dict, str)):
+        try:
+            return v.item()
+        except (AttributeError, ValueError):
+            pass
+    return v
+
+
+def emit(rows: Sequence[dict[str, Any]], *, as_json: bool, as_csv: bool, columns: Sequence[str] | None = None, title: str | None = None) -> None:
+    """Print records as JSON, CSV, or a table (columns restrict only the table and CSV)."""
+    if as_json:
+        click.echo(json.dumps([{k: _jsonable(v) for k, v in r.items()} for r in rows], indent=2, ensure_ascii=False, default=str))
+        return
+    cols = list(columns) if columns else (list(rows[0].keys()) if rows else [])
+    if as_csv:
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: _jsonable(r.get(k)) for k in cols})
+        click.echo(buf.getvalue(), nl=False)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    for c in cols:
+        table.add_column(c)
+    for r in rows:
+        table.add_row(*[_cell(r.get(c)) for c in cols])
+    Console(file=sys.stdout, width=max(100, _terminal_width())).print(table)
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((120, 24)).columns
+
+
+def _cell(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return str(v)
+
+
+def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the library's user-facing errors into a clean message and exit status 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except EitestError as exc:
+            raise UsageProblem(str(exc)) from None
+
+    return wrapper
+
+
+class UsageProblem(click.ClickException):
+    exit_code = 2
