@@ -11,6 +11,7 @@ import click
 from eitest import __version__
 from eitest.cli.instruments import instruments
 from eitest.cli.norms import norms
+from eitest.cli.run import run, runs
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,6 +22,8 @@ def cli() -> None:
 
 cli.add_command(instruments)
 cli.add_command(norms)
+cli.add_command(run)
+cli.add_command(runs)
 
 
 def main() -> None:

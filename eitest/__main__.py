@@ -1,0 +1,3 @@
+from eitest.cli import main
+
+main()

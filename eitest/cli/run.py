@@ -1,0 +1,146 @@
+"""eitest run and eitest runs: administer a study, and read the runs in a store."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from eitest.cli.output import UsageProblem, emit, output_options, user_errors
+
+DEFAULT_DB = "eitest.db"
+
+
+@click.command()
+@click.argument("study_file", required=False, type=click.Path(dir_okay=False))
+@click.option("--model", "-m", "models", multiple=True, help="litellm model string, e.g. openai/gpt-4o or eitest/oracle (repeatable).")
+@click.option("--instrument", "-i", "instruments", multiple=True, help="Instrument id or file (repeatable).")
+@click.option("--reps", type=click.IntRange(min=1), help="Repetitions of each item per model  [default: 1].")
+@click.option("--temperature", type=float, help="Sampling temperature  [default: 0].")
+@click.option("--protocol", type=click.Choice(["standard", "reasoning", "json"]), help="Prompt protocol  [default: standard].")
+@click.option("--option-order", type=click.Choice(["original", "shuffled", "rotated"]), help="Order of the options shown  [default: original].")
+@click.option("--seed", type=int, help="Seed for shuffled orders and the chance responder  [default: 0].")
+@click.option("--concurrency", type=click.IntRange(min=1), help="Calls in flight at once  [default: 8].")
+@click.option("--api-base", help="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
+@click.option("--max-tokens", type=click.IntRange(min=1), help="Cap on reply tokens (default: the protocol's).")
+@click.option("--timeout", "timeout_s", type=float, help="Seconds before a call times out  [default: 120].")
+@click.option("--retries", "max_retries", type=click.IntRange(min=0), help="Retries of a failed call  [default: 4].")
+@click.option("--db", type=click.Path(dir_okay=False), help=f"SQLite store  [default: ./{DEFAULT_DB}].")
+@click.option("--max-cost", type=float, help="Refuse (or stop) a run whose cost in USD would pass this.")
+@click.option("--yes", "-y", is_flag=True, help="Run without asking to confirm the plan.")
+@user_errors
+def run(study_file: str | None, yes: bool, **flags: object) -> None:
+    """Put instrument items to models, one fresh conversation per trial; resumable.
+
+    Give a study YAML file, or flags. Re-running the same command resumes: finished
+    trials are not called again, failed ones are.
+    """
+    from eitest.runner import Study, load_study, run_study
+    from eitest.scoring import run_table
+    from eitest.store import Store
+
+    given = {k: v for k, v in flags.items() if v not in (None, ())}
+    given = {("models" if k == "models" else k): (list(v) if isinstance(v, tuple) else v) for k, v in given.items()}
+    if study_file:
+        study = load_study(study_file)
+        study = Study.model_validate({**study.model_dump(exclude_unset=True), **given})
+    else:
+        if not given.get("models") or not given.get("instruments"):
+            raise UsageProblem("give --model and --instrument (or a study file); 'eitest instruments list' shows the instruments")
+        study = Study.model_validate(given)
+    db = study.db or DEFAULT_DB
+
+    def confirm(plan) -> bool:
+        for line in plan.describe():
+            click.echo(line, err=True)
+        if not plan.todo:
+            click.echo("nothing to call: every trial is done", err=True)
+            return True
+        if yes or not sys.stdin.isatty():
+            return True
+        return click.confirm("Run it?", default=True, err=True)
+
+    progress = _Progress()
+    try:
+        outcome = run_study(study, db, command=" ".join(["eitest", *sys.argv[1:]]), on_plan=lambda p: confirm(p) and progress.start(len(p.todo)), on_trial=progress.advance)
+    finally:
+        progress.stop()
+    if outcome.stopped:
+        click.echo(f"stopped: {outcome.stopped}", err=True)
+    with Store(db) as store:
+        table = run_table(store.trials(outcome.run_id))
+    emit(table.to_dict("records"), as_json=False, as_csv=False, title=f"run {outcome.run_id}")
+    click.echo(
+        f"{outcome.called} call(s) made, {outcome.skipped} already done, {outcome.failed} failed"
+        + (" (re-run the same command to retry them)" if outcome.failed else "")
+        + f"; store: {db}",
+        err=True,
+    )
+
+
+class _Progress:
+    """A rich progress bar on stderr, started once the plan is confirmed."""
+
+    def __init__(self) -> None:
+        self._bar = None
+        self._task = None
+
+    def start(self, total: int) -> bool:
+        if total == 0:
+            return True
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._bar = Progress(TextColumn("trials"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+        self._bar.start()
+        self._task = self._bar.add_task("trials", total=total)
+        return True
+
+    def advance(self, _row: dict) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task)
+
+    def stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+@click.group()
+def runs() -> None:
+    """Read the runs kept in a store."""
+
+
+@runs.command("list")
+@click.option("--db", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False))
+@output_options
+@user_errors
+def runs_list(db: str, as_json: bool, as_csv: bool) -> None:
+    """List runs: models, instruments, trials, failures, cost."""
+    from eitest.store import Store
+
+    with Store(db, create=False) as store:
+        emit(store.run_summary(), as_json=as_json, as_csv=as_csv)
+
+
+@runs.command("show")
+@click.argument("run_id")
+@click.option("--db", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False))
+@output_options
+@user_errors
+def runs_show(run_id: str, db: str, as_json: bool, as_csv: bool) -> None:
+    """Show one run: its configuration and a table per model x instrument."""
+    import json
+
+    from eitest.scoring import run_table
+    from eitest.store import Store
+
+    with Store(db, create=False) as store:
+        rec = store.run(run_id)
+        table = run_table(store.trials(rec.id))
+    if not (as_json or as_csv):
+        click.echo(f"run {rec.id}  created {rec.created_at}  finished {rec.finished_at or '(not finished)'}")
+        click.echo(f"eitest {rec.eitest_version}, litellm {rec.litellm_version}, git {rec.git_revision or 'n/a'}{' (dirty)' if rec.git_dirty else ''}")
+        click.echo(f"command: {rec.command}")
+        click.echo("config: " + json.dumps(rec.config, sort_keys=True))
+    emit(table.to_dict("records"), as_json=as_json, as_csv=as_csv)

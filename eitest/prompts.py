@@ -1,0 +1,98 @@
+"""Prompt protocols (item -> chat messages) and the option order shown in each trial.
+
+A protocol is named and versioned: the version is stored with every trial, so a
+change of wording is a new version and never silently mixes with old trials.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from eitest.instruments import Instrument, Item
+
+LETTERS = "ABCDEFGHIJ"
+OPTION_ORDERS = ("original", "shuffled", "rotated")
+
+
+@dataclass(frozen=True)
+class Protocol:
+    name: str
+    version: str
+    closing: str
+    max_tokens: int  # generous ceiling for the reply
+    expected_completion_tokens: int  # for cost estimates before a run
+    structured: bool = False  # ask the provider for a JSON object when it supports it
+
+    def messages(self, instrument: Instrument, item: Item, shown: list[str]) -> list[dict[str, str]]:
+        """One fresh conversation: the instrument's instructions, the situation, the question, lettered options."""
+        lines = [instrument.instructions.strip(), "", item.stem.strip(), "", item.question.strip(), ""]
+        for letter, oid in zip(LETTERS, shown, strict=False):
+            lines.append(f"{letter}) {item.option(oid).text.strip()}")
+        lines += ["", self.closing]
+        return [{"role": "user", "content": "\n".join(lines)}]
+
+
+PROTOCOLS: dict[str, Protocol] = {
+    p.name: p
+    for p in (
+        Protocol("standard", "1", "Answer with the letter of one option only.", max_tokens=64, expected_completion_tokens=4),
+        Protocol(
+            "reasoning",
+            "1",
+            "Think it through step by step. Then give your final answer on the last line, "
+            "in the form 'ANSWER: <letter>', choosing exactly one option.",
+            max_tokens=2048,
+            expected_completion_tokens=350,
+        ),
+        Protocol(
+            "json",
+            "1",
+            'Reply with a JSON object only, of the form {"answer": "<letter>"}, choosing exactly one option.',
+            max_tokens=64,
+            expected_completion_tokens=10,
+            structured=True,
+        ),
+    )
+}
+
+
+def get_protocol(name: str) -> Protocol:
+    try:
+        return PROTOCOLS[name]
+    except KeyError:
+        from eitest.errors import EitestError
+
+        raise EitestError(f"unknown protocol {name!r}; use one of {', '.join(PROTOCOLS)}") from None
+
+
+def _seed_for(*parts: Any) -> int:
+    # A stable seed (Python's hash() changes between processes).
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def shown_order(mode: str, item: Item, *, model: str, instrument: str, repetition: int, seed: int) -> list[str]:
+    """Option ids in the order shown to the model in one trial.
+
+    ``original`` keeps the listed order; ``shuffled`` draws a permutation seeded by
+    (seed, model, instrument, item, repetition), so a rerun shows the same order;
+    ``rotated`` moves the listed order left by ``repetition`` places, so over a
+    multiple of the option count every option takes every position equally often.
+    """
+    ids = item.option_ids
+    if mode == "original":
+        return ids
+    if mode == "shuffled":
+        rng = random.Random(_seed_for(seed, model, instrument, item.id, repetition))
+        out = ids[:]
+        rng.shuffle(out)
+        return out
+    if mode == "rotated":
+        k = repetition % len(ids)
+        return ids[k:] + ids[:k]
+    from eitest.errors import EitestError
+
+    raise EitestError(f"unknown option order {mode!r}; use one of {', '.join(OPTION_ORDERS)}")

@@ -1,0 +1,728 @@
+"""Statistics for comparing language models with human norms.
+
+Pure functions in the pingouin manner: tidy inputs (pandas DataFrames in long
+format or plain numbers), small dict or DataFrame results whose keys and columns
+are documented, full precision throughout. Rounding belongs to :mod:`eitest.apa`.
+
+A model's repetitions are repeated measures of one respondent, not a sample of
+respondents: a model is compared with a norm sample as a *single case*
+(:func:`single_case`), never by a two-sample t-test with n = repetitions.
+
+scipy and statsmodels do the arithmetic wherever they have it; what is written
+here is only what they lack (the Crawford-Howell test, the Crawford-Garthwaite
+interval, the two-way bootstrap, the position-bias check).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import proportion_confint
+
+__all__ = [
+    "adjust_pvalues",
+    "agreement",
+    "binomial_ci",
+    "bootstrap_accuracy",
+    "item_correlation",
+    "noncentral_t_ci",
+    "paper_summary",
+    "position_bias",
+    "single_case",
+]
+
+NO_ANSWER = "<none>"
+PVALUE_METHODS = ("holm", "fdr_bh", "bonferroni")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _finite(name: str, value: Any) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return x
+
+
+def _level(name: str, value: float) -> float:
+    x = _finite(name, value)
+    if not 0 < x < 1:
+        raise ValueError(f"{name} must lie strictly between 0 and 1, got {value!r}")
+    return x
+
+
+def _require_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what} lacks column(s) {missing}; it needs {list(columns)}")
+
+
+def _t_interval(values: np.ndarray, ci: float) -> tuple[float, float, float, float]:
+    """Mean, SD (ddof=1) and t-based CI of ``values``; SD and CI are NaN for one value."""
+    k = values.size
+    mean = float(values.mean())
+    if k < 2:
+        return mean, math.nan, math.nan, math.nan
+    sd = float(values.std(ddof=1))
+    half = stats.t.ppf((1 + ci) / 2, k - 1) * sd / math.sqrt(k)
+    return mean, sd, mean - half, mean + half
+
+
+def noncentral_t_ci(t_obs: float, df: float, ci: float = 0.95) -> tuple[float, float]:
+    """Confidence interval for the noncentrality parameter of a t statistic.
+
+    Finds ``delta_low`` and ``delta_high`` with
+
+        P(T_df(delta_low) <= t_obs) = (1 + ci) / 2,
+        P(T_df(delta_high) <= t_obs) = (1 - ci) / 2,
+
+    where ``T_df(delta)`` is noncentral t (scipy ``nct``). The cdf falls as delta
+    rises, so ``delta_low < delta_high``. Dividing by sqrt(n) turns the interval
+    into one for a standardized effect (Cumming & Finch, 2001).
+
+    Parameters
+    ----------
+    t_obs : float
+        Observed t statistic.
+    df : float
+        Degrees of freedom (> 0).
+    ci : float
+        Confidence level, in (0, 1).
+
+    Returns
+    -------
+    tuple of float
+        ``(delta_low, delta_high)``.
+
+    References
+    ----------
+    Cumming, G., & Finch, S. (2001). A primer on the understanding, use, and
+    calculation of confidence intervals that are based on central and noncentral
+    distributions. *Educational and Psychological Measurement, 61*, 532-574.
+    """
+    t_obs = _finite("t_obs", t_obs)
+    df = _finite("df", df)
+    if df <= 0:
+        raise ValueError(f"df must be > 0, got {df}")
+    ci = _level("ci", ci)
+
+    def solve(q: float) -> float:
+        def f(delta: float) -> float:
+            return float(stats.nct.cdf(t_obs, df, delta)) - q
+
+        step = 2.0 + abs(t_obs)
+        lo, hi = t_obs - step, t_obs + step
+        while f(lo) < 0:
+            lo -= step
+            step *= 2
+        step = 2.0 + abs(t_obs)
+        while f(hi) > 0:
+            hi += step
+            step *= 2
+        return float(optimize.brentq(f, lo, hi, xtol=1e-12, rtol=1e-14, maxiter=500))
+
+    return solve((1 + ci) / 2), solve((1 - ci) / 2)
+
+
+# --------------------------------------------------------------------------- single case
+
+
+def single_case(score: float, mean: float, sd: float, n: int, alpha: float = 0.05) -> dict[str, float]:
+    """Compare one respondent (a model) with a normative sample.
+
+    Crawford & Howell's (1998) modified t-test treats the norm mean and SD as
+    estimates from a sample of ``n``:
+
+        t = (x - m) / (s * sqrt((n + 1) / n)),  df = n - 1.
+
+    The standard score is ``z = (x - m) / s`` and the T score ``50 + 10 z``.
+    Following Crawford & Garthwaite (2002), the point estimate of the percentage
+    of the population scoring below the case is ``100 * P(T_{n-1} < t)`` (not
+    ``100 * Phi(z)``), and its interval comes from the noncentral t: with
+    ``c = (x - m) / s``, ``c * sqrt(n)`` is noncentral t on ``n - 1`` df with
+    noncentrality ``delta = z_true * sqrt(n)``; ``delta_L`` and ``delta_U``
+    solve ``P(T_{n-1}(delta) <= c sqrt(n)) = 1 - alpha/2`` and ``alpha/2``, and
+    the interval is ``100 * Phi(delta / sqrt(n))``. The effect size
+    ``z_CC = (x - m) / s`` (Cohen's d against the norm SD) has the interval
+    ``delta / sqrt(n)`` (Crawford, Garthwaite & Porter, 2010). Hedges' g is
+    ``z_CC * J`` with the small-sample factor ``J = 1 - 3 / (4 (n - 1) - 1)`` on
+    the norm SD's df, and its interval is the z_CC interval times J.
+
+    Parameters
+    ----------
+    score : float
+        The case's score (x), on the norm's scale.
+    mean, sd : float
+        Mean (m) and standard deviation (s, > 0) of the normative sample.
+    n : int
+        Size of the normative sample (>= 2).
+    alpha : float
+        1 - confidence level of the intervals (default 0.05 -> 95 %).
+
+    Returns
+    -------
+    dict
+        ``t``, ``df``: modified t and its degrees of freedom;
+        ``p_two_sided``; ``p_one_sided`` (in the direction of the observed
+        difference, = ``p_two_sided / 2``);
+        ``z`` (standard score) and ``T_score``;
+        ``percentile``, ``percentile_ci_low``, ``percentile_ci_high``: estimated
+        percentage of the population below the case, with its interval;
+        ``z_cc``, ``z_cc_ci_low``, ``z_cc_ci_high``;
+        ``hedges_g``, ``hedges_g_ci_low``, ``hedges_g_ci_high``;
+        ``n``; ``ci_level`` (= 1 - alpha).
+
+    References
+    ----------
+    Crawford, J. R., & Howell, D. C. (1998). Comparing an individual's test score
+    against norms derived from small samples. *The Clinical Neuropsychologist,
+    12*, 482-486.
+
+    Crawford, J. R., & Garthwaite, P. H. (2002). Investigation of the single case
+    in neuropsychology: Confidence limits on the abnormality of test scores and
+    test score differences. *Neuropsychologia, 40*, 1196-1208.
+
+    Crawford, J. R., Garthwaite, P. H., & Porter, S. (2010). Point and interval
+    estimates of effect sizes for the case-controls design in neuropsychology.
+    *Cortex, 46*, 1166-1178.
+
+    Hedges, L. V. (1981). Distribution theory for Glass's estimator of effect
+    size and related estimators. *Journal of Educational Statistics, 6*, 107-128.
+    """
+    x = _finite("score", score)
+    m = _finite("mean", mean)
+    s = _finite("sd", sd)
+    if s <= 0:
+        raise ValueError(f"sd must be > 0, got {sd!r}")
+    n_f = _finite("n", n)
+    if n_f < 2 or n_f != int(n_f):
+        raise ValueError(f"n must be a whole number >= 2 (the norm sample size), got {n!r}")
+    n = int(n_f)
+    alpha = _level("alpha", alpha)
+
+    df = n - 1
+    c = (x - m) / s
+    t = c / math.sqrt((n + 1) / n)
+    p_two = float(2 * stats.t.sf(abs(t), df))
+    delta_low, delta_high = noncentral_t_ci(c * math.sqrt(n), df, 1 - alpha)
+    zcc_low, zcc_high = delta_low / math.sqrt(n), delta_high / math.sqrt(n)
+    j = 1 - 3 / (4 * df - 1)
+    return {
+        "t": t,
+        "df": df,
+        "p_two_sided": p_two,
+        "p_one_sided": p_two / 2,
+        "z": c,
+        "T_score": 50 + 10 * c,
+        "percentile": float(100 * stats.t.cdf(t, df)),
+        "percentile_ci_low": float(100 * stats.norm.cdf(zcc_low)),
+        "percentile_ci_high": float(100 * stats.norm.cdf(zcc_high)),
+        "z_cc": c,
+        "z_cc_ci_low": zcc_low,
+        "z_cc_ci_high": zcc_high,
+        "hedges_g": c * j,
+        "hedges_g_ci_low": zcc_low * j,
+        "hedges_g_ci_high": zcc_high * j,
+        "n": n,
+        "ci_level": 1 - alpha,
+    }
+
+
+# --------------------------------------------------------------------------- accuracy
+
+
+def bootstrap_accuracy(trials: pd.DataFrame, n_boot: int = 2000, seed: int = 0, ci: float = 0.95) -> dict[str, Any]:
+    """Mean accuracy of one model on one instrument with a two-way bootstrap CI.
+
+    The scores form an items x repetitions grid. Each bootstrap replicate draws
+    items with replacement and, independently, repetitions with replacement, and
+    takes the mean of the resampled grid; the CI is the percentile interval of
+    the replicates (Efron & Tibshirani, 1993, ch. 13). Resampling both ways
+    carries item sampling and run-to-run variation into the interval (a
+    two-way random-effects bootstrap, Owen, 2007; it is conservative rather
+    than liberal). Replicates are computed as weighted means with multinomial
+    counts, ``sum_ir w_i v_r S_ir / sum_ir w_i v_r C_ir`` (``C`` marks observed
+    cells), which equals averaging the resampled grid and also handles an
+    incomplete grid.
+
+    Parameters
+    ----------
+    trials : DataFrame
+        Columns ``item_id``, ``repetition``, ``score`` (in [0, 1]); one row per
+        item and repetition.
+    n_boot : int
+        Number of bootstrap replicates.
+    seed : int
+        Seed for ``numpy.random.default_rng``; the result is reproducible.
+    ci : float
+        Confidence level.
+
+    Returns
+    -------
+    dict
+        ``mean`` (mean of all trials), ``ci_low``, ``ci_high``,
+        ``sd_reps`` (SD, ddof=1, of the per-repetition mean scores; NaN with one
+        repetition), ``n_items``, ``n_reps``, ``n_trials``, ``n_boot``,
+        ``ci_level``.
+
+    References
+    ----------
+    Efron, B., & Tibshirani, R. J. (1993). *An introduction to the bootstrap*.
+    Chapman & Hall.
+
+    Owen, A. B. (2007). The pigeonhole bootstrap. *Annals of Applied Statistics,
+    1*, 386-411.
+    """
+    _require_columns(trials, ["item_id", "repetition", "score"], "trials")
+    if len(trials) == 0:
+        raise ValueError("trials is empty: there is nothing to score")
+    n_boot = int(n_boot)
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    ci = _level("ci", ci)
+    score = pd.to_numeric(trials["score"], errors="coerce")
+    if score.isna().any():
+        raise ValueError("trials.score has missing or non-numeric values; drop failed trials first")
+    if ((score < 0) | (score > 1)).any():
+        raise ValueError("trials.score must lie in [0, 1]")
+    if trials[["item_id", "repetition"]].isna().any().any():
+        raise ValueError("trials.item_id and trials.repetition must not be missing")
+    if trials.duplicated(["item_id", "repetition"]).any():
+        raise ValueError("trials has more than one row for some (item_id, repetition)")
+
+    grid = (
+        trials.assign(score=score.astype(float)).pivot(index="item_id", columns="repetition", values="score").to_numpy()
+    )
+    observed = ~np.isnan(grid)
+    filled = np.where(observed, grid, 0.0)
+    n_items, n_reps = grid.shape
+
+    rng = np.random.default_rng(seed)
+    w = rng.multinomial(n_items, np.full(n_items, 1 / n_items), size=n_boot).astype(float)
+    v = rng.multinomial(n_reps, np.full(n_reps, 1 / n_reps), size=n_boot).astype(float)
+    num = np.einsum("bi,ir,br->b", w, filled, v)
+    den = np.einsum("bi,ir,br->b", w, observed.astype(float), v)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boot = num / den
+    boot = boot[np.isfinite(boot)]
+    lo, hi = np.quantile(boot, [(1 - ci) / 2, (1 + ci) / 2])
+
+    rep_means = np.nanmean(grid, axis=0)
+    return {
+        "mean": float(score.mean()),
+        "ci_low": float(lo),
+        "ci_high": float(hi),
+        "sd_reps": float(np.std(rep_means, ddof=1)) if n_reps > 1 else math.nan,
+        "n_items": int(n_items),
+        "n_reps": int(n_reps),
+        "n_trials": int(observed.sum()),
+        "n_boot": n_boot,
+        "ci_level": ci,
+    }
+
+
+def binomial_ci(k: int, n: int, method: str = "wilson", alpha: float = 0.05) -> dict[str, Any]:
+    """Proportion correct in one run with a binomial confidence interval.
+
+    Delegates to ``statsmodels.stats.proportion.proportion_confint``. The
+    default Wilson (1927) score interval is ``(p + z^2/2n +- z sqrt(p(1-p)/n +
+    z^2/4n^2)) / (1 + z^2/n)``; see Brown, Cai & DasGupta (2001) for why it is
+    preferred to the Wald interval.
+
+    Parameters
+    ----------
+    k, n : int
+        Number correct and number of trials (``0 <= k <= n``, ``n >= 1``).
+    method : str
+        Any method ``proportion_confint`` knows (``"wilson"``, ``"beta"`` for
+        Clopper-Pearson, ``"agresti_coull"``, ``"jeffreys"``, ...).
+    alpha : float
+        1 - confidence level.
+
+    Returns
+    -------
+    dict
+        ``k``, ``n``, ``proportion`` (k / n), ``ci_low``, ``ci_high``,
+        ``method``, ``ci_level``.
+
+    References
+    ----------
+    Brown, L. D., Cai, T. T., & DasGupta, A. (2001). Interval estimation for a
+    binomial proportion. *Statistical Science, 16*, 101-133.
+    """
+    k_f, n_f = _finite("k", k), _finite("n", n)
+    if k_f != int(k_f) or n_f != int(n_f):
+        raise ValueError(f"k and n must be whole numbers, got k={k!r}, n={n!r}")
+    k, n = int(k_f), int(n_f)
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    if not 0 <= k <= n:
+        raise ValueError(f"k must lie between 0 and n={n}, got {k}")
+    alpha = _level("alpha", alpha)
+    lo, hi = proportion_confint(k, n, alpha=alpha, method=method)
+    return {
+        "k": k,
+        "n": n,
+        "proportion": k / n,
+        "ci_low": float(lo),
+        "ci_high": float(hi),
+        "method": method,
+        "ci_level": 1 - alpha,
+    }
+
+
+# --------------------------------------------------------------------------- consistency
+
+
+def agreement(choices: pd.DataFrame) -> dict[str, Any]:
+    """Agreement of one model with itself across repetitions.
+
+    ``modal_rate`` is the share of items answered identically in every
+    repetition. Fleiss' kappa treats repetitions as raters and options as
+    categories, "no answer" (``None``/NaN) being a category of its own
+    (``"<none>"``):
+
+        kappa = (P_bar - P_e) / (1 - P_e),
+
+    where ``P_bar`` is the mean pairwise agreement per item and ``P_e`` the sum
+    of squared category shares (Fleiss, 1971), computed by statsmodels
+    (``aggregate_raters`` + ``fleiss_kappa``).
+
+    Parameters
+    ----------
+    choices : DataFrame
+        Columns ``item_id``, ``repetition``, ``choice`` (option id, or None when
+        the reply gave no answer). Every item must have the same repetitions.
+
+    Returns
+    -------
+    dict
+        ``modal_rate``, ``fleiss_kappa``, ``n_items``, ``n_reps``,
+        ``n_categories`` (categories used, ``"<none>"`` included), ``reason``:
+        None, or why a value is NaN (fewer than two repetitions; kappa is
+        undefined when every answer falls in one category).
+
+    References
+    ----------
+    Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters.
+    *Psychological Bulletin, 76*, 378-382.
+    """
+    _require_columns(choices, ["item_id", "repetition", "choice"], "choices")
+    if len(choices) == 0:
+        raise ValueError("choices is empty")
+    if choices[["item_id", "repetition"]].isna().any().any():
+        raise ValueError("choices.item_id and choices.repetition must not be missing")
+    if choices.duplicated(["item_id", "repetition"]).any():
+        raise ValueError("choices has more than one row for some (item_id, repetition)")
+    labels = choices["choice"].astype(object).where(choices["choice"].notna(), NO_ANSWER).astype(str)
+    wide = choices.assign(choice=labels).pivot(index="item_id", columns="repetition", values="choice")
+    incomplete = wide.index[wide.isna().any(axis=1)].tolist()
+    if incomplete:
+        raise ValueError(
+            f"items {incomplete[:5]} lack some repetitions; Fleiss' kappa needs every item rated in every "
+            "repetition (keep failed replies as choice=None, or drop the incomplete items)"
+        )
+    n_items, n_reps = wide.shape
+    data = wide.to_numpy(dtype=str)
+    n_categories = int(np.unique(data).size)
+    result: dict[str, Any] = {
+        "modal_rate": math.nan,
+        "fleiss_kappa": math.nan,
+        "n_items": int(n_items),
+        "n_reps": int(n_reps),
+        "n_categories": n_categories,
+        "reason": None,
+    }
+    if n_reps < 2:
+        result["reason"] = "agreement needs at least two repetitions"
+        return result
+    result["modal_rate"] = float((data == data[:, :1]).all(axis=1).mean())
+    if n_categories < 2:
+        result["reason"] = "every answer fell in one category, so chance agreement is 1 and kappa is undefined"
+        return result
+    table, _ = aggregate_raters(data)
+    result["fleiss_kappa"] = float(fleiss_kappa(table, method="fleiss"))
+    return result
+
+
+def position_bias(df: pd.DataFrame, min_excess: float = 0.10) -> dict[str, Any]:
+    """Does the model favour a screen position, whatever the key?
+
+    With options shown in varied order, the keyed answer sits in different
+    positions; a responder that follows content chooses positions as often as
+    the keys put the answer there. The observed counts of chosen positions
+    (answered trials only) are compared with expected counts ``E_j = N *
+    share of trials keyed at position j`` by Pearson's chi-square
+    (``scipy.stats.chisquare``), ``chi2 = sum (O_j - E_j)^2 / E_j``, ``df =
+    (positions with E_j > 0) - 1``. Positions neither keyed nor chosen are left
+    out. If the model chose a position that is never keyed, chi2 is infinite and
+    p is 0. A bias is flagged when ``p < .05`` and the most chosen position's
+    share exceeds its expected share by at least ``min_excess``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Columns ``chosen_position`` (NaN when no answer), ``keyed_position``,
+        ``n_options``; all 0-based; only trials whose options were shuffled.
+    min_excess : float
+        How far (as a share) the top position must exceed its expectation to be
+        flagged; default 0.10.
+
+    Returns
+    -------
+    dict
+        ``n`` (answered trials), ``chi2``, ``df``, ``p``, ``observed`` and
+        ``expected`` (arrays indexed by position 0..max(n_options)-1),
+        ``top_position``, ``top_share``, ``top_expected_share``, ``flag``
+        (bool), ``reason`` (None, or why the test could not be run).
+
+    References
+    ----------
+    Pearson, K. (1900). On the criterion that a given system of deviations from
+    the probable in the case of a correlated system of variables is such that it
+    can be reasonably supposed to have arisen from random sampling.
+    *Philosophical Magazine, 50*, 157-175.
+    """
+    _require_columns(df, ["chosen_position", "keyed_position", "n_options"], "df")
+    if len(df) == 0:
+        raise ValueError("df is empty: no trials with shuffled options")
+    min_excess = _finite("min_excess", min_excess)
+    keyed = pd.to_numeric(df["keyed_position"], errors="coerce")
+    n_opt = pd.to_numeric(df["n_options"], errors="coerce")
+    chosen = pd.to_numeric(df["chosen_position"], errors="coerce")
+    if keyed.isna().any() or n_opt.isna().any():
+        raise ValueError("keyed_position and n_options must be present in every row")
+    if (n_opt < 2).any():
+        raise ValueError("n_options must be >= 2")
+    for name, col in (("keyed_position", keyed), ("chosen_position", chosen.dropna())):
+        bad = (col < 0) | (col >= n_opt.loc[col.index]) | (col != np.floor(col))
+        if bad.any():
+            raise ValueError(f"{name} must be a whole number in [0, n_options); bad rows: {list(col.index[bad][:5])}")
+
+    n_pos = int(n_opt.max())
+    answered = chosen.dropna().astype(int)
+    n = int(answered.size)
+    observed = np.bincount(answered, minlength=n_pos).astype(float)
+    key_share = np.bincount(keyed.astype(int), minlength=n_pos) / len(keyed)
+    expected = key_share * n
+    result: dict[str, Any] = {
+        "n": n,
+        "chi2": math.nan,
+        "df": math.nan,
+        "p": math.nan,
+        "observed": observed,
+        "expected": expected,
+        "top_position": None,
+        "top_share": math.nan,
+        "top_expected_share": math.nan,
+        "flag": False,
+        "reason": None,
+    }
+    if n == 0:
+        result["reason"] = "no answered trials"
+        return result
+    top = int(np.argmax(observed))
+    result.update(top_position=top, top_share=observed[top] / n, top_expected_share=float(key_share[top]))
+    keep = (expected > 0) | (observed > 0)
+    if (expected > 0).sum() < 2:
+        result["reason"] = "the keys sit in a single position, so there is nothing to compare against"
+        return result
+    dof = int((expected > 0).sum()) - 1
+    if ((expected == 0) & (observed > 0)).any():
+        chi2, p = math.inf, 0.0
+    else:
+        res = stats.chisquare(observed[keep], expected[keep])
+        chi2, p = float(res.statistic), float(res.pvalue)
+    result.update(chi2=chi2, df=dof, p=p)
+    result["flag"] = bool(p < 0.05 and result["top_share"] - result["top_expected_share"] >= min_excess)
+    return result
+
+
+# --------------------------------------------------------------------------- items and families of tests
+
+
+def item_correlation(model_item_acc: Any, human_p: Any) -> dict[str, Any]:
+    """Spearman correlation of model item accuracy with human item difficulty.
+
+    ``rho`` is Pearson's r of the ranks (average ranks for ties), with the
+    t-based p of ``scipy.stats.spearmanr``. Pairs with a missing value are
+    dropped. Two pandas Series are aligned on their index (item ids) first.
+
+    Parameters
+    ----------
+    model_item_acc, human_p : array-like or Series
+        Per-item model accuracy and human proportion correct.
+
+    Returns
+    -------
+    dict
+        ``rho``, ``p``, ``n`` (pairs used), ``reason`` (None, or why rho is NaN:
+        fewer than 3 pairs, or a constant input).
+
+    References
+    ----------
+    Spearman, C. (1904). The proof and measurement of association between two
+    things. *American Journal of Psychology, 15*, 72-101.
+    """
+    if isinstance(model_item_acc, pd.Series) and isinstance(human_p, pd.Series):
+        a, b = model_item_acc.align(human_p, join="inner")
+        x, y = a.to_numpy(dtype=float), b.to_numpy(dtype=float)
+    else:
+        x = np.asarray(model_item_acc, dtype=float).ravel()
+        y = np.asarray(human_p, dtype=float).ravel()
+        if x.size != y.size:
+            raise ValueError(f"model_item_acc has {x.size} values but human_p has {y.size}")
+    ok = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[ok], y[ok]
+    n = int(x.size)
+    result: dict[str, Any] = {"rho": math.nan, "p": math.nan, "n": n, "reason": None}
+    if n < 3:
+        result["reason"] = f"a correlation needs at least 3 items with both values, got {n}"
+    elif np.ptp(x) == 0 or np.ptp(y) == 0:
+        which = "model_item_acc" if np.ptp(x) == 0 else "human_p"
+        result["reason"] = f"{which} is constant, so the correlation is undefined"
+    else:
+        res = stats.spearmanr(x, y)
+        result.update(rho=float(res.statistic), p=float(res.pvalue))
+    return result
+
+
+def adjust_pvalues(p: Any, method: str = "holm") -> Any:
+    """Adjust a family of p values for multiple testing.
+
+    Holm (1979) step-down: sort ascending, ``p_(i) * (m - i + 1)``, cumulative
+    maximum, capped at 1. Benjamini & Hochberg (1995) ``fdr_bh``: ``p_(i) * m /
+    i``, cumulative minimum from the top. Computed by
+    ``statsmodels.stats.multitest.multipletests``; NaN entries are left out of
+    the family and returned as NaN.
+
+    Parameters
+    ----------
+    p : array-like or Series
+        p values in [0, 1]; NaN allowed.
+    method : {"holm", "fdr_bh", "bonferroni"}
+
+    Returns
+    -------
+    ndarray or Series
+        Adjusted p values, same shape and order (a Series keeps its index).
+
+    References
+    ----------
+    Holm, S. (1979). A simple sequentially rejective multiple test procedure.
+    *Scandinavian Journal of Statistics, 6*, 65-70.
+
+    Benjamini, Y., & Hochberg, Y. (1995). Controlling the false discovery rate.
+    *Journal of the Royal Statistical Society B, 57*, 289-300.
+    """
+    if method not in PVALUE_METHODS:
+        raise ValueError(f"method must be one of {PVALUE_METHODS}, got {method!r}")
+    arr = np.asarray(p, dtype=float)
+    flat = arr.ravel()
+    ok = ~np.isnan(flat)
+    if ((flat[ok] < 0) | (flat[ok] > 1)).any():
+        raise ValueError("p values must lie in [0, 1]")
+    out = np.full(flat.shape, np.nan)
+    if ok.any():
+        out[ok] = multipletests(flat[ok], method=method)[1]
+    out = out.reshape(arr.shape)
+    if isinstance(p, pd.Series):
+        return pd.Series(out, index=p.index, name=p.name)
+    return out
+
+
+def paper_summary(scores: pd.DataFrame, norms: pd.DataFrame, ci: float = 0.95) -> pd.DataFrame:
+    """Per-model mean accuracy across tests, and LLMs vs humans, as in the paper.
+
+    Each test counts once. For a model, its accuracies on the ``k`` tests it
+    took give ``mean``, ``sd`` (ddof=1) and the t interval
+    ``mean +- t_{(1+ci)/2, k-1} sd / sqrt(k)`` (NaN with one test). For the
+    overall comparison the unit is again the test: over the instruments that
+    have both scores and a norm, the LLM value of a test is the mean over the
+    models that took it, and the human value is the norm mean; each series gets
+    its mean and t interval across tests (Schlegel, Sommer & Mortillaro, 2025,
+    report 81 % vs 56 % this way).
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Columns ``model``, ``instrument``, ``accuracy`` (proportion correct, in
+        [0, 1]); one row per model and instrument.
+    norms : DataFrame
+        Columns ``instrument``, ``mean`` (human mean proportion correct, in
+        [0, 1]); one row per instrument.
+    ci : float
+        Confidence level.
+
+    Returns
+    -------
+    DataFrame
+        One row per model, then ``"All LLMs"`` and ``"Humans (norms)"``.
+        Columns: ``row`` (``"model"``, ``"llm_mean"`` or ``"human_mean"``),
+        ``name``, ``n_tests``, ``mean``, ``sd``, ``ci_low``, ``ci_high``,
+        ``instruments`` (comma-separated ids the row averages).
+
+    References
+    ----------
+    Schlegel, K., Sommer, N. R., & Mortillaro, M. (2025). Large language models
+    are proficient in solving and creating emotional intelligence tests.
+    *Communications Psychology, 3*, 80.
+    """
+    _require_columns(scores, ["model", "instrument", "accuracy"], "scores")
+    _require_columns(norms, ["instrument", "mean"], "norms")
+    ci = _level("ci", ci)
+    if len(scores) == 0:
+        raise ValueError("scores is empty")
+    for frame, col, what in ((scores, "accuracy", "scores"), (norms, "mean", "norms")):
+        values = pd.to_numeric(frame[col], errors="coerce")
+        if values.isna().any():
+            raise ValueError(f"{what}.{col} has missing or non-numeric values")
+        if ((values < 0) | (values > 1)).any():
+            raise ValueError(f"{what}.{col} must be a proportion in [0, 1] (percentages must be divided by 100)")
+    if scores.duplicated(["model", "instrument"]).any():
+        raise ValueError("scores has more than one accuracy for some (model, instrument)")
+    if norms.duplicated(["instrument"]).any():
+        raise ValueError("norms has more than one mean for some instrument")
+
+    rows = []
+
+    def add(kind: str, name: str, values: pd.Series) -> None:
+        mean, sd, lo, hi = _t_interval(values.to_numpy(dtype=float), ci)
+        rows.append(
+            {
+                "row": kind,
+                "name": name,
+                "n_tests": int(values.size),
+                "mean": mean,
+                "sd": sd,
+                "ci_low": lo,
+                "ci_high": hi,
+                "instruments": ",".join(map(str, values.index)),
+            }
+        )
+
+    for model, group in scores.groupby("model", sort=True):
+        add("model", str(model), group.set_index("instrument")["accuracy"].astype(float).sort_index())
+
+    per_test = scores.groupby("instrument")["accuracy"].mean().astype(float)
+    human = norms.set_index("instrument")["mean"].astype(float)
+    common = per_test.index.intersection(human.index).sort_values()
+    if len(common) > 0:
+        add("llm_mean", "All LLMs", per_test.loc[common])
+        add("human_mean", "Humans (norms)", human.loc[common])
+    return pd.DataFrame(
+        rows, columns=["row", "name", "n_tests", "mean", "sd", "ci_low", "ci_high", "instruments"]
+    ).reset_index(drop=True)

@@ -1,0 +1,149 @@
+"""A scripted OpenAI-compatible chat server on 127.0.0.1, for tests and benchmarks.
+
+It answers ``POST /v1/chat/completions`` by a script: a function from the request
+body to an :class:`Action` (reply text, HTTP status, delay, malformed body, hang).
+It counts requests per prompt and keeps the Authorization headers it saw, so tests
+can check what reached the wire. Run it in a thread (:class:`ScriptedServer`) or as
+its own process (``python tests/openai_server.py --port 0 --keyed FILE``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+OPTION_LINE = re.compile(r"^([A-J])\) (.+)$", re.M)
+
+
+@dataclass
+class Action:
+    reply: str = "A"
+    status: int = 200
+    delay_s: float = 0.0
+    malformed: bool = False
+    hang_s: float = 0.0  # sleep this long before answering (a timeout for the client)
+
+
+def prompt_of(body: dict[str, Any]) -> str:
+    return "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+
+
+def prompt_key(body: dict[str, Any]) -> str:
+    """The item a request is about: its prompt without the option lines (whose order may vary)."""
+    text = OPTION_LINE.sub("", prompt_of(body))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def keyed_script(keyed_texts: dict[str, str], delay_s: float = 0.0) -> Callable[[dict[str, Any]], Action]:
+    """Answer with the letter of the keyed option's text; ``keyed_texts`` maps a stem to that text."""
+
+    def script(body: dict[str, Any]) -> Action:
+        prompt = prompt_of(body)
+        for stem, text in keyed_texts.items():
+            if stem in prompt:
+                for letter, shown in OPTION_LINE.findall(prompt):
+                    if shown.strip() == text.strip():
+                        return Action(reply=letter, delay_s=delay_s)
+        return Action(reply="I cannot tell.", delay_s=delay_s)
+
+    return script
+
+
+class ScriptedServer:
+    def __init__(self, script: Callable[[dict[str, Any]], Action], port: int = 0):
+        self.script = script
+        self.calls: Counter[str] = Counter()
+        self.auth: list[str] = []
+        self.requests = 0
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                with server._lock:
+                    server.requests += 1
+                    server.calls[prompt_key(body)] += 1
+                    server.auth.append(self.headers.get("Authorization", ""))
+                action = server.script(body)
+                if action.hang_s:
+                    time.sleep(action.hang_s)
+                if action.delay_s:
+                    time.sleep(action.delay_s)
+                if action.status != 200:
+                    payload = json.dumps({"error": {"message": f"scripted {action.status}", "type": "server_error"}}).encode()
+                    self._send(action.status, payload)
+                    return
+                if action.malformed:
+                    self._send(200, b'{"id": "x", "choices": [ {"message": ')
+                    return
+                words = len(prompt_of(body).split())
+                payload = json.dumps(
+                    {
+                        "id": "chatcmpl-test",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": "served-" + str(body.get("model", "")),
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": action.reply}, "finish_reason": "stop"}],
+                        "usage": {"prompt_tokens": words, "completion_tokens": 1, "total_tokens": words + 1},
+                    }
+                ).encode()
+                self._send(200, payload)
+
+            def _send(self, status: int, payload: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> ScriptedServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--keyed", help="JSON file: {stem: keyed option text}")
+    ap.add_argument("--delay", type=float, default=0.0)
+    args = ap.parse_args()
+    keyed = json.load(open(args.keyed)) if args.keyed else {}
+    with ScriptedServer(keyed_script(keyed, args.delay), args.port) as srv:
+        print(srv.port, flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
