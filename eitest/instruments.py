@@ -311,26 +311,38 @@ def _read_text(path: Path) -> str:
         raise InstrumentError([Problem(str(path), None, "(file)", f"not UTF-8 text ({exc.reason})")]) from None
 
 
-def load_yaml(path: str | Path) -> Instrument:
-    path = Path(path)
+def _read_yaml(path: Path) -> Any:
     try:
-        data = yaml.safe_load(_read_text(path))
+        return yaml.safe_load(_read_text(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "(file)"
-        raise InstrumentError(
-            [Problem(str(path), None, where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]
-        ) from None
-    return parse_instrument(data, str(path))
+        raise InstrumentError([Problem(str(path), None, where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
 
 
-def load_json(path: str | Path) -> Instrument:
-    path = Path(path)
+def _read_json(path: Path) -> Any:
     try:
-        data = json.loads(_read_text(path))
+        return json.loads(_read_text(path))
     except json.JSONDecodeError as exc:
         raise InstrumentError([Problem(str(path), None, f"line {exc.lineno}", f"not valid JSON: {exc.msg}")]) from None
-    return parse_instrument(data, str(path))
+
+
+def _with_metadata(data: Any, metadata: dict[str, Any] | None) -> Any:
+    """Items from a user's file under the catalogue's metadata (a bare list of items is allowed)."""
+    if metadata is None:
+        return data
+    items = data if isinstance(data, list) else (data or {}).get("items") if isinstance(data, dict) else data
+    return {**metadata, "items": items}
+
+
+def load_yaml(path: str | Path, metadata: dict[str, Any] | None = None) -> Instrument:
+    path = Path(path)
+    return parse_instrument(_with_metadata(_read_yaml(path), metadata), str(path))
+
+
+def load_json(path: str | Path, metadata: dict[str, Any] | None = None) -> Instrument:
+    path = Path(path)
+    return parse_instrument(_with_metadata(_read_json(path), metadata), str(path))
 
 
 CSV_REQUIRED = ("item_id", "stem", "question")
@@ -424,7 +436,7 @@ def load_csv(path: str | Path, metadata: dict[str, Any] | None = None) -> Instru
                     )
                 ]
             )
-        metadata = yaml.safe_load(_read_text(sidecar)) or {}
+        metadata = _read_yaml(sidecar) or {}
     text = _read_text(path)
     rows = list(csv.DictReader(text.splitlines()))
     return _load_rows(rows, metadata, str(path))
@@ -468,9 +480,9 @@ def load(path: str | Path, metadata: dict[str, Any] | None = None) -> Instrument
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix in (".yaml", ".yml"):
-        inst = load_yaml(p)
+        inst = load_yaml(p, metadata)
     elif suffix == ".json":
-        inst = load_json(p)
+        inst = load_json(p, metadata)
     elif suffix == ".csv":
         inst = load_csv(p, metadata)
     elif p.is_dir() or suffix in (".parquet", ".jsonl"):
@@ -497,9 +509,6 @@ def load(path: str | Path, metadata: dict[str, Any] | None = None) -> Instrument
                 )
             ]
         )
-    if metadata is not None and suffix in (".yaml", ".yml", ".json"):
-        # An imported YAML/JSON file of items keeps the catalogue's metadata.
-        inst = parse_instrument({**metadata, **inst.normalized(), "published": metadata.get("published")}, str(p))
     return inst
 
 

@@ -1,0 +1,31 @@
+"""Shared fixtures: every test gets its own user data directory and no network-bound litellm."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TESTS))
+
+
+@pytest.fixture(autouse=True)
+def eitest_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path_factory.mktemp("eitest-home")
+    monkeypatch.setenv("EITEST_HOME", str(home))
+    return home
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 300):
+    """Run the installed CLI in a subprocess, as a user would."""
+    import subprocess
+
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "eitest", *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout
+    )
