@@ -54,6 +54,7 @@ class Study(BaseModel):
     max_cost: float | None = None
     timeout_s: float = 120.0
     max_retries: int = Field(default=4, ge=0)
+    backoff_s: float = Field(default=1.0, ge=0)
     db: str | None = None
 
     @field_validator("protocol")
@@ -279,6 +280,7 @@ async def _administer(
         api_base=study.api_base,
         timeout_s=study.timeout_s,
         max_retries=study.max_retries,
+        backoff_s=study.backoff_s,
     )
     json_mode = {m: protocol.structured and client.supports_json_mode(m, study.api_base) for m in study.models}
     todo = plan.todo
@@ -376,8 +378,10 @@ def run_study(
     """
     from eitest.client import litellm_module, redact
 
+    plan = make_plan(study, estimate=False)  # checks models and instruments before anything is written
     with Store(db) as store:
-        plan = make_plan(study, store)
+        plan.done = store.finished_keys(plan.run_id)
+        _estimate(plan)
         if study.max_cost is not None:
             total = plan.total_cost
             if total is None:

@@ -21,11 +21,11 @@ def eitest_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     return home
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 300):
+def run_cli(*args: str, env: dict[str, str] | None = None, unset: tuple[str, ...] = (), cwd: Path | None = None, timeout: float = 300):
     """Run the installed CLI in a subprocess, as a user would."""
     import subprocess
 
-    full_env = {**os.environ, **(env or {})}
+    full_env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k not in unset}
     return subprocess.run(
         [sys.executable, "-m", "eitest", *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout
     )
