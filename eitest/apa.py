@@ -24,6 +24,8 @@ def _missing(*values: Any) -> bool:
     for v in values:
         if v is None:
             return True
+        if isinstance(v, str | bytes):
+            raise TypeError(f"expected a number, got {v!r}")
         try:
             if math.isnan(float(v)):
                 return True

@@ -204,7 +204,7 @@ async def complete(
             result.error = result.errors[-1]
             return result
         result.latency_s = time.perf_counter() - start
-        _fill(result, response, model, litellm)
+        _fill(result, response, model)
         result.error = None
         return result
     return result
@@ -216,7 +216,7 @@ def _openai_compatible_key(model: str) -> str:
     return os.environ.get(f"{provider}_API_KEY") or os.environ.get("OPENAI_API_KEY") or "not-needed"
 
 
-def _fill(result: CallResult, response: Any, model: str, litellm: Any) -> None:
+def _fill(result: CallResult, response: Any, model: str) -> None:
     choice = response.choices[0] if response.choices else None
     message = getattr(choice, "message", None)
     result.text = getattr(message, "content", None)
@@ -229,13 +229,10 @@ def _fill(result: CallResult, response: Any, model: str, litellm: Any) -> None:
     if model.startswith("eitest/"):
         result.cost = 0.0
         return
+    # litellm prices the response as it logs it; asking again for a model without a
+    # price would cost ~1 ms of failed look-ups per call, and give the same None.
     hidden = getattr(response, "_hidden_params", None) or {}
     cost = hidden.get("response_cost")
-    if cost is None:
-        try:
-            cost = litellm.completion_cost(completion_response=response, model=model)
-        except Exception:  # no price for this model: cost stays unknown, never a crash
-            cost = None
     result.cost = float(cost) if cost is not None else None
 
 

@@ -27,6 +27,8 @@ from eitest.errors import EitestError
 from eitest.paths import package_instrument_dir, user_instrument_dir
 
 RESPONSE_FORMATS = ("single_choice",)
+# libyaml's loader when present: the catalogue loads ~20x faster.
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SCORINGS = ("keyed", "weighted")
 
 
@@ -313,7 +315,7 @@ def _read_text(path: Path) -> str:
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(_read_text(path))
+        return yaml.load(_read_text(path), Loader=_YamlLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "(file)"
@@ -515,10 +517,24 @@ def load(path: str | Path, metadata: dict[str, Any] | None = None) -> Instrument
 # --------------------------------------------------------------------------- catalogue
 
 
+_cache: dict[Path, tuple[float, int, Instrument]] = {}
+
+
+def _load_cached(path: Path) -> Instrument:
+    # Instruments are immutable, so a file unchanged since it was last read is not parsed again.
+    stat = path.stat()
+    hit = _cache.get(path)
+    if hit and hit[0] == stat.st_mtime and hit[1] == stat.st_size:
+        return hit[2]
+    inst = load_yaml(path)
+    _cache[path] = (stat.st_mtime, stat.st_size, inst)
+    return inst
+
+
 def _load_dir(directory: Path) -> dict[str, Instrument]:
     found: dict[str, Instrument] = {}
     for f in sorted(directory.glob("*.yaml")) if directory.is_dir() else []:
-        inst = load_yaml(f)
+        inst = _load_cached(f)
         found[inst.id] = inst
     return found
 

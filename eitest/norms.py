@@ -7,6 +7,7 @@ A norm file (YAML) holds one source and the norms it publishes::
       - instrument: steu
         sample: "..."
         scale: proportion          # or raw (sum score, with n_items)
+        scoring: keyed             # keyed (share correct) or weighted (expert-weighted credit)
         n_items: 42
         n:     {value: 207, where: "Study 1, Method"}
         mean:  {value: null, where: null}
@@ -60,6 +61,7 @@ class HumanNorm(_Strict):
     instrument: str
     sample: str
     scale: Literal["proportion", "raw"] = "proportion"
+    scoring: Literal["keyed", "weighted"] = "keyed"  # keyed: share correct; weighted: expert-weighted credit
     n_items: int | None = None
     n: Figure = Field(default_factory=Figure)
     mean: Figure = Field(default_factory=Figure)
@@ -114,6 +116,7 @@ class HumanNorm(_Strict):
             "source": self.source.id if self.source else None,
             "sample": self.sample,
             "scale": self.scale,
+            "scoring": self.scoring,
             "n_items": self.n_items,
         }
         for name in FIGURES:

@@ -23,6 +23,7 @@ from eitest.stats import noncentral_t_ci
 
 __all__ = [
     "cronbach_alpha",
+    "feldt_ci",
     "feldt_dependent",
     "feldt_independent",
     "item_total",
@@ -72,19 +73,67 @@ def _alpha(x: np.ndarray) -> float:
     return k / (k - 1) * (1 - x.var(axis=0, ddof=1).sum() / total_var)
 
 
-def _feldt_ci(a: float, n: int, k: int, ci: float) -> tuple[float, float]:
-    df1, df2 = n - 1, (n - 1) * (k - 1)
-    return (
-        1 - (1 - a) * stats.f.ppf((1 + ci) / 2, df1, df2),
-        1 - (1 - a) * stats.f.ppf((1 - ci) / 2, df1, df2),
-    )
-
-
 def _check_ci(ci: float) -> float:
     ci = _finite("ci", ci)
     if not 0 < ci < 1:
         raise ValueError(f"ci must lie strictly between 0 and 1, got {ci}")
     return ci
+
+
+def feldt_ci(alpha: float, n: int, k: int, ci: float = 0.95) -> dict[str, float]:
+    """Feldt's confidence interval for a (published) alpha or KR-20.
+
+    ``(1 - alpha_pop) / (1 - alpha_hat) ~ F(n - 1, (n - 1)(k - 1))`` (Feldt,
+    1965), hence
+
+        [1 - (1 - alpha_hat) F_{(1+ci)/2},  1 - (1 - alpha_hat) F_{(1-ci)/2}]
+
+    (Feldt, Woodruff & Salih, 1987, eqs. 6-7; their example: alpha = .790,
+    n = 41, k = 26 gives the 90 % interval [.704, .861] with F values rounded to
+    two decimals, [.705, .862] exactly).
+
+    Parameters
+    ----------
+    alpha : float
+        The coefficient (< 1).
+    n : int
+        Number of participants (>= 2).
+    k : int
+        Number of items (>= 2).
+    ci : float
+        Confidence level.
+
+    Returns
+    -------
+    dict
+        ``ci_low``, ``ci_high``, ``df1`` (n - 1), ``df2`` ((n - 1)(k - 1)),
+        ``ci_level``.
+
+    References
+    ----------
+    Feldt, L. S. (1965). The approximate sampling distribution of
+    Kuder-Richardson reliability coefficient twenty. *Psychometrika, 30*,
+    357-370.
+
+    Feldt, L. S., Woodruff, D. J., & Salih, F. A. (1987). Statistical inference
+    for coefficient alpha. *Applied Psychological Measurement, 11*, 93-103.
+    """
+    a = _reliability("alpha", alpha)
+    ci = _check_ci(ci)
+    whole = []
+    for name, value in (("n", n), ("k", k)):
+        v = _finite(name, value)
+        if v < 2 or v != int(v):
+            raise ValueError(f"{name} must be a whole number >= 2, got {value!r}")
+        whole.append(int(v))
+    df1, df2 = whole[0] - 1, (whole[0] - 1) * (whole[1] - 1)
+    return {
+        "ci_low": float(1 - (1 - a) * stats.f.ppf((1 + ci) / 2, df1, df2)),
+        "ci_high": float(1 - (1 - a) * stats.f.ppf((1 - ci) / 2, df1, df2)),
+        "df1": df1,
+        "df2": df2,
+        "ci_level": ci,
+    }
 
 
 def cronbach_alpha(scores: pd.DataFrame, ci: float = 0.95) -> dict[str, Any]:
@@ -97,7 +146,7 @@ def cronbach_alpha(scores: pd.DataFrame, ci: float = 0.95) -> dict[str, Any]:
 
         [1 - (1 - alpha_hat) F_{(1+ci)/2},  1 - (1 - alpha_hat) F_{(1-ci)/2}]
 
-    (Feldt, Woodruff & Salih, 1987, eqs. 6-7). Rows with any missing value are
+    (Feldt, Woodruff & Salih, 1987, eqs. 6-7; see :func:`feldt_ci`). Rows with any missing value are
     dropped (listwise deletion). For 0/1 items alpha equals KR-20.
 
     Parameters
@@ -129,8 +178,15 @@ def cronbach_alpha(scores: pd.DataFrame, ci: float = 0.95) -> dict[str, Any]:
     x = _matrix(scores)
     n, k = x.shape
     a = _alpha(x)
-    lo, hi = _feldt_ci(a, n, k, ci)
-    return {"alpha": float(a), "ci_low": float(lo), "ci_high": float(hi), "n": int(n), "k": int(k), "ci_level": ci}
+    interval = feldt_ci(a, n, k, ci)
+    return {
+        "alpha": float(a),
+        "ci_low": interval["ci_low"],
+        "ci_high": interval["ci_high"],
+        "n": n,
+        "k": k,
+        "ci_level": ci,
+    }
 
 
 def kr20(scores: pd.DataFrame, ci: float = 0.95) -> dict[str, Any]:
@@ -139,7 +195,7 @@ def kr20(scores: pd.DataFrame, ci: float = 0.95) -> dict[str, Any]:
     ``KR-20 = k / (k - 1) * (1 - sum_i p_i q_i / var(X))`` with ``p_i`` the
     proportion correct, ``q_i = 1 - p_i`` and ``var(X)`` the variance of the
     total score (ddof=0, to match ``p q``); it is Cronbach's alpha for 0/1 items.
-    The interval is Feldt's (see :func:`cronbach_alpha`).
+    The interval is Feldt's (see :func:`feldt_ci`).
 
     Parameters
     ----------
@@ -168,8 +224,15 @@ def kr20(scores: pd.DataFrame, ci: float = 0.95) -> dict[str, Any]:
     if total_var == 0:
         raise ValueError("the total score has zero variance, so KR-20 is undefined")
     value = k / (k - 1) * (1 - (p * (1 - p)).sum() / total_var)
-    lo, hi = _feldt_ci(value, n, k, ci)
-    return {"kr20": float(value), "ci_low": float(lo), "ci_high": float(hi), "n": int(n), "k": int(k), "ci_level": ci}
+    interval = feldt_ci(value, n, k, ci)
+    return {
+        "kr20": float(value),
+        "ci_low": interval["ci_low"],
+        "ci_high": interval["ci_high"],
+        "n": n,
+        "k": k,
+        "ci_level": ci,
+    }
 
 
 def item_total(scores: pd.DataFrame) -> pd.DataFrame:
@@ -367,7 +430,7 @@ def feldt_independent(alpha1: float, n1: int, alpha2: float, n2: int) -> dict[st
     alpha_hat`` behaves like ``(1 - alpha) (n - 1) / chi2_{n-1}``, so the ratio is
     ``[chi2_2 / (n2 - 1)] / [chi2_1 / (n1 - 1)]`` (Feldt, 1969; Charter &
     Feldt, 1996, who give ``W = 1.318`` for alphas .71 (n = 151) and .78
-    (n = 41), df 40 and 150, two-sided p = .242).
+    (n = 41), df 40 and 150, one-sided p = .121).
 
     Parameters
     ----------

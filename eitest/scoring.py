@@ -1,5 +1,14 @@
 """Scores from stored trials: per trial, per repetition, per model x instrument.
 
+Two scores, as the tests themselves are scored:
+
+- ``accuracy``: the share of trials in which the keyed option (for weighted
+  instruments, the top-weighted option) was chosen: percent correct, as in
+  Schlegel et al. (2025). The oracle scores 1.0 on every instrument.
+- ``weighted``: the mean credit of the chosen options by the instrument's weights
+  (expert-weighted scoring, e.g. the STEM's proportion of experts); keyed
+  instruments have no weighted score.
+
 Pure functions over the trials DataFrame (``Store.trials()``). A trial that was
 not answered (unparseable, refused, empty, failed) counts as incorrect by default,
 as for a person who leaves an item blank; ``exclude_unanswered=True`` drops it
@@ -8,31 +17,42 @@ instead. Either way, parse and failure rates are reported beside the score.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 import pandas as pd
 
 KEYS = ["model", "instrument"]
 
 
-def trial_credit(trials: pd.DataFrame, *, exclude_unanswered: bool = False) -> pd.DataFrame:
-    """Add ``credit``: the chosen option's credit when answered; 0 (or NaN when excluded) otherwise.
+SCORES = ("accuracy", "weighted")
 
-    Keyed items give 1 or 0; weighted items give the chosen option's weight.
+
+def trial_credit(trials: pd.DataFrame, *, kind: str = "accuracy", exclude_unanswered: bool = False) -> pd.DataFrame:
+    """Add ``credit`` per trial: 1/0 for the best option (``accuracy``) or its weight (``weighted``).
+
+    Unanswered trials get 0, or NaN when ``exclude_unanswered``.
     """
+    if kind not in SCORES:
+        raise ValueError(f"kind must be one of {SCORES}, got {kind!r}")
     out = trials.copy()
     answered = out["status"] == "answered"
     fill = np.nan if exclude_unanswered else 0.0
-    out["credit"] = np.where(answered, out["score"].astype(float), fill)
+    if kind == "accuracy":
+        value = (out["chosen_position"] == out["keyed_position"]).astype(float)
+    else:
+        value = out["score"].astype(float)
+    out["credit"] = np.where(answered, value, fill)
     return out
 
 
-def repetition_scores(trials: pd.DataFrame, *, exclude_unanswered: bool = False) -> pd.DataFrame:
+def repetition_scores(trials: pd.DataFrame, *, kind: str = "accuracy", exclude_unanswered: bool = False) -> pd.DataFrame:
     """One row per model x instrument x repetition.
 
     Columns: ``model, instrument, repetition, accuracy`` (mean credit over items, a
-    proportion), ``n_items``, ``n_answered``.
+    proportion; the weighted score when ``kind='weighted'``), ``n_items``, ``n_answered``.
     """
-    t = trial_credit(trials, exclude_unanswered=exclude_unanswered)
+    t = trial_credit(trials, kind=kind, exclude_unanswered=exclude_unanswered)
     g = t.groupby([*KEYS, "repetition"], sort=True)
     return g.agg(
         accuracy=("credit", "mean"),
@@ -42,7 +62,7 @@ def repetition_scores(trials: pd.DataFrame, *, exclude_unanswered: bool = False)
 
 
 def item_scores(trials: pd.DataFrame, *, exclude_unanswered: bool = False) -> pd.DataFrame:
-    """One row per model x instrument x item: ``accuracy`` (mean credit over repetitions), ``n_reps``."""
+    """One row per model x instrument x item: ``accuracy`` (share correct over repetitions), ``n_reps``."""
     t = trial_credit(trials, exclude_unanswered=exclude_unanswered)
     return (
         t.groupby([*KEYS, "item_id"], sort=True)
@@ -51,46 +71,66 @@ def item_scores(trials: pd.DataFrame, *, exclude_unanswered: bool = False) -> pd
     )
 
 
+def _score_with_ci(g: pd.DataFrame, n_boot: int, seed: int, ci: float) -> dict[str, float]:
+    from eitest.stats import bootstrap_accuracy
+
+    cells = g[["item_id", "repetition", "credit"]].dropna(subset=["credit"]).rename(columns={"credit": "score"})
+    reps = g.groupby("repetition")["credit"].mean()
+    if cells.empty:
+        return {"mean": float("nan"), "sd_reps": float("nan"), "ci_low": float("nan"), "ci_high": float("nan")}
+    boot = bootstrap_accuracy(cells, n_boot=n_boot, seed=seed, ci=ci)
+    return {
+        "mean": float(reps.mean()),
+        "sd_reps": float(reps.std(ddof=1)) if len(reps) > 1 else float("nan"),
+        "ci_low": boot["ci_low"],
+        "ci_high": boot["ci_high"],
+    }
+
+
 def instrument_scores(
     trials: pd.DataFrame,
     *,
+    weighted_instruments: Collection[str] = (),
     exclude_unanswered: bool = False,
     n_boot: int = 2000,
     seed: int = 0,
     ci: float = 0.95,
 ) -> pd.DataFrame:
-    """One row per model x instrument: the score over repetitions with its uncertainty.
+    """One row per model x instrument: the scores over repetitions with their uncertainty.
 
-    Columns: ``model, instrument, accuracy`` (mean over repetitions of the per-repetition
-    proportion correct), ``sd_reps`` (SD of the per-repetition scores, ddof 1; NaN for
-    one repetition), ``ci_low, ci_high`` (bootstrap resampling items and repetitions,
-    seeded; see :func:`eitest.stats.bootstrap_accuracy`), ``n_items, n_reps, n_trials``,
-    ``parse_rate`` (answered / trials whose call came back), ``failure_rate`` (calls
-    that failed after retries / trials), ``prompt_tokens, completion_tokens, cost``
-    (cost NaN when any price is unknown), ``latency_s`` (mean).
+    ``weighted_instruments`` names the instruments scored by weights; only they get
+    a weighted score.
+
+    Columns: ``model, instrument, accuracy`` (mean over repetitions of the
+    per-repetition share correct), ``sd_reps`` (SD of the per-repetition scores,
+    ddof 1; NaN for one repetition), ``ci_low, ci_high`` (bootstrap resampling
+    items and repetitions, seeded; see :func:`eitest.stats.bootstrap_accuracy`),
+    ``weighted_score, weighted_ci_low, weighted_ci_high`` (the same for the
+    weighted score; NaN when the instrument is keyed), ``n_items, n_reps,
+    n_trials``, ``parse_rate`` (answered / trials whose call came back),
+    ``failure_rate`` (calls that failed after retries / trials), ``prompt_tokens,
+    completion_tokens, cost`` (cost NaN when any price is unknown), ``latency_s`` (mean).
     """
-    from eitest.stats import bootstrap_accuracy
-
-    t = trial_credit(trials, exclude_unanswered=exclude_unanswered)
+    acc = trial_credit(trials, exclude_unanswered=exclude_unanswered)
+    wtd = trial_credit(trials, kind="weighted", exclude_unanswered=exclude_unanswered)
     rows = []
-    for (model, instrument), g in t.groupby(KEYS, sort=True):
-        boot = bootstrap_accuracy(
-            g[["item_id", "repetition"]].assign(score=g["credit"]).dropna(subset=["score"]),
-            n_boot=n_boot,
-            seed=seed,
-            ci=ci,
-        )
-        reps = g.groupby("repetition")["credit"].mean()
+    for (model, instrument), g in acc.groupby(KEYS, sort=True):
+        a = _score_with_ci(g, n_boot, seed, ci)
+        gw = wtd.loc[g.index]
+        w = _score_with_ci(gw, n_boot, seed, ci) if instrument in weighted_instruments else dict.fromkeys(("mean", "ci_low", "ci_high"), float("nan"))
         returned = g["status"] != "error"
         costs = g["cost"]
         rows.append(
             {
                 "model": model,
                 "instrument": instrument,
-                "accuracy": float(reps.mean()),
-                "sd_reps": float(reps.std(ddof=1)) if len(reps) > 1 else float("nan"),
-                "ci_low": boot["ci_low"],
-                "ci_high": boot["ci_high"],
+                "accuracy": a["mean"],
+                "sd_reps": a["sd_reps"],
+                "ci_low": a["ci_low"],
+                "ci_high": a["ci_high"],
+                "weighted_score": w["mean"],
+                "weighted_ci_low": w["ci_low"],
+                "weighted_ci_high": w["ci_high"],
                 "n_items": int(g["item_id"].nunique()),
                 "n_reps": int(g["repetition"].nunique()),
                 "n_trials": len(g),

@@ -81,6 +81,21 @@ def _t_interval(values: np.ndarray, ci: float) -> tuple[float, float, float, flo
     return mean, sd, mean - half, mean + half
 
 
+def _nct_cdf(t: float, df: float, delta: float) -> float:
+    """``P(T_df(delta) <= t)``, robust in the far tails where scipy's ``nct.cdf`` returns NaN.
+
+    Uses the reflection ``P(T(delta) <= t) = P(T(-delta) >= -t)`` and, when both
+    forms underflow, the limit (0 far below the centre, 1 far above).
+    """
+    value = float(stats.nct.cdf(t, df, delta))
+    if math.isfinite(value):
+        return value
+    value = float(stats.nct.sf(-t, df, -delta))
+    if math.isfinite(value):
+        return value
+    return 0.0 if t < delta else 1.0
+
+
 def noncentral_t_ci(t_obs: float, df: float, ci: float = 0.95) -> tuple[float, float]:
     """Confidence interval for the noncentrality parameter of a t statistic.
 
@@ -121,7 +136,7 @@ def noncentral_t_ci(t_obs: float, df: float, ci: float = 0.95) -> tuple[float, f
 
     def solve(q: float) -> float:
         def f(delta: float) -> float:
-            return float(stats.nct.cdf(t_obs, df, delta)) - q
+            return _nct_cdf(t_obs, df, delta) - q
 
         step = 2.0 + abs(t_obs)
         lo, hi = t_obs - step, t_obs + step
@@ -252,8 +267,12 @@ def bootstrap_accuracy(trials: pd.DataFrame, n_boot: int = 2000, seed: int = 0, 
     takes the mean of the resampled grid; the CI is the percentile interval of
     the replicates (Efron & Tibshirani, 1993, ch. 13). Resampling both ways
     carries item sampling and run-to-run variation into the interval (a
-    two-way random-effects bootstrap, Owen, 2007; it is conservative rather
-    than liberal). Replicates are computed as weighted means with multinomial
+    two-way random-effects bootstrap, Owen, 2007). It errs on the wide side:
+    the item x repetition residual is counted twice, so when a model's answers
+    to the same item vary a lot across repetitions the interval is wider than
+    nominal (in simulations with 45 items x 10 repetitions, 95 % intervals
+    covered the truth 98-99 % of the time; nearer 95 % when items are answered
+    consistently). Replicates are computed as weighted means with multinomial
     counts, ``sum_ir w_i v_r S_ir / sum_ir w_i v_r C_ir`` (``C`` marks observed
     cells), which equals averaging the resampled grid and also handles an
     incomplete grid.
@@ -535,16 +554,16 @@ def position_bias(df: pd.DataFrame, min_excess: float = 0.10) -> dict[str, Any]:
         result["reason"] = "no answered trials"
         return result
     top = int(np.argmax(observed))
-    result.update(top_position=top, top_share=observed[top] / n, top_expected_share=float(key_share[top]))
-    keep = (expected > 0) | (observed > 0)
-    if (expected > 0).sum() < 2:
+    result.update(top_position=top, top_share=float(observed[top] / n), top_expected_share=float(key_share[top]))
+    keyed_somewhere = expected > 0
+    if keyed_somewhere.sum() < 2:
         result["reason"] = "the keys sit in a single position, so there is nothing to compare against"
         return result
-    dof = int((expected > 0).sum()) - 1
-    if ((expected == 0) & (observed > 0)).any():
+    dof = int(keyed_somewhere.sum()) - 1
+    if (observed[~keyed_somewhere] > 0).any():
         chi2, p = math.inf, 0.0
     else:
-        res = stats.chisquare(observed[keep], expected[keep])
+        res = stats.chisquare(observed[keyed_somewhere], expected[keyed_somewhere])
         chi2, p = float(res.statistic), float(res.pvalue)
     result.update(chi2=chi2, df=dof, p=p)
     result["flag"] = bool(p < 0.05 and result["top_share"] - result["top_expected_share"] >= min_excess)

@@ -525,3 +525,13 @@ def test_paper_summary_rejects_percentages_and_duplicates():
     dup = pd.DataFrame({"model": ["m", "m"], "instrument": ["steu", "steu"], "accuracy": [0.8, 0.7]})
     with pytest.raises(ValueError, match="more than one"):
         paper_summary(dup, norms)
+
+
+def test_single_case_far_below_the_norm_is_mirror_of_far_above():
+    # scipy's nct.cdf gives NaN this far in the tail; the interval must still exist
+    # and mirror the case as far above the mean.
+    below = single_case(0.2, 0.58, 0.12, 120)
+    above = single_case(0.96, 0.58, 0.12, 120)
+    assert below["z_cc_ci_low"] == pytest.approx(-above["z_cc_ci_high"], abs=1e-8)
+    assert below["z_cc_ci_high"] == pytest.approx(-above["z_cc_ci_low"], abs=1e-8)
+    assert below["percentile_ci_low"] == pytest.approx(100 - above["percentile_ci_high"], abs=1e-8)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from eitest import __version__
+from eitest.cli.analyze import analyze
 from eitest.cli.instruments import instruments
 from eitest.cli.norms import norms
 from eitest.cli.run import run, runs
@@ -24,6 +25,7 @@ cli.add_command(instruments)
 cli.add_command(norms)
 cli.add_command(run)
 cli.add_command(runs)
+cli.add_command(analyze)
 
 
 def main() -> None:
