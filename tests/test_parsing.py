@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from eitest.parsing import PROTOCOLS, STATUSES, ParseResult, parse_reply
+from eitest.parsing import STATUSES, ParseResult, parse_reply
+from eitest.prompts import PROTOCOLS
 
 CORPUS_PATH = Path(__file__).parent / "data" / "parse_corpus.yaml"
 CORPUS: list[dict[str, Any]] = yaml.safe_load(CORPUS_PATH.read_text(encoding="utf-8"))["cases"]
@@ -91,9 +92,29 @@ def test_answer_stated_despite_refusal_counts() -> None:
     assert parse_reply("As an AI I can't feel emotions.\nAnswer: B", EMOTIONS).position == 1
 
 
+def test_mentions_skip_negated_clauses_and_weigh_tentative_ones() -> None:
+    # Negated: no choice at all. Tentative alternatives: several. A firm one beside a hedge: that one.
+    assert parse_reply("Anger (A) doesn't fit, since nobody wronged her.", EMOTIONS).rule == "no_answer"
+    assert parse_reply("She might feel anger, or she might feel sadness.", EMOTIONS).rule == "multiple"
+    assert parse_reply("Probably relief, though some guilt is possible.", EMOTIONS).position == 1
+    long_discussion = "Relief is worth discussing at length here. " + "Her weeks of study matter too. " * 20
+    assert parse_reply(long_discussion, EMOTIONS).status == "unparseable"
+
+
+def test_unclosed_think_block_is_cut_off() -> None:
+    leaning = "<think>\nRelief seems most likely here, but let me check sadness"
+    assert parse_reply(leaning, EMOTIONS, protocol="reasoning") == ParseResult("unparseable", None, "no_answer")
+    assert parse_reply(leaning + "\nANSWER: B", EMOTIONS, protocol="reasoning").position == 1
+
+
 def test_multi_word_option_text_tolerates_case_and_punctuation() -> None:
     assert parse_reply("TALK TO THE MANAGER, ABOUT THE SCHEDULE!", ACTIONS).position == 0
     assert parse_reply("Answer: Quit the job immediately", ACTIONS) == ParseResult("answered", 1, "answer_line")
+
+
+def test_every_prompt_protocol_is_readable() -> None:
+    for name in PROTOCOLS:
+        assert parse_reply("B", EMOTIONS, protocol=name) == ParseResult("answered", 1, "lone_letter")
 
 
 def test_invalid_arguments_raise() -> None:

@@ -10,8 +10,10 @@ import click
 
 from eitest import __version__
 from eitest.cli.analyze import analyze
+from eitest.cli.export import export
 from eitest.cli.instruments import instruments
 from eitest.cli.norms import norms
+from eitest.cli.report import demo, report
 from eitest.cli.run import run, runs
 
 
@@ -26,6 +28,9 @@ cli.add_command(norms)
 cli.add_command(run)
 cli.add_command(runs)
 cli.add_command(analyze)
+cli.add_command(export)
+cli.add_command(report)
+cli.add_command(demo)
 
 
 def main() -> None:

@@ -1,0 +1,42 @@
+"""eitest export: a store's trials, scores and codebook as files for R, SPSS, pandas or Hugging Face."""
+
+from __future__ import annotations
+
+import click
+
+from eitest.cli.output import user_errors
+
+FORMATS = ("csv", "parquet", "sav", "hf")  # eitest.export.FORMATS, kept here so --help imports nothing heavy
+
+
+@click.command()
+@click.option("--db", default="eitest.db", show_default=True, type=click.Path(dir_okay=False), help="The SQLite store.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    required=True,
+    help="csv, parquet, sav (SPSS; needs pyreadstat) or hf (a Hugging Face DatasetDict).",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder to write into (created if missing; earlier export files there are replaced).",
+)
+@click.option("--run", "run_id", help="Export one run (default: every run in the store).")
+@user_errors
+def export(db: str, fmt: str, out: str, run_id: str | None) -> None:
+    """Write the trials (long), the scores (wide: model x repetition by instrument) and a codebook.
+
+    The codebook (codebook.md, codebook.json) names every variable, its label, type,
+    values and what a missing value means.
+    """
+    from eitest.export import export as run_export
+
+    result = run_export(db, out, fmt, run=run_id)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"{result.n_trials} trial(s) and {result.n_scores} score row(s) written to {result.out}:", err=True)
+    for path in result.files:
+        click.echo(str(path))
