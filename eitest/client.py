@@ -102,8 +102,8 @@ class ModelError(EitestError):
     """A model string litellm does not know, or a provider whose key is not set."""
 
 
-def check_model(model: str, api_base: str | None = None) -> None:
-    """Fail early, with the fix, for an unknown model string or a missing key."""
+def check_model(model: str, api_base: str | None = None, *, require_key: bool = True) -> None:
+    """Fail early, with the fix, for an unknown model string or (when ``require_key``) a missing key."""
     if model.startswith("eitest/"):
         from eitest.responders import RESPONDERS
 
@@ -120,12 +120,19 @@ def check_model(model: str, api_base: str | None = None) -> None:
             f"unknown model {model!r}: give a litellm model string such as openai/gpt-4o, "
             "anthropic/claude-3-5-haiku-latest or ollama/llama3.1 (or openai/NAME with --api-base URL)"
         ) from None
-    if api_base:
+    if api_base or not require_key:
         return  # a self-hosted OpenAI-compatible server often needs no key
-    env = litellm.validate_environment(model=model)
-    missing = env.get("missing_keys") or []
+    missing = missing_keys(model)
     if missing:
         raise ModelError(f"no key for {model}: set {' and '.join(missing)} in the environment (provider {provider})")
+
+
+def missing_keys(model: str) -> list[str]:
+    """Environment variables the provider of ``model`` needs and that are not set."""
+    if model.startswith("eitest/"):
+        return []
+    env = litellm_module().validate_environment(model=model)
+    return list(env.get("missing_keys") or [])
 
 
 # --------------------------------------------------------------------------- the call

@@ -42,7 +42,6 @@ from eitest.errors import EitestError
 
 FORMATS = ("csv", "parquet", "sav", "hf")
 SAV_MAX_STRING_BYTES = 32767  # SPSS's widest string variable
-_SAV_FORMATS = {"integer": "F8.0", "number": "F10.4", "string": "F8.0"}  # "string" here: a coded category
 SPSS_NAME_MAX = 64
 WEIGHTED_SUFFIX = "_weighted"
 # SPSS keywords that cannot be variable names.
@@ -230,20 +229,15 @@ def _write_hf(tables: ExportTables, out: Path) -> list[Path]:
     import datasets
 
     kinds = {"string": "string", "integer": "int64", "number": "float64"}
-    splits = {
-        name: datasets.Dataset.from_pandas(
-            df,
-            preserve_index=False,
-            features=datasets.Features({v.name: datasets.Value(kinds[v.type]) for v in variables}),
-            info=datasets.DatasetInfo(
-                description=f"eitest export: {name}; codebook.md in the same folder describes every column"
-            ),
-        )
-        for name, df, variables in (
-            ("trials", tables.trials, tables.trial_variables),
-            ("scores", tables.scores, tables.score_variables),
-        )
-    }
+    splits = {}
+    for name, df, variables in (
+        ("trials", tables.trials, tables.trial_variables),
+        ("scores", tables.scores, tables.score_variables),
+    ):
+        features = datasets.Features({v.name: datasets.Value(kinds[v.type]) for v in variables})
+        description = f"eitest export: {name}; codebook.md in the same folder describes every column"
+        info = datasets.DatasetInfo(description=description, features=features)
+        splits[name] = datasets.Dataset.from_pandas(df, preserve_index=False, features=features, info=info)
     datasets.DatasetDict(splits).save_to_disk(str(out))
     return [out / "dataset_dict.json", out / "trials", out / "scores"]
 
@@ -280,12 +274,17 @@ def _write_sav(tables: ExportTables, out: Path) -> list[Path]:
             variable_measure={
                 v.name: "nominal" if v.type == "string" or v.sav_labels() else "scale" for v in variables
             },
-            variable_format={v.name: _SAV_FORMATS[v.type] for v in variables if v.type != "string" or v.categories}
-            | ({"cost": "F14.8"} if "cost" in data else {}),
+            variable_format={v.name: _sav_format(v) for v in variables if v.type != "string" or v.categories},
             note="Exported by eitest; codebook.md in the same folder describes every variable.",
             compress=True,
         )
     return files
+
+
+def _sav_format(v: Variable) -> str:
+    if v.categories or v.type == "integer":
+        return "F8.0"
+    return "F14.8" if v.name == "cost" else "F10.4"  # a call's cost runs to millionths of a dollar
 
 
 def _cut_strings(col: pd.Series) -> tuple[pd.Series, int]:
@@ -294,7 +293,7 @@ def _cut_strings(col: pd.Series) -> tuple[pd.Series, int]:
 
     def one(s: Any) -> str:
         nonlocal cut
-        if s is None or (isinstance(s, float) and s != s) or s is pd.NA:
+        if pd.isna(s):
             return ""
         raw = str(s).encode("utf-8")
         if len(raw) <= SAV_MAX_STRING_BYTES:

@@ -23,6 +23,10 @@ def package_norms_dir() -> Path:
     return _shipped("human_norms")
 
 
+def package_analysis_dir() -> Path:
+    return _shipped("analysis")
+
+
 def user_home() -> Path:
     """The user data directory: ``$EITEST_HOME`` or the platform's user data dir."""
     env = os.environ.get("EITEST_HOME")

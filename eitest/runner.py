@@ -186,7 +186,7 @@ def _git_revision() -> tuple[str | None, bool | None]:
         return None, None
 
 
-def make_plan(study: Study, store: Store | None = None, *, estimate: bool = True) -> Plan:
+def make_plan(study: Study, store: Store | None = None, *, estimate: bool = True, require_keys: bool = True) -> Plan:
     """Resolve instruments, check models, list every trial, and estimate tokens and cost."""
     from eitest import client
 
@@ -199,7 +199,7 @@ def make_plan(study: Study, store: Store | None = None, *, estimate: bool = True
         instruments.append(inst)
     study = study.model_copy(update={"instruments": [i.id for i in instruments]})
     for model in study.models:
-        client.check_model(model, study.api_base)
+        client.check_model(model, study.api_base, require_key=require_keys)
     hashes = {i.id: i.content_hash for i in instruments}
     identity = study.identity(hashes)
     run_id = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]

@@ -11,10 +11,14 @@ import click
 from eitest import __version__
 from eitest.cli.analyze import analyze
 from eitest.cli.export import export
+from eitest.cli.forms import compare_forms
+from eitest.cli.generate import generate
 from eitest.cli.instruments import instruments
 from eitest.cli.norms import norms
+from eitest.cli.replicate import replicate
 from eitest.cli.report import demo, report
 from eitest.cli.run import run, runs
+from eitest.cli.survey import survey
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,6 +35,10 @@ cli.add_command(analyze)
 cli.add_command(export)
 cli.add_command(report)
 cli.add_command(demo)
+cli.add_command(replicate)
+cli.add_command(generate)
+cli.add_command(survey)
+cli.add_command(compare_forms)
 
 
 def main() -> None:

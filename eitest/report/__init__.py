@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
 from eitest import __version__
 from eitest.report.methods import methods_paragraph, sentences
 
@@ -99,6 +101,11 @@ def _usage(trials) -> list[dict[str, Any]]:
     return rows
 
 
+def render_section(template: str, **context: Any) -> str:
+    """Render one of eitest's section templates (autoescaped) for ``extra_sections``."""
+    return _environment().get_template(template).render(**context)
+
+
 def render_html(db: str | Path, *, norms: list[str | Path] | None = None, run: str | None = None, title: str | None = None, command: str | None = None, extra_sections: list[str] | None = None) -> str:
     """The report of the store at ``db`` as one self-contained HTML string."""
     from eitest.analysis import analyze, select_trials
@@ -148,7 +155,8 @@ def render_html(db: str | Path, *, norms: list[str | Path] | None = None, run: s
             "platform": platform.platform(),
             "command": command or " ".join(["eitest", *sys.argv[1:]]),
         },
-        "extra_sections": extra_sections or [],
+        # Sections rendered by eitest's own autoescaping templates (see render_section).
+        "extra_sections": [Markup(x) for x in extra_sections or []],
     }
     return _environment().get_template("report.html.j2").render(**context)
 

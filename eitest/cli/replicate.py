@@ -1,0 +1,82 @@
+"""eitest replicate: a published study as one command."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from eitest.cli.output import UsageProblem, user_errors
+
+
+class _Greedy(click.Option):
+    """An option that takes every value up to the next option: --models a b c."""
+
+    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
+        super().add_to_parser(parser, ctx)
+        opt = parser._long_opt.get(self.opts[0]) or parser._short_opt.get(self.opts[0])
+        original = opt.process
+
+        def process(value: Any, state: Any) -> None:
+            values = [value]
+            while state.rargs and not state.rargs[0].startswith("-"):
+                values.append(state.rargs.pop(0))
+            for v in values:
+                original(v, state)
+
+        opt.process = process
+
+
+@click.command()
+@click.argument("study")
+@click.option("--models", "models", cls=_Greedy, multiple=True, help="Models to run instead of the paper's (space-separated or repeated).")
+@click.option("--reps", type=click.IntRange(min=1), help="Repetitions (default: the design's).")
+@click.option("--out", default="eitest-replication", show_default=True, type=click.Path(file_okay=False), help="Folder for the store and report.")
+@click.option("--api-base", help="Base URL of an OpenAI-compatible server for openai/NAME models.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--max-cost", type=float, help="Refuse a run whose estimated cost in USD passes this.")
+@click.option("--dry-run", is_flag=True, help="Show the plan and the cost estimate; call nothing.")
+@click.option("--no-pdf", is_flag=True, help="Skip the PDF.")
+@click.option("--yes", "-y", is_flag=True, help="Run without asking to confirm the plan.")
+@user_errors
+def replicate(study: str, models: tuple[str, ...], reps: int | None, out: str, api_base: str | None, concurrency: int, max_cost: float | None, dry_run: bool, no_pdf: bool, yes: bool) -> None:
+    """Replicate a published study (e.g. schlegel2025) or run a study design file."""
+    from eitest.replicate import availability, load_design, replicate as run_replication
+
+    design = load_design(study)
+    status = availability(design)
+    click.echo(f"{design.title}", err=True)
+    for s in status:
+        click.echo(f"  {s.paper_name:<16} {'items on this machine' if s.available else 'MISSING'}", err=True)
+    for s in status:
+        if not s.available:
+            click.echo(f"\nto run {s.paper_name} ({s.id}): {s.how_to_import}", err=True)
+    skipped = [m for m in design.models if not m.litellm]
+    for m in skipped:
+        click.echo(f"\nnot run: {m.paper_name}: {m.note}", err=True)
+    if not any(s.available for s in status):
+        raise UsageProblem("none of the study's tests has its items on this machine; import them as shown above, then run this again")
+
+    def confirm(plan: Any) -> bool:
+        for line in plan.describe():
+            click.echo(line, err=True)
+        if yes or not sys.stdin.isatty() or not plan.todo:
+            return True
+        return click.confirm("Run it?", default=True, err=True)
+
+    overrides = {"concurrency": concurrency, "max_cost": max_cost}
+    if api_base:
+        overrides["api_base"] = api_base
+    result = run_replication(
+        study, out, models=list(models) or None, reps=reps, dry_run=dry_run, pdf=not no_pdf, on_plan=confirm,
+        command=" ".join(["eitest", *sys.argv[1:]]), **overrides,
+    )  # fmt: skip
+    if dry_run:
+        for line in result.plan_lines:
+            click.echo(line)
+        return
+    click.echo(f"report: {result.html}")
+    if result.pdf:
+        click.echo(f"pdf:    {result.pdf}")
+    click.echo(f"store:  {result.db}")
