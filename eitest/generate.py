@@ -65,6 +65,7 @@ class GenerateConfig:
     similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD
     embedding_threshold: float = DEFAULT_EMBEDDING_THRESHOLD
     keep_duplicates: bool = False
+    embeddings: bool = True  # use the local embedding model when it is installed
     temperature: float | None = 0.7
     license: str = DEFAULT_LICENSE
     out_id: str | None = None
@@ -304,7 +305,7 @@ def similarity_text(item: Item) -> str:
 class DuplicateChecker:
     """Near-duplicate checks against the source items and the items accepted so far."""
 
-    def __init__(self, source: Instrument, threshold: float, embedding_threshold: float):
+    def __init__(self, source: Instrument, threshold: float, embedding_threshold: float, embeddings: bool = True):
         from rapidfuzz import utils
 
         self._process = utils.default_process
@@ -312,7 +313,9 @@ class DuplicateChecker:
         self.embedding_threshold = embedding_threshold
         self.pool: dict[str, str] = {it.id: self._process(similarity_text(it)) for it in source.items}
         self.notes: list[str] = []
-        self._embed = _embedder(self.notes)
+        self._embed = _embedder(self.notes) if embeddings else None
+        if not embeddings:
+            self.notes.append("embedding similarity not used (turned off); string similarity was checked")
         self._vectors: dict[str, Any] = {}
         if self._embed is not None:
             try:
@@ -365,12 +368,22 @@ class DuplicateChecker:
 
 def _embedder(notes: list[str]) -> Any:
     """``eitest.local_model.embed`` when the optional module and sentence-transformers are installed."""
-    try:
-        import sentence_transformers  # noqa: F401  (only checks that the extra is installed)
+    import importlib.util
+    import sys
 
+    skipped = "embedding similarity skipped: install the 'local' extra (eitest.local_model and sentence-transformers); string similarity was checked"
+    try:
         from eitest import local_model
     except ImportError:
-        notes.append("embedding similarity skipped: install the 'local' extra (eitest.local_model and sentence-transformers); string similarity was checked")
+        notes.append(skipped)
+        return None
+    # Only look for sentence-transformers here: importing it (and torch) takes seconds, which embed() pays on first use.
+    try:
+        found = "sentence_transformers" in sys.modules or importlib.util.find_spec("sentence_transformers") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        notes.append(skipped)
         return None
     embed = getattr(local_model, "embed", None)
     if embed is None:
@@ -403,7 +416,7 @@ async def _generate(cfg: GenerateConfig, source: Instrument) -> GenerateResult:
     )
     response_format = {"type": "json_object"} if client.supports_json_mode(cfg.model, cfg.api_base) else None
     examples = pick_examples(source, cfg.examples, cfg.seed)
-    checker = DuplicateChecker(source, cfg.similarity_threshold, cfg.embedding_threshold)
+    checker = DuplicateChecker(source, cfg.similarity_threshold, cfg.embedding_threshold, cfg.embeddings)
     result = GenerateResult(None, source.id, source.content_hash, cfg.model, None, 0)
     result.notes += checker.notes
     out_id = cfg.out_id or f"{source.id}-gen"

@@ -411,10 +411,22 @@ def run_study(
             )
         )
         store.mark_run(plan.run_id, started=True)
-        outcome = asyncio.run(_administer(plan, store, on_trial))
+        outcome = _run_coroutine(_administer(plan, store, on_trial))
         if not outcome.stopped and outcome.failed == 0:
             store.mark_run(plan.run_id, finished=True)
         return outcome
+
+
+def _run_coroutine(coro: Any) -> Any:
+    """asyncio.run, also from inside a running loop (a Jupyter notebook): then in a worker thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def _dist_version(name: str) -> str | None:

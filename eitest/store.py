@@ -111,7 +111,8 @@ class Store:
         if not create and not self.path.exists():
             raise StoreError(f"no database at {self.path}; run 'eitest run ...' or 'eitest demo' first")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        # check_same_thread off: a notebook's run writes from one worker thread while the caller waits.
+        self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         self.conn.row_factory = sqlite3.Row
         try:
             self.conn.execute("PRAGMA journal_mode=WAL")

@@ -20,6 +20,7 @@ from eitest.cli.output import UsageProblem, emit, user_errors
 @click.option("--max-attempts", type=click.IntRange(min=1), default=5, show_default=True, help="Calls at most; a reply with invalid JSON or items costs one.")
 @click.option("--threshold", type=click.FloatRange(0, 100, min_open=True), default=85.0, show_default=True, help="Near-duplicate threshold for string similarity (rapidfuzz token_set_ratio, 0-100).")
 @click.option("--embedding-threshold", type=click.FloatRange(-1, 1), default=0.92, show_default=True, help="Near-duplicate threshold for embedding cosine similarity (needs the 'local' extra).")
+@click.option("--embeddings/--no-embeddings", default=True, show_default=True, help="Also compare sentence embeddings when the local model is installed.")
 @click.option("--keep-duplicates", is_flag=True, help="Keep near-duplicates in the output, marked in meta, instead of leaving them out.")
 @click.option("--temperature", type=float, default=0.7, show_default=True)
 @click.option("--license", "license_", default=None, help="License of the generated items (yours to choose).")
@@ -28,7 +29,7 @@ from eitest.cli.output import UsageProblem, emit, user_errors
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome (rejections, duplicates) as JSON.")
 @user_errors
 def generate(instrument: str, model: str, n: int, out: str, api_base: str | None, examples: int, seed: int, max_attempts: int, threshold: float,
-             embedding_threshold: float, keep_duplicates: bool, temperature: float, license_: str | None, out_id: str | None, max_retries: int,
+             embedding_threshold: float, embeddings: bool, keep_duplicates: bool, temperature: float, license_: str | None, out_id: str | None, max_retries: int,
              as_json: bool) -> None:
     """Ask a model for new items in the style and structure of an instrument (Study 2).
 
@@ -41,7 +42,7 @@ def generate(instrument: str, model: str, n: int, out: str, api_base: str | None
 
     cfg = GenerateConfig(
         instrument=instrument, model=model, n=n, api_base=api_base, examples=examples, seed=seed, max_attempts=max_attempts,
-        similarity_threshold=threshold, embedding_threshold=embedding_threshold, keep_duplicates=keep_duplicates, temperature=temperature,
+        similarity_threshold=threshold, embedding_threshold=embedding_threshold, keep_duplicates=keep_duplicates, embeddings=embeddings, temperature=temperature,
         license=license_ or DEFAULT_LICENSE, out_id=out_id, max_retries=max_retries,
     )
     result = run_generation(cfg)
