@@ -2,13 +2,16 @@
 
 Run on demand (not part of the test suite):
 
-    python benchmarks/bench_runner.py [--trials 1000] [--latencies 0 0.1] [--concurrency 8 32]
+    python benchmarks/bench_runner.py [--trials 1000] [--latencies 0 0.1] [--concurrency 8 32] [--rounds 3]
 
 The scripted OpenAI-compatible server runs in its own process, so the CPU time
-measured here is the client's alone. For each latency x concurrency it prints the
-client CPU per call for (a) a bare ``litellm.acompletion`` loop and (b) eitest's
-runner (prompt building, parsing, scoring, one SQLite commit per trial), calls per
-second, and wall time over the ideal ``calls x latency / concurrency``.
+measured here is the client's alone. For each latency x concurrency it alternates
+(a) a bare ``litellm.acompletion`` loop and (b) eitest's runner (prompt building,
+parsing, scoring, one SQLite commit per trial) for ``--rounds`` rounds and prints,
+for each, the client CPU per call (minimum over rounds: the least disturbed run;
+the spread of a 2-core machine is about +-1 ms), calls per second, and wall time
+over the ideal ``calls x latency / concurrency``. It also times eitest's own work
+per trial with no HTTP at all, which is the overhead it adds to a call.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,7 +47,14 @@ def study_for(n_trials: int, url: str, concurrency: int):
     cat = catalogue()
     n_items = cat["open-steu"].n_items + cat["open-stem"].n_items
     reps = max(1, round(n_trials / n_items))
-    return Study(models=["openai/bench"], instruments=["open-steu", "open-stem"], reps=reps, api_base=url, concurrency=concurrency, max_retries=0)
+    return Study(
+        models=["openai/bench"],
+        instruments=["open-steu", "open-stem"],
+        reps=reps,
+        api_base=url,
+        concurrency=concurrency,
+        max_retries=0,
+    )
 
 
 async def bare_loop(messages: list[list[dict[str, str]]], url: str, concurrency: int) -> None:
@@ -53,15 +64,59 @@ async def bare_loop(messages: list[list[dict[str, str]]], url: str, concurrency:
 
     async def one(m):
         async with sem:
-            await litellm.acompletion(model="openai/bench", messages=m, api_base=url, api_key="not-needed", max_tokens=64, temperature=0.0, num_retries=0, max_retries=0)
+            await litellm.acompletion(
+                model="openai/bench",
+                messages=m,
+                api_base=url,
+                api_key="not-needed",
+                max_tokens=64,
+                temperature=0.0,
+                num_retries=0,
+                max_retries=0,
+            )
 
     await asyncio.gather(*(one(m) for m in messages))
 
 
-def measure(fn) -> tuple[float, float]:
+def measure(fn, *args) -> tuple[float, float]:
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    fn()
+    fn(*args)
     return time.process_time() - cpu0, time.perf_counter() - wall0
+
+
+def own_work_per_trial(n_trials: int) -> float:
+    """CPU seconds per trial of what eitest does around a call: prompt, parse, score, commit."""
+    from eitest.parsing import parse_reply
+    from eitest.prompts import get_protocol
+    from eitest.runner import Study, _trial_seed, make_plan
+    from eitest.store import RunRecord, Store, now
+
+    study = Study(models=["eitest/oracle"], instruments=["open-steu", "open-stem"], reps=max(1, n_trials // 77))
+    protocol = get_protocol(study.protocol)
+    with tempfile.TemporaryDirectory() as d, Store(Path(d) / "own.db") as store:
+        cpu0 = time.process_time()
+        plan = make_plan(study)
+        store.ensure_run(RunRecord(plan.run_id, {}, {}, "0", None, None, None, None, now(), None, None))
+        for t in plan.trials:
+            shown = list(t.shown)
+            messages = protocol.messages(t.instrument, t.item, shown)
+            texts = [t.item.option(o).text for o in shown]
+            best = shown.index(t.item.best_option)
+            _trial_seed(study, t)
+            started = now()
+            parsed = parse_reply("B", texts, protocol=protocol.name)
+            chosen = shown[parsed.position]
+            store.save_trial(
+                {"run_id": plan.run_id, "model": t.model, "instrument": t.instrument.id, "item_id": t.item.id, "repetition": t.repetition,
+                 "protocol": protocol.name, "protocol_version": protocol.version, "option_order": study.option_order, "shown_order": shown,
+                 "keyed_position": best, "prompt": messages, "raw_reply": "B", "status": parsed.status, "parse_rule": parsed.rule,
+                 "chosen_position": parsed.position, "chosen_option": chosen, "score": t.item.credit(chosen), "started_at": started, "finished_at": now()}
+            )  # fmt: skip
+        return (time.process_time() - cpu0) / len(plan.trials)
+
+
+def _ratio(wall: float, ideal: float) -> str:
+    return f"{wall / ideal:.3f}" if ideal else "n/a"
 
 
 def main() -> None:
@@ -69,6 +124,7 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=1000)
     ap.add_argument("--latencies", type=float, nargs="+", default=[0.0, 0.1])
     ap.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
 
     from eitest.client import litellm_module
@@ -80,8 +136,13 @@ def main() -> None:
     subprocess.run([sys.executable, "-m", "eitest", "--help"], capture_output=True, check=True)
     help_s = time.perf_counter() - t0
     print(f"eitest --help: {help_s:.3f} s (goal < 0.3 s)")
-    print(f"{'latency':>8} {'conc':>5} {'calls':>6} | {'bare ms/call':>12} {'eitest ms/call':>14} {'overhead ms':>11} | "
-          f"{'bare calls/s':>12} {'eitest calls/s':>14} | {'bare wall/ideal':>15} {'eitest wall/ideal':>17}")
+    print(
+        f"eitest's own work per trial, no HTTP: {1000 * own_work_per_trial(args.trials):.3f} ms CPU (goal: < 0.5 ms over bare litellm)"
+    )
+    print(
+        f"{'latency':>8} {'conc':>5} {'calls':>6} | {'bare ms/call':>12} {'eitest ms/call':>14} {'diff ms':>8} | "
+        f"{'bare calls/s':>12} {'eitest calls/s':>14} | {'bare wall/ideal':>15} {'eitest wall/ideal':>17}"
+    )
     for latency in args.latencies:
         proc, url = start_server(latency)
         try:
@@ -92,16 +153,18 @@ def main() -> None:
                 messages = [protocol.messages(t.instrument, t.item, list(t.shown)) for t in plan.trials]
                 n = len(messages)
                 asyncio.run(bare_loop(messages[:16], url, conc))  # warm the connection pool and caches
-                bare_cpu, bare_wall = measure(lambda: asyncio.run(bare_loop(messages, url, conc)))
-                with tempfile.TemporaryDirectory() as d:
-                    db = Path(d) / "bench.db"
-                    ours_cpu, ours_wall = measure(lambda: run_study(study, db))
+                bare, ours = [], []
+                for _ in range(args.rounds):
+                    bare.append(measure(asyncio.run, bare_loop(messages, url, conc)))
+                    with tempfile.TemporaryDirectory() as d:
+                        ours.append(measure(run_study, study, Path(d) / "bench.db"))
+                b_cpu, o_cpu = min(c for c, _ in bare), min(c for c, _ in ours)
+                b_wall, o_wall = statistics.median(w for _, w in bare), statistics.median(w for _, w in ours)
                 ideal = n * latency / conc
-                ratio = (lambda w: f"{w / ideal:.3f}" if ideal else "n/a")
                 print(
-                    f"{latency:>8.3f} {conc:>5} {n:>6} | {1000 * bare_cpu / n:>12.2f} {1000 * ours_cpu / n:>14.2f} "
-                    f"{1000 * (ours_cpu - bare_cpu) / n:>11.2f} | {n / bare_wall:>12.1f} {n / ours_wall:>14.1f} | "
-                    f"{ratio(bare_wall):>15} {ratio(ours_wall):>17}",
+                    f"{latency:>8.3f} {conc:>5} {n:>6} | {1000 * b_cpu / n:>12.2f} {1000 * o_cpu / n:>14.2f} "
+                    f"{1000 * (o_cpu - b_cpu) / n:>8.2f} | {n / b_wall:>12.1f} {n / o_wall:>14.1f} | "
+                    f"{_ratio(b_wall, ideal):>15} {_ratio(o_wall, ideal):>17}",
                     flush=True,
                 )
         finally:

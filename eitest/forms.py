@@ -29,22 +29,28 @@ from typing import TYPE_CHECKING, Any
 
 from eitest.errors import EitestError
 from eitest.instruments import Instrument, Problem
-from eitest.normbuild import (
-    ResponseError,
-    check_columns,
-    coefficient,
-    participant_ids,
-    read_responses,
-    reliability,
-    score_responses,
-)
+from eitest.normbuild import coefficient, reliability
+from eitest.responses import ResponseError, check_columns, participant_ids, read_responses, score_responses
 
 if TYPE_CHECKING:
     import pandas as pd
 
 TABLE_COLUMNS = [
-    "comparison", "test", "original", "generated", "estimate", "ci_low", "ci_high", "ci_level",
-    "statistic", "df", "p", "p_adj", "reject_h0", "conclusion", "apa",
+    "comparison",
+    "test",
+    "original",
+    "generated",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "ci_level",
+    "statistic",
+    "df",
+    "p",
+    "p_adj",
+    "reject_h0",
+    "conclusion",
+    "apa",
 ]
 
 
@@ -194,7 +200,14 @@ def _externals(table: pd.DataFrame, columns: list[str]) -> tuple[dict[str, Any],
             try:
                 out.append(float(cell))
             except ValueError:
-                problems.append(Problem(src, None, f"line {line}, column {col}", f"{cell!r} is not a number (external measures must be numeric)"))
+                problems.append(
+                    Problem(
+                        src,
+                        None,
+                        f"line {line}, column {col}",
+                        f"{cell!r} is not a number (external measures must be numeric)",
+                    )
+                )
                 out.append(math.nan)
         values[col] = np.asarray(out, dtype=float)
     return values, problems
@@ -207,13 +220,24 @@ def _check(fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         raise FormsError(f"{getattr(fn, '__name__', 'statistic')}: {exc}") from None
 
 
-def compare_forms(original: Instrument, generated: Instrument, responses: str | Path | list[str | Path] | pd.DataFrame, *,
-                  external: list[str] | tuple[str, ...] = (), bound: float = 0.25, alpha: float = 0.05, correction: str = "holm",
-                  missing: str = "wrong", ci: float = 0.95) -> FormsComparison:
+def compare_forms(
+    original: Instrument,
+    generated: Instrument,
+    responses: str | Path | list[str | Path] | pd.DataFrame,
+    *,
+    external: list[str] | tuple[str, ...] = (),
+    ignore: list[str] | tuple[str, ...] = (),
+    bound: float = 0.25,
+    alpha: float = 0.05,
+    correction: str = "holm",
+    missing: str = "wrong",
+    ci: float = 0.95,
+) -> FormsComparison:
     """Compare an original and a generated form taken by the same participants (see the module docstring).
 
     ``responses`` is a response file (or files), or a table from
-    :func:`eitest.normbuild.read_responses`.
+    :func:`eitest.normbuild.read_responses`. Any other column is an error (a
+    typo should not pass silently) unless it is named in ``ignore``.
     """
     import numpy as np
     import pandas as pd
@@ -233,9 +257,19 @@ def compare_forms(original: Instrument, generated: Instrument, responses: str | 
     table = responses if isinstance(responses, pd.DataFrame) else read_responses(responses)
     external = list(external)
     both = [it.id for it in original.items] + [it.id for it in generated.items]
-    problems = check_columns(table, both, external, f"{original.id} or {generated.id}", " (an external measure? name it with --external)")
+    problems = check_columns(
+        table,
+        both,
+        [*external, *ignore],
+        f"{original.id} or {generated.id}",
+        " (name an external measure with --external, or a column to skip with --ignore)",
+    )
     src = str(table["_file"].iloc[0]) if len(table) else "(responses)"
-    problems += [Problem(src, None, "(header)", f"no column {c!r} for the external measure") for c in external if c not in table.columns]
+    problems += [
+        Problem(src, None, "(header)", f"no column {c!r} for the external measure")
+        for c in external
+        if c not in table.columns
+    ]
     if problems:
         raise ResponseError(problems)
     ext_values, problems = _externals(table, external)
@@ -264,9 +298,15 @@ def compare_forms(original: Instrument, generated: Instrument, responses: str | 
     # Difficulty: equivalence (TOST in d_z units) and the ordinary paired t-test.
     tost = _check(psychometrics.tost_paired, x, y, bound_d=bound, alpha=alpha)
     paired = sps.ttest_rel(x, y)
-    difficulty = {**tost, "mean_original": float(x.mean()), "mean_generated": float(y.mean()),
-                  "sd_original": float(x.std(ddof=1)), "sd_generated": float(y.std(ddof=1)),
-                  "t_diff": float(paired.statistic), "p_diff": float(paired.pvalue)}
+    difficulty = {
+        **tost,
+        "mean_original": float(x.mean()),
+        "mean_generated": float(y.mean()),
+        "sd_original": float(x.std(ddof=1)),
+        "sd_generated": float(y.std(ddof=1)),
+        "t_diff": float(paired.statistic),
+        "p_diff": float(paired.pvalue),
+    }
 
     corr = _check(pearson_ci, x, y, ci)
 
@@ -286,62 +326,143 @@ def compare_forms(original: Instrument, generated: Instrument, responses: str | 
         ok = ~np.isnan(e)
         if ok.sum() < 5:
             notes.append(f"external {col}: {int(ok.sum())} value(s), too few for the correlations")
-            ext_results.append({"column": col, "n": int(ok.sum()), "r_original": math.nan, "r_generated": math.nan, "r_forms": math.nan,
-                                "t": math.nan, "df": math.nan, "p": math.nan})
+            ext_results.append(
+                {
+                    "column": col,
+                    "n": int(ok.sum()),
+                    "r_original": math.nan,
+                    "r_generated": math.nan,
+                    "r_forms": math.nan,
+                    "t": math.nan,
+                    "df": math.nan,
+                    "p": math.nan,
+                }
+            )
             continue
         r_o = _check(pearson_ci, e[ok], x[ok], ci)
         r_g = _check(pearson_ci, e[ok], y[ok], ci)
         r_f = float(sps.pearsonr(x[ok], y[ok]).statistic)
         w = _check(williams_test, r_o["r"], r_g["r"], r_f, int(ok.sum()))
-        ext_results.append({"column": col, "n": int(ok.sum()), "r_original": r_o["r"], "r_original_ci": [r_o["ci_low"], r_o["ci_high"]],
-                            "p_original": r_o["p"], "r_generated": r_g["r"], "r_generated_ci": [r_g["ci_low"], r_g["ci_high"]],
-                            "p_generated": r_g["p"], "r_forms": r_f, **w})
+        ext_results.append(
+            {
+                "column": col,
+                "n": int(ok.sum()),
+                "r_original": r_o["r"],
+                "r_original_ci": [r_o["ci_low"], r_o["ci_high"]],
+                "p_original": r_o["p"],
+                "r_generated": r_g["r"],
+                "r_generated_ci": [r_g["ci_low"], r_g["ci_high"]],
+                "p_generated": r_g["p"],
+                "r_forms": r_f,
+                **w,
+            }
+        )
 
     # The family of comparisons, corrected together.
     rows: list[dict[str, Any]] = []
     lvl = tost["ci_level"]
     t_report = tost["t_lower"] if tost["p_lower"] >= tost["p_upper"] else tost["t_upper"]
-    rows.append({
-        "comparison": "difficulty", "test": f"TOST paired, bounds ±{bound:g} d_z", "original": difficulty["mean_original"],
-        "generated": difficulty["mean_generated"], "estimate": tost["d"], "ci_low": tost["d_ci_low"], "ci_high": tost["d_ci_high"],
-        "ci_level": lvl, "statistic": t_report, "df": tost["df"], "p": tost["p_tost"],
-        "apa": f"{apa.mean_sd(x.mean(), x.std(ddof=1))} vs {apa.mean_sd(y.mean(), y.std(ddof=1))}; "
-               f"{apa.effect(tost['d'], tost['d_ci_low'], tost['d_ci_high'], name='d_z', level=lvl)}; "
-               f"TOST {apa.t_test(t_report, tost['df'], tost['p_tost'])}; paired {apa.t_test(paired.statistic, tost['df'], paired.pvalue)}",
-    })
-    rows.append({
-        "comparison": "reliability", "test": "Feldt (1980), dependent alphas", "original": rel_o["alpha"], "generated": rel_g["alpha"],
-        "estimate": rel_o["alpha"] - rel_g["alpha"], "ci_low": math.nan, "ci_high": math.nan, "ci_level": math.nan,
-        "statistic": feldt["t"], "df": feldt["df"], "p": feldt["p"],
-        "apa": f"original {_rel_short(rel_o)}, generated {_rel_short(rel_g)}; Feldt {apa.t_test(feldt['t'], feldt['df'], feldt['p'])}",
-    })
+    rows.append(
+        {
+            "comparison": "difficulty",
+            "test": f"TOST paired, bounds ±{bound:g} d_z",
+            "original": difficulty["mean_original"],
+            "generated": difficulty["mean_generated"],
+            "estimate": tost["d"],
+            "ci_low": tost["d_ci_low"],
+            "ci_high": tost["d_ci_high"],
+            "ci_level": lvl,
+            "statistic": t_report,
+            "df": tost["df"],
+            "p": tost["p_tost"],
+            "apa": f"{apa.mean_sd(x.mean(), x.std(ddof=1))} vs {apa.mean_sd(y.mean(), y.std(ddof=1))}; "
+            f"{apa.effect(tost['d'], tost['d_ci_low'], tost['d_ci_high'], name='d_z', level=lvl)}; "
+            f"TOST {apa.t_test(t_report, tost['df'], tost['p_tost'])}; paired {apa.t_test(paired.statistic, tost['df'], paired.pvalue)}",
+        }
+    )
+    rows.append(
+        {
+            "comparison": "reliability",
+            "test": "Feldt (1980), dependent alphas",
+            "original": rel_o["alpha"],
+            "generated": rel_g["alpha"],
+            "estimate": rel_o["alpha"] - rel_g["alpha"],
+            "ci_low": math.nan,
+            "ci_high": math.nan,
+            "ci_level": math.nan,
+            "statistic": feldt["t"],
+            "df": feldt["df"],
+            "p": feldt["p"],
+            "apa": f"original {_rel_short(rel_o)}, generated {_rel_short(rel_g)}; Feldt {apa.t_test(feldt['t'], feldt['df'], feldt['p'])}",
+        }
+    )
     for e in ext_results:
-        rows.append({
-            "comparison": f"external: {e['column']}", "test": "Williams (1959), dependent correlations", "original": e["r_original"],
-            "generated": e["r_generated"], "estimate": e["r_original"] - e["r_generated"], "ci_low": math.nan, "ci_high": math.nan,
-            "ci_level": math.nan, "statistic": e["t"], "df": e["df"], "p": e["p"],
-            "apa": f"r_original = {coefficient(e['r_original'])}, r_generated = {coefficient(e['r_generated'])} (n = {e['n']}); "
-                   f"Williams {apa.t_test(e['t'], e['df'], e['p'])}",
-        })
+        rows.append(
+            {
+                "comparison": f"external: {e['column']}",
+                "test": "Williams (1959), dependent correlations",
+                "original": e["r_original"],
+                "generated": e["r_generated"],
+                "estimate": e["r_original"] - e["r_generated"],
+                "ci_low": math.nan,
+                "ci_high": math.nan,
+                "ci_level": math.nan,
+                "statistic": e["t"],
+                "df": e["df"],
+                "p": e["p"],
+                "apa": f"r_original = {coefficient(e['r_original'])}, r_generated = {coefficient(e['r_generated'])} (n = {e['n']}); "
+                f"Williams {apa.t_test(e['t'], e['df'], e['p'])}",
+            }
+        )
     p_adj = adjust_pvalues(np.array([r["p"] for r in rows], dtype=float), method=correction)
     for r, pa in zip(rows, p_adj, strict=True):
         r["p_adj"] = float(pa)
         r["reject_h0"] = None if pa != pa else bool(pa < alpha)
         if r["comparison"] == "difficulty":
-            r["conclusion"] = (f"equivalent within ±{bound:g} d" if r["reject_h0"] else f"not shown equivalent within ±{bound:g} d")
+            r["conclusion"] = (
+                f"equivalent within ±{bound:g} d" if r["reject_h0"] else f"not shown equivalent within ±{bound:g} d"
+            )
         elif r["reject_h0"] is None:
             r["conclusion"] = "not tested"
         else:
             r["conclusion"] = "differ" if r["reject_h0"] else "no significant difference"
-    rows.insert(1, {
-        "comparison": "forms correlation", "test": "Pearson, Fisher-z CI", "original": math.nan, "generated": math.nan,
-        "estimate": corr["r"], "ci_low": corr["ci_low"], "ci_high": corr["ci_high"], "ci_level": ci, "statistic": math.nan,
-        "df": n - 2, "p": corr["p"], "p_adj": math.nan, "reject_h0": None, "conclusion": "not in the corrected family",
-        "apa": f"{apa.correlation(corr['r'], corr['p'], n)}, {100 * ci:g}% CI [{coefficient(corr['ci_low'])}, {coefficient(corr['ci_high'])}]",
-    })
+    rows.insert(
+        1,
+        {
+            "comparison": "forms correlation",
+            "test": "Pearson, Fisher-z CI",
+            "original": math.nan,
+            "generated": math.nan,
+            "estimate": corr["r"],
+            "ci_low": corr["ci_low"],
+            "ci_high": corr["ci_high"],
+            "ci_level": ci,
+            "statistic": math.nan,
+            "df": n - 2,
+            "p": corr["p"],
+            "p_adj": math.nan,
+            "reject_h0": None,
+            "conclusion": "not in the corrected family",
+            "apa": f"{apa.correlation(corr['r'], corr['p'], n)}, {100 * ci:g}% CI [{coefficient(corr['ci_low'])}, {coefficient(corr['ci_high'])}]",
+        },
+    )
     table_df = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     difficulty["equivalent_adjusted"] = bool(table_df.loc[table_df["comparison"] == "difficulty", "reject_h0"].iloc[0])
-    return FormsComparison(original.id, generated.id, n, bound, alpha, correction, scores, difficulty, corr, reliab, ext_results, table_df, notes)
+    return FormsComparison(
+        original.id,
+        generated.id,
+        n,
+        bound,
+        alpha,
+        correction,
+        scores,
+        difficulty,
+        corr,
+        reliab,
+        ext_results,
+        table_df,
+        notes,
+    )
 
 
 def _rel_short(rel: dict[str, Any]) -> str:
@@ -372,7 +493,9 @@ def report_html(result: FormsComparison) -> str:
     env = jinja2.Environment(loader=jinja2.PackageLoader("eitest", "templates"), autoescape=True)
     env.filters["num"] = num
     env.filters["pval"] = pval
-    return env.get_template("forms_report.html.j2").render(r=result, rows=result.table.to_dict("records"), version=__version__)
+    return env.get_template("forms_report.html.j2").render(
+        r=result, rows=result.table.to_dict("records"), version=__version__
+    )
 
 
 def write_report(result: FormsComparison, path: str | Path) -> Path:

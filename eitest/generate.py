@@ -8,13 +8,8 @@ around the object are tolerated), each item is validated by the instrument rules
 (:func:`eitest.instruments.parse_instrument`, so the messages are the ones
 ``eitest instruments validate`` prints) plus the source's option count, and each
 valid item is checked for near-duplicates of the source items and of the items
-already accepted:
-
-- string similarity: ``rapidfuzz.fuzz.token_set_ratio`` on stem + question
-  (0-100, default threshold 85; the open instruments' own items reach at most ~71
-  against each other);
-- embedding similarity (cosine), when the optional ``eitest.local_model`` module
-  and sentence-transformers are installed.
+already accepted (string similarity, and embedding similarity when the local model
+is installed; see :mod:`eitest.duplicates`).
 
 A flagged item is reported and marked (``meta.near_duplicate_of``,
 ``meta.similarity``) and, unless ``keep_duplicates``, left out. Every rejected
@@ -25,7 +20,6 @@ instrument whose items carry their provenance in ``meta``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import re
@@ -35,16 +29,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from eitest.duplicates import (
+    DEFAULT_EMBEDDING_THRESHOLD,
+    DEFAULT_SIMILARITY_THRESHOLD,
+    SIMILARITY_METHOD,
+    DuplicateChecker,
+)
 from eitest.errors import EitestError
 from eitest.instruments import Instrument, InstrumentError, Item, dump_yaml, get, load_yaml, parse_instrument
 
 GENERATE_PROTOCOL_VERSION = "1"
-DEFAULT_SIMILARITY_THRESHOLD = 85.0
-DEFAULT_EMBEDDING_THRESHOLD = 0.92
-SIMILARITY_METHOD = "rapidfuzz.token_set_ratio(stem + question)"
 DEFAULT_LICENSE = "Unspecified: set by the user who generated the items (eitest generate --license)"
-# Fields a reply may give for an item; "id" is replaced by eitest's own id.
-ITEM_FIELDS = ("stem", "question", "options", "key", "weights", "rationale", "facets", "appraisal")
 
 
 class GenerateError(EitestError):
@@ -186,12 +181,18 @@ def _scoring_rule(source: Instrument) -> str:
     return rule
 
 
-def build_messages(source: Instrument, examples: list[Item], n: int, feedback: list[str] | None = None) -> list[dict[str, str]]:
+def build_messages(
+    source: Instrument, examples: list[Item], n: int, feedback: list[str] | None = None
+) -> list[dict[str, str]]:
     """The chat messages of one generation call (protocol :data:`GENERATE_PROTOCOL_VERSION`)."""
     counts = option_counts(source)
     n_opt = counts[0]
     ids = [o.id for o in next(it for it in source.items if len(it.options) == n_opt).options]
-    key_field = '"weights": {' + ", ".join(f'"{i}": 0.0' for i in ids) + "}" if source.scoring == "weighted" else f'"key": "{ids[0]}"'
+    key_field = (
+        '"weights": {' + ", ".join(f'"{i}": 0.0' for i in ids) + "}"
+        if source.scoring == "weighted"
+        else f'"key": "{ids[0]}"'
+    )
     schema = (
         '{"items": [{"stem": "...", "question": "...", "options": ['
         + ", ".join(f'{{"id": "{i}", "text": "..."}}' for i in ids)
@@ -204,7 +205,7 @@ def build_messages(source: Instrument, examples: list[Item], n: int, feedback: l
         "What a test taker reads before the items:",
         source.instructions.strip(),
         "",
-        f"Every item has a situation (\"stem\"), a question, and exactly {n_opt} options with the ids {', '.join(ids)}.",
+        f'Every item has a situation ("stem"), a question, and exactly {n_opt} options with the ids {", ".join(ids)}.',
         f"Scoring: {_scoring_rule(source)}",
         'Give each item a one-line "rationale" saying why the best option is best.',
         "",
@@ -216,7 +217,10 @@ def build_messages(source: Instrument, examples: list[Item], n: int, feedback: l
         "- Plain language, no regional idioms.",
     ]
     if examples:
-        lines += ["", f"{len(examples)} example item{'s' if len(examples) != 1 else ''} of the test, to show the style and the structure only:"]
+        lines += [
+            "",
+            f"{len(examples)} example item{'s' if len(examples) != 1 else ''} of the test, to show the style and the structure only:",
+        ]
         lines.append(json.dumps({"items": [_example(it) for it in examples]}, indent=2, ensure_ascii=False))
     if feedback:
         lines += ["", "Your previous reply was not accepted, for these reasons; avoid them this time:"]
@@ -256,7 +260,9 @@ def parse_reply(text: str | None) -> list[Any]:
             except json.JSONDecodeError:
                 data = None
         if data is None:
-            raise ReplyError(f"the reply is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+            raise ReplyError(
+                f"the reply is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+            ) from None
     if isinstance(data, dict) and "items" in data:
         data = data["items"]
     if not isinstance(data, list):
@@ -268,11 +274,18 @@ def check_candidate(raw: Any, source: Instrument, item_id: str) -> tuple[Item | 
     """Validate one raw item from a reply by the source's rules; the item, or the reasons it fails."""
     if not isinstance(raw, dict):
         return None, [f"an item must be a JSON object, got {type(raw).__name__}"]
+    # Human data (human_p) and provenance (meta) are eitest's to record, never the model's.
+    reserved = sorted(k for k in ("human_p", "meta") if k in raw)
+    if reserved:
+        return None, [f"{k}: not a field the model may set" for k in reserved]
     data = {k: v for k, v in raw.items() if k != "id"}
     data["id"] = item_id
     if isinstance(data.get("options"), list):
         # Models sometimes number the option ids; the loader wants strings.
-        data["options"] = [{**o, "id": str(o["id"])} if isinstance(o, dict) and isinstance(o.get("id"), int) else o for o in data["options"]]
+        data["options"] = [
+            {**o, "id": str(o["id"])} if isinstance(o, dict) and isinstance(o.get("id"), int) else o
+            for o in data["options"]
+        ]
     meta = {
         "id": source.id,
         "name": source.name,
@@ -293,102 +306,6 @@ def check_candidate(raw: Any, source: Instrument, item_id: str) -> tuple[Item | 
         want = " or ".join(str(k) for k in sorted(allowed))
         return None, [f"options: {len(item.options)} options, but {source.id} items have {want}"]
     return item, []
-
-
-# --------------------------------------------------------------------------- near-duplicates
-
-
-def similarity_text(item: Item) -> str:
-    return f"{item.stem} {item.question}"
-
-
-class DuplicateChecker:
-    """Near-duplicate checks against the source items and the items accepted so far."""
-
-    def __init__(self, source: Instrument, threshold: float, embedding_threshold: float, embeddings: bool = True):
-        from rapidfuzz import utils
-
-        self._process = utils.default_process
-        self.threshold = threshold
-        self.embedding_threshold = embedding_threshold
-        self.pool: dict[str, str] = {it.id: self._process(similarity_text(it)) for it in source.items}
-        self.notes: list[str] = []
-        self._embed = _embedder(self.notes) if embeddings else None
-        if not embeddings:
-            self.notes.append("embedding similarity not used (turned off); string similarity was checked")
-        self._vectors: dict[str, Any] = {}
-        if self._embed is not None:
-            try:
-                self._add_vectors({it.id: similarity_text(it) for it in source.items})
-            except Exception as exc:  # an optional model that fails to load must not stop generation
-                self.notes.append(f"embedding similarity skipped: the local model failed ({type(exc).__name__}: {exc})")
-                self._embed = None
-
-    def _add_vectors(self, texts: dict[str, str]) -> None:
-        import numpy as np
-
-        vecs = np.asarray(self._embed(list(texts.values())), dtype=float)
-        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-        vecs = vecs / np.where(norms == 0, 1, norms)
-        for key, vec in zip(texts, vecs, strict=True):
-            self._vectors[key] = vec
-
-    @property
-    def uses_embeddings(self) -> bool:
-        return self._embed is not None
-
-    def check(self, item: Item) -> tuple[str | None, float | None, float | None]:
-        """``(near_duplicate_of, string similarity, embedding similarity)``; the first is None when the item is new."""
-        from rapidfuzz import fuzz, process
-
-        text = self._process(similarity_text(item))
-        best = process.extractOne(text, self.pool, scorer=fuzz.token_set_ratio, processor=None)
-        match, score = (best[2], float(best[1])) if best else (None, None)
-        emb_match, emb_score = None, None
-        if self._embed is not None and self._vectors:
-            import numpy as np
-
-            vec = np.asarray(self._embed([similarity_text(item)]), dtype=float)[0]
-            vec = vec / (np.linalg.norm(vec) or 1.0)
-            keys = list(self._vectors)
-            sims = np.stack([self._vectors[k] for k in keys]) @ vec
-            i = int(np.argmax(sims))
-            emb_match, emb_score = keys[i], float(sims[i])
-        if score is not None and score >= self.threshold:
-            return match, score, emb_score
-        if emb_score is not None and emb_score >= self.embedding_threshold:
-            return emb_match, score, emb_score
-        return None, score, emb_score
-
-    def add(self, item: Item) -> None:
-        self.pool[item.id] = self._process(similarity_text(item))
-        if self._embed is not None:
-            self._add_vectors({item.id: similarity_text(item)})
-
-
-def _embedder(notes: list[str]) -> Any:
-    """``eitest.local_model.embed`` when the optional module and sentence-transformers are installed."""
-    import importlib.util
-    import sys
-
-    skipped = "embedding similarity skipped: install the 'local' extra (eitest.local_model and sentence-transformers); string similarity was checked"
-    try:
-        from eitest import local_model
-    except ImportError:
-        notes.append(skipped)
-        return None
-    # Only look for sentence-transformers here: importing it (and torch) takes seconds, which embed() pays on first use.
-    try:
-        found = "sentence_transformers" in sys.modules or importlib.util.find_spec("sentence_transformers") is not None
-    except (ImportError, ValueError):
-        found = False
-    if not found:
-        notes.append(skipped)
-        return None
-    embed = getattr(local_model, "embed", None)
-    if embed is None:
-        notes.append("embedding similarity skipped: eitest.local_model has no embed(texts) function")
-    return embed
 
 
 # --------------------------------------------------------------------------- the loop
@@ -412,7 +329,11 @@ async def _generate(cfg: GenerateConfig, source: Instrument) -> GenerateResult:
     from eitest import client
 
     settings = client.CallSettings(
-        temperature=cfg.temperature, api_base=cfg.api_base, timeout_s=cfg.timeout_s, max_retries=cfg.max_retries, backoff_s=cfg.backoff_s
+        temperature=cfg.temperature,
+        api_base=cfg.api_base,
+        timeout_s=cfg.timeout_s,
+        max_retries=cfg.max_retries,
+        backoff_s=cfg.backoff_s,
     )
     response_format = {"type": "json_object"} if client.supports_json_mode(cfg.model, cfg.api_base) else None
     examples = pick_examples(source, cfg.examples, cfg.seed)
@@ -427,7 +348,9 @@ async def _generate(cfg: GenerateConfig, source: Instrument) -> GenerateResult:
         if need <= 0:
             break
         result.attempts = attempt
-        reply = await client.complete(cfg.model, build_messages(source, examples, need, feedback), settings, response_format=response_format)
+        reply = await client.complete(
+            cfg.model, build_messages(source, examples, need, feedback), settings, response_format=response_format
+        )
         feedback = []
         if reply.error:
             result.rejected.append(Rejection(attempt, "(call)", f"the call failed: {reply.error}"))
@@ -445,7 +368,9 @@ async def _generate(cfg: GenerateConfig, source: Instrument) -> GenerateResult:
             continue
         for index, raw in enumerate(raws, start=1):
             if len(kept) >= cfg.n:
-                result.notes.append(f"attempt {attempt}: {len(raws) - index + 1} item(s) beyond the {cfg.n} asked for were not used")
+                result.notes.append(
+                    f"attempt {attempt}: {len(raws) - index + 1} item(s) beyond the {cfg.n} asked for were not used"
+                )
                 break
             item_id = f"{out_id}-{len(kept) + 1:03d}"
             item, reasons = check_candidate(raw, source, item_id)
@@ -466,9 +391,19 @@ async def _generate(cfg: GenerateConfig, source: Instrument) -> GenerateResult:
             }
             if match is not None:
                 result.duplicates.append(
-                    DuplicateFlag(attempt, item_id if cfg.keep_duplicates else f"#{index}", item.stem, match, score, emb, cfg.keep_duplicates)
+                    DuplicateFlag(
+                        attempt,
+                        item_id if cfg.keep_duplicates else f"#{index}",
+                        item.stem,
+                        match,
+                        score,
+                        emb,
+                        cfg.keep_duplicates,
+                    )
                 )
-                feedback.append(f"item #{index} was too close to an existing item ({match}); write situations of your own")
+                feedback.append(
+                    f"item #{index} was too close to an existing item ({match}); write situations of your own"
+                )
                 if not cfg.keep_duplicates:
                     continue
                 provenance["near_duplicate_of"] = match
@@ -487,11 +422,16 @@ async def _generate(cfg: GenerateConfig, source: Instrument) -> GenerateResult:
     if kept:
         result.instrument = _assemble(cfg, source, kept, result.model_returned, out_id)
         positions = Counter(it.option_ids.index(it.best_option) for it in kept)
-        result.notes.append("position of the best option: " + ", ".join(f"{i + 1}: {positions.get(i, 0)}" for i in range(max(len(it.options) for it in kept))))
+        result.notes.append(
+            "position of the best option: "
+            + ", ".join(f"{i + 1}: {positions.get(i, 0)}" for i in range(max(len(it.options) for it in kept)))
+        )
     return result
 
 
-def _assemble(cfg: GenerateConfig, source: Instrument, items: list[Item], returned: str | None, out_id: str) -> Instrument:
+def _assemble(
+    cfg: GenerateConfig, source: Instrument, items: list[Item], returned: str | None, out_id: str
+) -> Instrument:
     model = returned or cfg.model
     date = _now()[:10]
     data: dict[str, Any] = {
@@ -518,10 +458,11 @@ def _assemble(cfg: GenerateConfig, source: Instrument, items: list[Item], return
 def generate(cfg: GenerateConfig) -> GenerateResult:
     """Ask ``cfg.model`` for ``cfg.n`` new items in the style of ``cfg.instrument``; see the module docstring."""
     from eitest import client
+    from eitest.runner import _run_coroutine  # asyncio.run that also works inside a notebook's running loop
 
     source = load_source(cfg.instrument)
     client.check_model(cfg.model, cfg.api_base)
-    return asyncio.run(_generate(cfg, source))
+    return _run_coroutine(_generate(cfg, source))
 
 
 def write_instrument(instrument: Instrument, path: str | Path) -> Path:

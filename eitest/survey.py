@@ -62,7 +62,9 @@ def _one_line(text: str) -> str:
 # --------------------------------------------------------------------------- csv
 
 
-def csv_text(instrument: Instrument, *, with_key: bool = False, randomize: bool = False, seed: int | None = None) -> str:
+def csv_text(
+    instrument: Instrument, *, with_key: bool = False, randomize: bool = False, seed: int | None = None
+) -> str:
     """The items as CSV, one row per item (``docs/instrument-format.md``)."""
     _require_items(instrument)
     items = item_order(instrument, randomize, seed)
@@ -155,7 +157,9 @@ def qualtrics_notes(instrument: Instrument, txt_name: str, randomize: bool) -> s
 def _jinja_env() -> Any:
     import jinja2
 
-    return jinja2.Environment(loader=jinja2.PackageLoader("eitest", "templates"), autoescape=True, keep_trailing_newline=True)
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("eitest", "templates"), autoescape=True, keep_trailing_newline=True
+    )
 
 
 def html_page(instrument: Instrument, *, randomize: bool = True, seed: int | None = None) -> str:
@@ -193,8 +197,15 @@ def html_core_script(page: str) -> str:
 # --------------------------------------------------------------------------- export
 
 
-def export(instrument: Instrument, fmt: str, out: str | Path, *, randomize: bool | None = None, seed: int | None = None,
-           with_key: bool = False) -> list[Path]:
+def export(
+    instrument: Instrument,
+    fmt: str,
+    out: str | Path,
+    *,
+    randomize: bool | None = None,
+    seed: int | None = None,
+    with_key: bool = False,
+) -> list[Path]:
     """Write ``instrument`` as ``fmt`` to ``out``; returns the files written.
 
     ``randomize=None`` means the format's default: a per-participant order in the
@@ -204,11 +215,15 @@ def export(instrument: Instrument, fmt: str, out: str | Path, *, randomize: bool
     if fmt not in FORMATS:
         raise SurveyError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     if with_key and fmt != "csv":
-        raise SurveyError("--with-key is for the csv format only: a questionnaire for participants must not show the key")
+        raise SurveyError(
+            "--with-key is for the csv format only: a questionnaire for participants must not show the key"
+        )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
-        out.write_text(csv_text(instrument, with_key=with_key, randomize=bool(randomize), seed=seed), encoding="utf-8", newline="")
+        out.write_text(
+            csv_text(instrument, with_key=with_key, randomize=bool(randomize), seed=seed), encoding="utf-8", newline=""
+        )
         return [out]
     if fmt == "qualtrics":
         out.write_text(qualtrics_text(instrument), encoding="utf-8")

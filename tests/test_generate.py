@@ -9,7 +9,6 @@ import types
 from pathlib import Path
 
 import numpy as np
-
 import pytest
 import yaml
 from conftest import run_cli
@@ -58,7 +57,9 @@ class FakeEmbeddings:
         return np.stack(out)
 
 
-def item(stem: str, question: str, options: list[str], key: str, rationale: str = "Fits the appraisal pattern.") -> dict:
+def item(
+    stem: str, question: str, options: list[str], key: str, rationale: str = "Fits the appraisal pattern."
+) -> dict:
     return {
         "stem": stem,
         "question": question,
@@ -141,7 +142,16 @@ def scenario(steu) -> Script:
 def test_generate_end_to_end(tmp_path: Path, steu):
     script = scenario(steu)
     with ScriptedServer(script) as srv:
-        cfg = GenerateConfig(instrument="open-steu", model="openai/gen-test", n=3, api_base=srv.url, examples=2, seed=5, max_attempts=4, backoff_s=0.01)
+        cfg = GenerateConfig(
+            instrument="open-steu",
+            model="openai/gen-test",
+            n=3,
+            api_base=srv.url,
+            examples=2,
+            seed=5,
+            max_attempts=4,
+            backoff_s=0.01,
+        )
         result = generate(cfg)
         assert srv.requests == 3  # one malformed reply, one mixed, one to fill the last slot
 
@@ -179,7 +189,16 @@ def test_generate_end_to_end(tmp_path: Path, steu):
 
 def test_keep_duplicates_marks_them(steu):
     with ScriptedServer(Script([fenced([GOOD[0], planted_duplicate(steu.items[0])])])) as srv:
-        result = generate(GenerateConfig(instrument="open-steu", model="openai/gen-test", n=2, api_base=srv.url, keep_duplicates=True, max_attempts=1))
+        result = generate(
+            GenerateConfig(
+                instrument="open-steu",
+                model="openai/gen-test",
+                n=2,
+                api_base=srv.url,
+                keep_duplicates=True,
+                max_attempts=1,
+            )
+        )
     inst = result.instrument
     assert inst.n_items == 2
     marked = inst.items[1].meta
@@ -191,7 +210,9 @@ def test_keep_duplicates_marks_them(steu):
 def test_near_duplicates_among_generated_items(steu):
     twin = dict(GOOD[0], stem=GOOD[0]["stem"].replace("Lucia", "Lucía"))
     with ScriptedServer(Script([fenced([GOOD[0], twin])])) as srv:
-        result = generate(GenerateConfig(instrument="open-steu", model="openai/gen-test", n=2, api_base=srv.url, max_attempts=1))
+        result = generate(
+            GenerateConfig(instrument="open-steu", model="openai/gen-test", n=2, api_base=srv.url, max_attempts=1)
+        )
     assert result.instrument.n_items == 1
     assert result.duplicates[0].near_duplicate_of == "open-steu-gen-001"
     assert any("only 1 of the 2 items" in n for n in result.notes)
@@ -200,7 +221,16 @@ def test_near_duplicates_among_generated_items(steu):
 def test_threshold_is_configurable(steu):
     # At a threshold of 100 the light rewording (score below 100) passes.
     with ScriptedServer(Script([fenced([planted_duplicate(steu.items[0])])])) as srv:
-        result = generate(GenerateConfig(instrument="open-steu", model="openai/gen-test", n=1, api_base=srv.url, similarity_threshold=100, max_attempts=1))
+        result = generate(
+            GenerateConfig(
+                instrument="open-steu",
+                model="openai/gen-test",
+                n=1,
+                api_base=srv.url,
+                similarity_threshold=100,
+                max_attempts=1,
+            )
+        )
     assert result.instrument.n_items == 1 and not result.duplicates
 
 
@@ -209,7 +239,19 @@ def test_weighted_instrument_needs_weights():
     good = {
         "stem": "Priya's manager gave the project she led to a newer colleague without explaining why. She feels hurt and unsure of her standing.",
         "question": "What action would be the most effective for Priya?",
-        "options": [{"id": i, "text": t} for i, t in zip("abcd", ["Ask her manager for a short meeting about the decision", "Start looking for a new job at once", "Complain about the manager to coworkers", "Say nothing and work longer hours"], strict=True)],
+        "options": [
+            {"id": i, "text": t}
+            for i, t in zip(
+                "abcd",
+                [
+                    "Ask her manager for a short meeting about the decision",
+                    "Start looking for a new job at once",
+                    "Complain about the manager to coworkers",
+                    "Say nothing and work longer hours",
+                ],
+                strict=True,
+            )
+        ],
         "weights": {"a": 0.7, "b": 0.05, "c": 0.05, "d": 0.2},
     }
     item_ok, reasons = check_candidate(good, stem, "x-001")
@@ -218,6 +260,9 @@ def test_weighted_instrument_needs_weights():
     assert check_candidate(keyed, stem, "x-002")[0] is None
     tied = dict(good, weights={"a": 0.5, "b": 0.5, "c": 0.0, "d": 0.0})
     assert any("share the top weight" in r for r in check_candidate(tied, stem, "x-003")[1])
+    assert check_candidate(dict(good, human_p=0.9), stem, "x-004")[1] == ["human_p: not a field the model may set"]
+    assert check_candidate(dict(good, meta={"generator_model": "me"}), stem, "x-005")[0] is None
+    assert "unknown field" in check_candidate(dict(good, explanation="..."), stem, "x-006")[1][0]
     prompt = build_messages(stem, pick_examples(stem, 2, 0), 4)[1]["content"]
     assert '"weights"' in prompt and "sum to 1" in prompt and "exactly 4 options" in prompt
 
@@ -234,8 +279,27 @@ def test_parse_reply_variants():
 def test_cli_reports_rejections_and_writes_file(tmp_path: Path, steu):
     out = tmp_path / "gen.yaml"
     with ScriptedServer(scenario(steu)) as srv:
-        res = run_cli("generate", "--instrument", "open-steu", "--model", "openai/gen-test", "--n", "3", "--out", str(out),
-                      "--api-base", srv.url, "--examples", "1", "--max-attempts", "4", "--license", "CC0-1.0", "--json", "--no-embeddings")
+        res = run_cli(
+            "generate",
+            "--instrument",
+            "open-steu",
+            "--model",
+            "openai/gen-test",
+            "--n",
+            "3",
+            "--out",
+            str(out),
+            "--api-base",
+            srv.url,
+            "--examples",
+            "1",
+            "--max-attempts",
+            "4",
+            "--license",
+            "CC0-1.0",
+            "--json",
+            "--no-embeddings",
+        )
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
     assert summary["n_items"] == 3 and summary["model_returned"] == "served-gen-test" and len(summary["rejected"]) == 3
@@ -248,7 +312,22 @@ def test_cli_reports_rejections_and_writes_file(tmp_path: Path, steu):
 def test_cli_nothing_valid_exits_2(tmp_path: Path):
     out = tmp_path / "gen.yaml"
     with ScriptedServer(Script(["I would rather not."])) as srv:
-        res = run_cli("generate", "-i", "open-steu", "-m", "openai/gen-test", "--n", "2", "--out", str(out), "--api-base", srv.url, "--max-attempts", "2", "--no-embeddings")
+        res = run_cli(
+            "generate",
+            "-i",
+            "open-steu",
+            "-m",
+            "openai/gen-test",
+            "--n",
+            "2",
+            "--out",
+            str(out),
+            "--api-base",
+            srv.url,
+            "--max-attempts",
+            "2",
+            "--no-embeddings",
+        )
         assert srv.requests == 2
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "no item passed the checks" in res.stderr and "not valid JSON" in res.stdout
@@ -263,7 +342,7 @@ def test_metadata_only_source_is_refused():
 
 
 def test_embedding_similarity_catches_a_paraphrase(monkeypatch: pytest.MonkeyPatch, steu):
-    from eitest.generate import similarity_text
+    from eitest.duplicates import similarity_text
     from eitest.instruments import Item
 
     # A paraphrase of steu-001 in other words: string similarity stays low, the (fake) embeddings match.
@@ -278,7 +357,16 @@ def test_embedding_similarity_catches_a_paraphrase(monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(sys.modules, "eitest.local_model", types.SimpleNamespace(embed=fake.embed))
     monkeypatch.setitem(sys.modules, "sentence_transformers", types.ModuleType("sentence_transformers"))
     with ScriptedServer(Script([fenced([GOOD[0], paraphrase])])) as srv:
-        result = generate(GenerateConfig(instrument="open-steu", model="openai/gen-test", n=2, api_base=srv.url, keep_duplicates=True, max_attempts=1))
+        result = generate(
+            GenerateConfig(
+                instrument="open-steu",
+                model="openai/gen-test",
+                n=2,
+                api_base=srv.url,
+                keep_duplicates=True,
+                max_attempts=1,
+            )
+        )
     assert fake.calls >= 3  # the source items once, then each accepted candidate
     assert result.instrument.n_items == 2
     flagged = result.instrument.items[1].meta
@@ -289,5 +377,9 @@ def test_embedding_similarity_catches_a_paraphrase(monkeypatch: pytest.MonkeyPat
     assert not any("embedding similarity skipped" in n for n in result.notes)
     # turned off, the same paraphrase passes
     with ScriptedServer(Script([fenced([paraphrase])])) as srv:
-        off = generate(GenerateConfig(instrument="open-steu", model="openai/gen-test", n=1, api_base=srv.url, embeddings=False, max_attempts=1))
+        off = generate(
+            GenerateConfig(
+                instrument="open-steu", model="openai/gen-test", n=1, api_base=srv.url, embeddings=False, max_attempts=1
+            )
+        )
     assert off.instrument.n_items == 1 and not off.duplicates

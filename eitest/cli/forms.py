@@ -12,32 +12,94 @@ from eitest.cli.output import emit, user_errors
 @click.command("compare-forms")
 @click.option("--original", required=True, help="Original instrument id or file.")
 @click.option("--generated", required=True, help="Generated instrument id or file.")
-@click.option("--responses", required=True, multiple=True, type=click.Path(dir_okay=False), help="Response CSV: participant, the items of both forms, external measures (repeatable).")
-@click.option("--external", multiple=True, help="Column of an external measure to correlate with each form (repeatable).")
-@click.option("--bound", type=click.FloatRange(min=0, min_open=True), default=0.25, show_default=True, help="Equivalence bound for difficulty, in d_z units.")
-@click.option("--alpha", type=click.FloatRange(0, 0.5, min_open=True, max_open=True), default=0.05, show_default=True, help="Significance level.")
-@click.option("--correction", type=click.Choice(["holm", "fdr_bh"]), default="holm", show_default=True, help="Multiple-comparison correction across the comparisons.")
-@click.option("--missing", type=click.Choice(["wrong", "drop"]), default="wrong", show_default=True, help="Unanswered items: score as wrong, or drop the participant.")
+@click.option(
+    "--responses",
+    required=True,
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Response CSV: participant, the items of both forms, external measures (repeatable).",
+)
+@click.option(
+    "--external", multiple=True, help="Column of an external measure to correlate with each form (repeatable)."
+)
+@click.option(
+    "--ignore", multiple=True, help="A column to skip, e.g. age (repeatable); other unknown columns are errors."
+)
+@click.option(
+    "--bound",
+    type=click.FloatRange(min=0, min_open=True),
+    default=0.25,
+    show_default=True,
+    help="Equivalence bound for difficulty, in d_z units.",
+)
+@click.option(
+    "--alpha",
+    type=click.FloatRange(0, 0.5, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Significance level.",
+)
+@click.option(
+    "--correction",
+    type=click.Choice(["holm", "fdr_bh"]),
+    default="holm",
+    show_default=True,
+    help="Multiple-comparison correction across the comparisons.",
+)
+@click.option(
+    "--missing",
+    type=click.Choice(["wrong", "drop"]),
+    default="wrong",
+    show_default=True,
+    help="Unanswered items: score as wrong, or drop the participant.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
 @click.option("--report", type=click.Path(dir_okay=False), help="Also write a self-contained HTML page with the table.")
 @user_errors
-def compare_forms(original: str, generated: str, responses: tuple[str, ...], external: tuple[str, ...], bound: float, alpha: float,
-                  correction: str, missing: str, as_json: bool, report: str | None) -> None:
+def compare_forms(
+    original: str,
+    generated: str,
+    responses: tuple[str, ...],
+    external: tuple[str, ...],
+    ignore: tuple[str, ...],
+    bound: float,
+    alpha: float,
+    correction: str,
+    missing: str,
+    as_json: bool,
+    report: str | None,
+) -> None:
     """Compare difficulty (TOST), reliability (Feldt) and validity (Williams) of two forms taken by the same people."""
     from eitest.forms import compare_forms as run_comparison
     from eitest.forms import write_report
     from eitest.instruments import get
 
-    result = run_comparison(get(original), get(generated), list(responses), external=list(external), bound=bound, alpha=alpha,
-                            correction=correction, missing=missing)
+    result = run_comparison(
+        get(original),
+        get(generated),
+        list(responses),
+        external=list(external),
+        ignore=list(ignore),
+        bound=bound,
+        alpha=alpha,
+        correction=correction,
+        missing=missing,
+    )
     if report:
         write_report(result, report)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         rows = [
-            {"comparison": r["comparison"], "original": r["original"], "generated": r["generated"], "estimate": r["estimate"],
-             "p": r["p"], "p_adj": r["p_adj"], "conclusion": r["conclusion"]}
+            {
+                "comparison": r["comparison"],
+                "original": r["original"],
+                "generated": r["generated"],
+                "estimate": r["estimate"],
+                "p": r["p"],
+                "p_adj": r["p_adj"],
+                "conclusion": r["conclusion"],
+            }
             for r in result.table.to_dict("records")
         ]
         emit(rows, as_json=False, as_csv=False, title=f"{result.original} vs {result.generated} (N = {result.n})")

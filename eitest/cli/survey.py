@@ -14,10 +14,24 @@ def survey() -> None:
 
 @survey.command()
 @click.option("--instrument", "-i", required=True, help="Instrument id or file.")
-@click.option("--format", "fmt", required=True, type=click.Choice(["csv", "qualtrics", "html"]), help="csv: one row per item; qualtrics: Advanced Format TXT; html: a standalone page.")
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    type=click.Choice(["csv", "qualtrics", "html"]),
+    help="csv: one row per item; qualtrics: Advanced Format TXT; html: a standalone page.",
+)
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="File to write.")
-@click.option("--randomize/--no-randomize", default=None, help="Shuffle the item order (html: per participant; csv: one seeded order; qualtrics: notes on how to set it)  [default: html and qualtrics yes, csv no].")
-@click.option("--seed", type=int, help="csv: seed of the shuffled order (default 0). html: mixed with each participant's id for a reproducible order per participant (default: random; ?seed=N in the URL wins).")
+@click.option(
+    "--randomize/--no-randomize",
+    default=None,
+    help="Shuffle the item order (html: per participant; csv: one seeded order; qualtrics: notes on how to set it)  [default: html and qualtrics yes, csv no].",
+)
+@click.option(
+    "--seed",
+    type=int,
+    help="csv: seed of the shuffled order (default 0). html: mixed with each participant's id for a reproducible order per participant (default: random; ?seed=N in the URL wins).",
+)
 @click.option("--with-key", is_flag=True, help="csv only: add the key (or weights) and the rationale.")
 @user_errors
 def export(instrument: str, fmt: str, out: str, randomize: bool | None, seed: int | None, with_key: bool) -> None:
