@@ -194,7 +194,7 @@ def analyze_trials(
         if norm is None:
             notes.append(
                 f"{inst_id}: no human norm on file, so the single-case statistics (z, percentile, t, d) are skipped; "
-                "pass --norms FILE (see 'eitest norms show steu-b' for the format) or build one with 'eitest norms build'"
+                "pass --norms FILE (format: docs/norm-format.md) or build one from human data with 'eitest norms build'"
             )
             continue
         norm_rows.append(norm.row())

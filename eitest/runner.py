@@ -352,58 +352,15 @@ async def _administer(
                 "started_at": started,
                 "finished_at": now(),
             }
-            writer.put(row)
+            store.save_trial(row)  # committed at once: a killed run loses only the calls in flight
             outcome.called += 1
             outcome.failed += parsed.status == "error"
             outcome.cost += result.cost or 0.0
             if on_trial is not None:
                 on_trial(row)
 
-    writer = _Writer(store)
-    try:
-        await asyncio.gather(*(worker() for _ in range(min(study.concurrency, max(1, len(todo))))))
-    finally:
-        writer.close()
+    await asyncio.gather(*(worker() for _ in range(min(study.concurrency, max(1, len(todo))))))
     return outcome
-
-
-class _Writer:
-    """Commits trials from a thread of its own, one at a time as they come.
-
-    An SQLite commit waits on the disk and on the GIL (about 0.8 ms a trial under
-    load, measured); done in the event loop it would stall every call in flight.
-    A trial is queued the moment its reply is in and committed within milliseconds,
-    so a killed run loses only the calls in flight and a row or two in the queue.
-    """
-
-    def __init__(self, store: Store):
-        import queue
-        import threading
-
-        self._store = store
-        self._queue: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="eitest-store-writer", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (row := self._queue.get()) is not None:
-            try:
-                self._store.save_trial(row)
-            except BaseException as exc:  # kept, and raised in the caller's thread by close()
-                self._error = exc
-                return
-
-    def put(self, row: dict[str, Any]) -> None:
-        if self._error is not None:
-            raise self._error
-        self._queue.put(row)
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
 
 
 def run_study(

@@ -210,3 +210,29 @@ def test_study_file_and_runs_commands(tmp_path: Path):
     assert run["trials"] == 128 and run["failed"] == 0
     shown = run_cli("runs", "show", run["run"][:6], "--db", db)
     assert shown.returncode == 0 and "eitest/chance" in shown.stdout and "rotated" in shown.stdout
+
+
+def test_reasoning_and_json_protocols_over_http(tmp_path: Path, steu):
+    keyed = keyed_script(keyed_texts(steu))
+    bodies: list[dict] = []
+
+    def script(body):
+        bodies.append(body)
+        letter = keyed(body).reply
+        prompt = "\n".join(m["content"] for m in body["messages"])
+        if "ANSWER: <letter>" in prompt:
+            return Action(reply=f"The person caused this themselves, so options A and C do not fit.\nLet me weigh the rest.\nANSWER: {letter}")
+        return Action(reply='```json\n{"answer": "%s"}\n```' % letter)
+
+    with ScriptedServer(script) as srv:
+        for protocol in ("reasoning", "json"):
+            out = run_study(Study(models=["openai/gpt-4o-mini"], instruments=["open-steu"], protocol=protocol, api_base=srv.url), tmp_path / f"{protocol}.db")
+            assert out.failed == 0
+    for protocol in ("reasoning", "json"):
+        df = trials(tmp_path / f"{protocol}.db")
+        assert (df["score"] == 1.0).all(), df["parse_rule"].value_counts()
+        assert set(df["protocol"]) == {protocol}
+    json_bodies = [b for b in bodies if "JSON object" in b["messages"][0]["content"]]
+    assert json_bodies and all(b.get("response_format") == {"type": "json_object"} for b in json_bodies)
+    reasoning_bodies = [b for b in bodies if "ANSWER: <letter>" in b["messages"][0]["content"]]
+    assert reasoning_bodies and all(b.get("max_tokens", 0) >= 1024 or b.get("max_completion_tokens", 0) >= 1024 for b in reasoning_bodies)
