@@ -115,7 +115,9 @@ def select_trials(trials: pd.DataFrame, run: str | None = None) -> tuple[pd.Data
     keep = trials.set_index(["model", "instrument"]).index.map(latest_run.to_dict()) == trials["run_id"]
     dropped = trials.loc[~keep, ["model", "instrument", "run_id"]].drop_duplicates()
     for row in dropped.itertuples():
-        notes.append(f"{row.model} on {row.instrument}: older run {row.run_id} left out (the latest run is analysed; use --run to pick one)")
+        notes.append(
+            f"{row.model} on {row.instrument}: older run {row.run_id} left out (the latest run is analysed; use --run to pick one)"
+        )
     return trials.loc[keep], notes
 
 
@@ -171,8 +173,14 @@ def analyze_trials(
     notes = list(notes or [])
     cat = catalogue()
     weighted = {i for i, inst in cat.items() if inst.scoring == "weighted"}
-    scores = scoring.instrument_scores(trials, weighted_instruments=weighted, exclude_unanswered=exclude_unanswered, n_boot=n_boot, seed=seed)
-    meta = trials.groupby(["model", "instrument"]).agg(run_id=("run_id", "first"), option_order=("option_order", "first")).reset_index()
+    scores = scoring.instrument_scores(
+        trials, weighted_instruments=weighted, exclude_unanswered=exclude_unanswered, n_boot=n_boot, seed=seed
+    )
+    meta = (
+        trials.groupby(["model", "instrument"])
+        .agg(run_id=("run_id", "first"), option_order=("option_order", "first"))
+        .reset_index()
+    )
     scores = scores.merge(meta, on=["model", "instrument"])
 
     # Binomial CI of the share correct, all trials taken as one binomial sample.
@@ -181,8 +189,12 @@ def analyze_trials(
     for (model, inst), g in scored.groupby(["model", "instrument"]):
         ci = stats.binomial_ci(int(g["credit"].sum()), len(g))
         binom[(model, inst)] = (ci["ci_low"], ci["ci_high"])
-    scores["binom_ci_low"] = [binom.get((m, i), (np.nan, np.nan))[0] for m, i in zip(scores["model"], scores["instrument"], strict=True)]
-    scores["binom_ci_high"] = [binom.get((m, i), (np.nan, np.nan))[1] for m, i in zip(scores["model"], scores["instrument"], strict=True)]
+    scores["binom_ci_low"] = [
+        binom.get((m, i), (np.nan, np.nan))[0] for m, i in zip(scores["model"], scores["instrument"], strict=True)
+    ]
+    scores["binom_ci_high"] = [
+        binom.get((m, i), (np.nan, np.nan))[1] for m, i in zip(scores["model"], scores["instrument"], strict=True)
+    ]
 
     # Against human norms.
     norm_rows = []
@@ -225,7 +237,9 @@ def analyze_trials(
                 scores.at[idx, ours] = sc[theirs]
     scores["p_adj"] = stats.adjust_pvalues(scores["p"].to_numpy(dtype=float), method=correction)
     if scores["p"].notna().sum() > 1:
-        notes.append(f"p_adj: {'Holm' if correction == 'holm' else 'Benjamini-Hochberg'} correction across {int(scores['p'].notna().sum())} single-case tests")
+        notes.append(
+            f"p_adj: {'Holm' if correction == 'holm' else 'Benjamini-Hochberg'} correction across {int(scores['p'].notna().sum())} single-case tests"
+        )
 
     # Trust: parse and failure rates.
     warnings = []
@@ -237,7 +251,9 @@ def analyze_trials(
             parts.append(f"failure rate {row.failure_rate:.1%} > 5%")
         warnings.append("; ".join(parts) or None)
         if parts:
-            notes.append(f"{row.model} on {row.instrument}: {'; '.join(parts)} (scores count these trials as {'missing' if exclude_unanswered else 'wrong'})")
+            notes.append(
+                f"{row.model} on {row.instrument}: {'; '.join(parts)} (scores count these trials as {'missing' if exclude_unanswered else 'wrong'})"
+            )
     scores["warning"] = warnings
     scores = scores[SCORE_COLUMNS]
 
@@ -254,29 +270,66 @@ def analyze_trials(
             [
                 summary,
                 pd.DataFrame(
-                    [{"row": "published_human_mean", "name": f"Humans, published aggregate ({agg.source.id if agg.source else '?'})",
-                      "n_tests": np.nan, "mean": agg.as_proportion("mean"), "sd": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                      "instruments": "the source's tests"}]  # fmt: skip
+                    [
+                        {
+                            "row": "published_human_mean",
+                            "name": f"Humans, published aggregate ({agg.source.id if agg.source else '?'})",
+                            "n_tests": np.nan,
+                            "mean": agg.as_proportion("mean"),
+                            "sd": np.nan,
+                            "ci_low": np.nan,
+                            "ci_high": np.nan,
+                            "instruments": "the source's tests",
+                        }
+                    ]  # fmt: skip
                 ),
             ],
             ignore_index=True,
         )
     if with_norm.empty:
-        notes.append("summary: no instrument analysed has a human norm mean on file, so the LLM-vs-human comparison has no human row from these tests")
+        notes.append(
+            "summary: no instrument analysed has a human norm mean on file, so the LLM-vs-human comparison has no human row from these tests"
+        )
 
     agreement_rows, bias_rows, corr_rows = [], [], []
     items = scoring.item_scores(trials, exclude_unanswered=exclude_unanswered)
     items["human_p"] = [
-        cat[i].item(it).human_p if i in cat and _has_item(cat[i], it) else np.nan for i, it in zip(items["instrument"], items["item_id"], strict=True)
+        cat[i].item(it).human_p if i in cat and _has_item(cat[i], it) else np.nan
+        for i, it in zip(items["instrument"], items["item_id"], strict=True)
     ]
     for (model, inst), g in trials.groupby(["model", "instrument"], sort=True):
-        ag = stats.agreement(g[["item_id", "repetition"]].assign(choice=g["chosen_option"].where(g["chosen_option"].notna(), None)))
-        agreement_rows.append({"model": model, "instrument": inst, **{k: ag[k] for k in ("modal_rate", "fleiss_kappa", "n_items", "n_reps", "reason")}})
+        ag = stats.agreement(
+            g[["item_id", "repetition"]].assign(choice=g["chosen_option"].where(g["chosen_option"].notna(), None))
+        )
+        agreement_rows.append(
+            {
+                "model": model,
+                "instrument": inst,
+                **{k: ag[k] for k in ("modal_rate", "fleiss_kappa", "n_items", "n_reps", "reason")},
+            }
+        )
         pb_in = g.assign(n_options=g["shown_order"].map(len))[["chosen_position", "keyed_position", "n_options"]]
         pb = stats.position_bias(pb_in)
         bias_rows.append(
-            {"model": model, "instrument": inst, "option_order": g["option_order"].iloc[0],
-             **{k: pb[k] for k in ("n", "chi2", "df", "p", "top_position", "top_share", "top_expected_share", "flag", "reason")}}  # fmt: skip
+            {
+                "model": model,
+                "instrument": inst,
+                "option_order": g["option_order"].iloc[0],
+                **{
+                    k: pb[k]
+                    for k in (
+                        "n",
+                        "chi2",
+                        "df",
+                        "p",
+                        "top_position",
+                        "top_share",
+                        "top_expected_share",
+                        "flag",
+                        "reason",
+                    )
+                },
+            }  # fmt: skip
         )
         if pb.get("flag"):
             notes.append(

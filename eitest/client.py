@@ -109,7 +109,9 @@ def check_model(model: str, api_base: str | None = None, *, require_key: bool = 
 
         name = model.split("/", 1)[1]
         if name not in RESPONDERS:
-            raise ModelError(f"unknown offline responder {model!r}; use one of {', '.join('eitest/' + r for r in RESPONDERS)}")
+            raise ModelError(
+                f"unknown offline responder {model!r}; use one of {', '.join('eitest/' + r for r in RESPONDERS)}"
+            )
         RESPONDERS[name].check()
         return
     litellm = litellm_module()
@@ -142,7 +144,13 @@ def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, (asyncio.TimeoutError, ConnectionError)):
         return True
     names = {cls.__name__ for cls in type(exc).__mro__}
-    if names & {"AuthenticationError", "BadRequestError", "NotFoundError", "PermissionDeniedError", "ContextWindowExceededError"}:
+    if names & {
+        "AuthenticationError",
+        "BadRequestError",
+        "NotFoundError",
+        "PermissionDeniedError",
+        "ContextWindowExceededError",
+    }:
         return False
     status = getattr(exc, "status_code", None)
     if isinstance(status, int) and (status == 429 or status >= 500):

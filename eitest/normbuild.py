@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from eitest.instruments import Instrument, InstrumentError, Problem, dump_yaml, parse_instrument
+from eitest.instruments import Instrument, Problem, dump_yaml, parse_instrument
 from eitest.norms import HumanNorm, NormFile, load_norm_file, parse_norm_file
 from eitest.responses import ResponseError, ScoredResponses, read_responses, score_responses
+from eitest.util import write_checked
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -245,19 +246,9 @@ def write_norm_file(build: NormBuild, out: str | Path | None = None) -> Path:
     from eitest.paths import user_norms_dir
 
     out = Path(out) if out else user_norms_dir() / f"{_slug(build.source_id)}.yaml"
-    out.parent.mkdir(parents=True, exist_ok=True)
     header = f"# Built by eitest norms build from {', '.join(Path(f).name for f in build.files)}; item statistics in the --items-out file.\n"
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(
-        header + yaml.safe_dump(build.data, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8"
-    )
-    try:
-        load_norm_file(tmp)
-    except InstrumentError:
-        tmp.unlink(missing_ok=True)
-        raise
-    tmp.replace(out)
-    return out
+    text = header + yaml.safe_dump(build.data, sort_keys=False, allow_unicode=True, width=100)
+    return write_checked(out, text, load_norm_file)
 
 
 def items_instrument(build: NormBuild) -> Instrument:

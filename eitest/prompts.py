@@ -38,7 +38,9 @@ class Protocol:
 PROTOCOLS: dict[str, Protocol] = {
     p.name: p
     for p in (
-        Protocol("standard", "1", "Answer with the letter of one option only.", max_tokens=64, expected_completion_tokens=4),
+        Protocol(
+            "standard", "1", "Answer with the letter of one option only.", max_tokens=64, expected_completion_tokens=4
+        ),
         Protocol(
             "reasoning",
             "1",

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.weightstats import ttost_paired
 
-from eitest.stats import noncentral_t_ci
+from eitest.stats import _finite, noncentral_t_ci
 
 __all__ = [
     "cronbach_alpha",
@@ -30,16 +30,6 @@ __all__ = [
     "kr20",
     "tost_paired",
 ]
-
-
-def _finite(name: str, value: Any) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(x):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return x
 
 
 def _reliability(name: str, value: Any) -> float:

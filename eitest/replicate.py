@@ -81,7 +81,9 @@ def load_design(name: str) -> Design:
         found = [p for p in candidates if p.stem == name or p.stem.startswith(name + "_")]
         if not found:
             known = ", ".join(sorted({p.stem.split("_")[0] for p in candidates})) or "none"
-            raise EitestError(f"no study design {name!r}; shipped designs: {known}; or give a path to a study YAML file")
+            raise EitestError(
+                f"no study design {name!r}; shipped designs: {known}; or give a path to a study YAML file"
+            )
         path = found[0]
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -110,7 +112,14 @@ def availability(design: Design) -> list[TestStatus]:
     for t in design.tests:
         inst = cat.get(t.id)
         if inst is None:
-            out.append(TestStatus(t.id, t.paper_name, False, f"{t.id} is not a known instrument; import it as a file with 'eitest run --instrument PATH'"))
+            out.append(
+                TestStatus(
+                    t.id,
+                    t.paper_name,
+                    False,
+                    f"{t.id} is not a known instrument; import it as a file with 'eitest run --instrument PATH'",
+                )
+            )
             continue
         how = ""
         if inst.is_metadata_only and inst.published is not None:
@@ -185,7 +194,9 @@ def replicate(
     return result
 
 
-def _report(design: Design, db: Path, out: Path, ready: list[str], missing: list[TestStatus], pdf: bool, command: str | None):
+def _report(
+    design: Design, db: Path, out: Path, ready: list[str], missing: list[TestStatus], pdf: bool, command: str | None
+):
     from eitest.analysis import analyze
     from eitest.report import render_html, render_section, write_pdf
 
@@ -200,7 +211,14 @@ def _report(design: Design, db: Path, out: Path, ready: list[str], missing: list
         sub = scores[scores["instrument"] == t.id].set_index("model")
         values = [float(sub.loc[m, "accuracy"]) if m in sub.index else float("nan") for m in models]
         human = sub["norm_mean"].dropna()
-        rows.append({"test": t.paper_name, "values": values, "mean": float(sub["accuracy"].mean()), "human": float(human.iloc[0]) if len(human) else float("nan")})
+        rows.append(
+            {
+                "test": t.paper_name,
+                "values": values,
+                "mean": float(sub["accuracy"].mean()),
+                "human": float(human.iloc[0]) if len(human) else float("nan"),
+            }
+        )
     human_means = [r["human"] for r in rows if r["human"] == r["human"]]
     section = render_section(
         "replication.html.j2",

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from eitest.errors import EitestError
 from eitest.prompts import LETTERS
@@ -62,7 +63,9 @@ RESPONDERS: dict[str, Responder] = {
         Responder("oracle", _oracle, "always the keyed or top-weighted option (must score 100 %)"),
         Responder("chance", _chance, "a uniformly random option, seeded per trial"),
         Responder("first", _first, "always the first option shown"),
-        Responder("local-minilm", _local_minilm, "the option most similar to the situation (all-MiniLM-L6-v2, extra 'local')"),
+        Responder(
+            "local-minilm", _local_minilm, "the option most similar to the situation (all-MiniLM-L6-v2, extra 'local')"
+        ),
     )
 }
 
@@ -97,12 +100,19 @@ def register(litellm: Any) -> None:
             model_response.model = f"eitest/{model}"
             return model_response
 
-        def completion(self, model, messages, api_base, custom_prompt_dict, model_response, *args, litellm_params=None, **kwargs):  # noqa: D401
+        def completion(
+            self, model, messages, api_base, custom_prompt_dict, model_response, *args, litellm_params=None, **kwargs
+        ):  # noqa: D401
             return self._answer(model, model_response, litellm_params)
 
-        async def acompletion(self, model, messages, api_base, custom_prompt_dict, model_response, *args, litellm_params=None, **kwargs):
+        async def acompletion(
+            self, model, messages, api_base, custom_prompt_dict, model_response, *args, litellm_params=None, **kwargs
+        ):
             return self._answer(model, model_response, litellm_params)
 
-    litellm.custom_provider_map = [*litellm.custom_provider_map, {"provider": "eitest", "custom_handler": EitestProvider()}]
+    litellm.custom_provider_map = [
+        *litellm.custom_provider_map,
+        {"provider": "eitest", "custom_handler": EitestProvider()},
+    ]
     if "eitest" not in litellm._custom_providers:
         litellm._custom_providers.append("eitest")

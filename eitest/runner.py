@@ -25,6 +25,7 @@ from eitest.errors import EitestError
 from eitest.instruments import Instrument, Item, get
 from eitest.prompts import OPTION_ORDERS, PROTOCOLS, get_protocol, shown_order
 from eitest.store import RunRecord, Store, now
+from eitest.util import run_coroutine
 
 
 class StudyError(EitestError):
@@ -209,7 +210,9 @@ def make_plan(study: Study, store: Store | None = None, *, estimate: bool = True
             inst,
             item,
             rep,
-            tuple(shown_order(study.option_order, item, model=model, instrument=inst.id, repetition=rep, seed=study.seed)),
+            tuple(
+                shown_order(study.option_order, item, model=model, instrument=inst.id, repetition=rep, seed=study.seed)
+            ),
         )
         for model in study.models
         for inst in instruments
@@ -260,7 +263,9 @@ class RunOutcome:
 
 
 def _trial_seed(study: Study, t: TrialSpec) -> int:
-    digest = hashlib.sha256(f"{study.seed}\x1f{t.model}\x1f{t.instrument.id}\x1f{t.item.id}\x1f{t.repetition}".encode()).digest()
+    digest = hashlib.sha256(
+        f"{study.seed}\x1f{t.model}\x1f{t.instrument.id}\x1f{t.item.id}\x1f{t.repetition}".encode()
+    ).digest()
     return int.from_bytes(digest[:8], "big")
 
 
@@ -390,7 +395,9 @@ def run_study(
                     + ", ".join(m for m, c in plan.estimate_cost.items() if c is None)
                 )
             if total > study.max_cost:
-                raise BudgetExceeded(f"estimated cost ${total:.4f} exceeds --max-cost ${study.max_cost:g}; nothing was called")
+                raise BudgetExceeded(
+                    f"estimated cost ${total:.4f} exceeds --max-cost ${study.max_cost:g}; nothing was called"
+                )
         if on_plan is not None and on_plan(plan) is False:
             return RunOutcome(plan.run_id, len(plan.trials), len(plan.trials) - len(plan.todo), stopped="not confirmed")
         revision, dirty = _git_revision()
@@ -411,22 +418,10 @@ def run_study(
             )
         )
         store.mark_run(plan.run_id, started=True)
-        outcome = _run_coroutine(_administer(plan, store, on_trial))
+        outcome = run_coroutine(_administer(plan, store, on_trial))
         if not outcome.stopped and outcome.failed == 0:
             store.mark_run(plan.run_id, finished=True)
         return outcome
-
-
-def _run_coroutine(coro: Any) -> Any:
-    """asyncio.run, also from inside a running loop (a Jupyter notebook): then in a worker thread."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 def _dist_version(name: str) -> str | None:

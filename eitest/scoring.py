@@ -46,7 +46,9 @@ def trial_credit(trials: pd.DataFrame, *, kind: str = "accuracy", exclude_unansw
     return out
 
 
-def repetition_scores(trials: pd.DataFrame, *, kind: str = "accuracy", exclude_unanswered: bool = False) -> pd.DataFrame:
+def repetition_scores(
+    trials: pd.DataFrame, *, kind: str = "accuracy", exclude_unanswered: bool = False
+) -> pd.DataFrame:
     """One row per model x instrument x repetition.
 
     Columns: ``model, instrument, repetition, accuracy`` (mean credit over items, a
@@ -117,7 +119,11 @@ def instrument_scores(
     for (model, instrument), g in acc.groupby(KEYS, sort=True):
         a = _score_with_ci(g, n_boot, seed, ci)
         gw = wtd.loc[g.index]
-        w = _score_with_ci(gw, n_boot, seed, ci) if instrument in weighted_instruments else dict.fromkeys(("mean", "ci_low", "ci_high"), float("nan"))
+        w = (
+            _score_with_ci(gw, n_boot, seed, ci)
+            if instrument in weighted_instruments
+            else dict.fromkeys(("mean", "ci_low", "ci_high"), float("nan"))
+        )
         returned = g["status"] != "error"
         costs = g["cost"]
         rows.append(
@@ -134,7 +140,9 @@ def instrument_scores(
                 "n_items": int(g["item_id"].nunique()),
                 "n_reps": int(g["repetition"].nunique()),
                 "n_trials": len(g),
-                "parse_rate": float((g["status"] == "answered").sum() / returned.sum()) if returned.any() else float("nan"),
+                "parse_rate": float((g["status"] == "answered").sum() / returned.sum())
+                if returned.any()
+                else float("nan"),
                 "failure_rate": float((~returned).mean()),
                 "prompt_tokens": int(g["prompt_tokens"].fillna(0).sum()),
                 "completion_tokens": int(g["completion_tokens"].fillna(0).sum()),

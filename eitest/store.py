@@ -127,7 +127,9 @@ class Store:
         if version == 0:
             tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if tables:
-                raise StoreError(f"{self.path} is an SQLite database, but not an eitest store (tables: {', '.join(sorted(tables))})")
+                raise StoreError(
+                    f"{self.path} is an SQLite database, but not an eitest store (tables: {', '.join(sorted(tables))})"
+                )
             if not create:
                 raise StoreError(f"{self.path} is empty: it holds no eitest runs")
         if version > len(MIGRATIONS):
@@ -169,7 +171,9 @@ class Store:
         )
         return False
 
-    def mark_run(self, run_id: str, *, started: bool = False, finished: bool = False, command: str | None = None) -> None:
+    def mark_run(
+        self, run_id: str, *, started: bool = False, finished: bool = False, command: str | None = None
+    ) -> None:
         if started:
             self.conn.execute("UPDATE runs SET started_at = ?, finished_at = NULL WHERE id = ?", (now(), run_id))
         if finished:

@@ -21,7 +21,13 @@ def eitest_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     return home
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, unset: tuple[str, ...] = (), cwd: Path | None = None, timeout: float = 300):
+def run_cli(
+    *args: str,
+    env: dict[str, str] | None = None,
+    unset: tuple[str, ...] = (),
+    cwd: Path | None = None,
+    timeout: float = 300,
+):
     """Run the installed CLI in a subprocess, as a user would."""
     import subprocess
 

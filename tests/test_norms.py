@@ -50,7 +50,13 @@ def test_uncited_or_impossible_figures_are_refused():
 
 def test_raw_scale_converts_with_item_count(tmp_path: Path):
     nf = norms.parse_norm_file(
-        _norm_file(scale="raw", n_items=40, mean={"value": 24, "where": "T1"}, sd={"value": 4, "where": "T1"}, n={"value": 100, "where": "M"}),
+        _norm_file(
+            scale="raw",
+            n_items=40,
+            mean={"value": 24, "where": "T1"},
+            sd={"value": 4, "where": "T1"},
+            n={"value": 100, "where": "M"},
+        ),
         "n.yaml",
     )
     n = nf.norms[0]

@@ -20,7 +20,11 @@ def demo_db(tmp_path_factory) -> Path:
 
 
 def test_there_are_three_notebooks():
-    assert [p.name for p in NOTEBOOKS] == ["01_quickstart.ipynb", "02_compare_with_norms.ipynb", "03_item_analysis.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == [
+        "01_quickstart.ipynb",
+        "02_compare_with_norms.ipynb",
+        "03_item_analysis.ipynb",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -37,7 +37,9 @@ def test_shuffled_is_seeded_and_varies(steu):
     a = shown_order("shuffled", item, model="m", instrument="open-steu", repetition=0, seed=1)
     assert a == shown_order("shuffled", item, model="m", instrument="open-steu", repetition=0, seed=1)
     assert sorted(a) == sorted(item.option_ids)
-    orders = {tuple(shown_order("shuffled", item, model="m", instrument="open-steu", repetition=r, seed=1)) for r in range(20)}
+    orders = {
+        tuple(shown_order("shuffled", item, model="m", instrument="open-steu", repetition=r, seed=1)) for r in range(20)
+    }
     assert len(orders) > 10
 
 

@@ -15,7 +15,12 @@ def _items(n: int, n_options: int, weighted: bool) -> list[dict]:
     items = []
     for i in range(n):
         opts = [{"id": c, "text": f"Option {c} of item {i + 1}"} for c in "abcde"[:n_options]]
-        item = {"id": f"x{i + 1:02d}", "stem": f"Situation number {i + 1}, written for this test.", "question": "Which fits best?", "options": opts}
+        item = {
+            "id": f"x{i + 1:02d}",
+            "stem": f"Situation number {i + 1}, written for this test.",
+            "question": "Which fits best?",
+            "options": opts,
+        }
         if weighted:
             item["weights"] = {"a": 0.1, "b": 0.6, "c": 0.2, "d": 0.1}
         else:
@@ -35,7 +40,9 @@ def test_design_is_complete_and_cited():
 
 
 def test_replicate_without_items_says_how_to_import(tmp_path: Path):
-    res = run_cli("replicate", "schlegel2025", "--models", "eitest/oracle", "eitest/chance", "--out", str(tmp_path / "r"))
+    res = run_cli(
+        "replicate", "schlegel2025", "--models", "eitest/oracle", "eitest/chance", "--out", str(tmp_path / "r")
+    )
     assert res.returncode == 2
     for test in ("steu", "stem", "gemok-blends", "geco-regulation", "geco-management"):
         assert f"eitest instruments import {test} FILE" in res.stderr
@@ -52,13 +59,33 @@ def test_replicate_runs_imported_tests(tmp_path: Path, eitest_home: Path):
     assert run_cli("instruments", "import", "stem", str(stem), env=env).returncode == 0
     assert [s.available for s in availability(load_design("schlegel2025"))] == [True, True, False, False, False]
 
-    dry = run_cli("replicate", "schlegel2025", "--dry-run", "--out", str(tmp_path / "dry"), env=env, unset=("OPENAI_API_KEY", "GEMINI_API_KEY", "ANTHROPIC_API_KEY", "DEEPSEEK_API_KEY"))
+    dry = run_cli(
+        "replicate",
+        "schlegel2025",
+        "--dry-run",
+        "--out",
+        str(tmp_path / "dry"),
+        env=env,
+        unset=("OPENAI_API_KEY", "GEMINI_API_KEY", "ANTHROPIC_API_KEY", "DEEPSEEK_API_KEY"),
+    )
     assert dry.returncode == 0, dry.stderr
     assert "openai/gpt-4o" in dry.stdout and "estimated cost $" in dry.stdout and "set OPENAI_API_KEY" in dry.stdout
     assert not (tmp_path / "dry" / "eitest.db").exists()
 
     out = tmp_path / "rep"
-    res = run_cli("replicate", "schlegel2025", "--models", "eitest/oracle", "eitest/chance", "--reps", "2", "--out", str(out), "--yes", env=env)
+    res = run_cli(
+        "replicate",
+        "schlegel2025",
+        "--models",
+        "eitest/oracle",
+        "eitest/chance",
+        "--reps",
+        "2",
+        "--out",
+        str(out),
+        "--yes",
+        env=env,
+    )
     assert res.returncode == 0, res.stderr
     assert "MISSING" in res.stderr and "eitest instruments import gemok-blends FILE" in res.stderr
     html = (out / "report.html").read_text()

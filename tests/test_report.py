@@ -20,7 +20,15 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("report") / "r.db"
-    run_study(Study(models=["eitest/oracle", "eitest/first"], instruments=["open-stem", "open-steu"], reps=2, option_order="shuffled"), db)
+    run_study(
+        Study(
+            models=["eitest/oracle", "eitest/first"],
+            instruments=["open-stem", "open-steu"],
+            reps=2,
+            option_order="shuffled",
+        ),
+        db,
+    )
     con = sqlite3.connect(db)
     con.execute(
         "UPDATE trials SET raw_reply = ?, status = 'unparseable', chosen_position = NULL, chosen_option = NULL, score = NULL "
@@ -48,7 +56,14 @@ def test_hostile_reply_is_escaped(report_files):
 
 def test_report_is_self_contained_and_complete(report_files):
     html = report_files[0].read_text()
-    for section in ("Summary", "Mean over tests", "Per test", "Tokens, cost and time", "Methods", "Reproducibility manifest"):
+    for section in (
+        "Summary",
+        "Mean over tests",
+        "Per test",
+        "Tokens, cost and time",
+        "Methods",
+        "Reproducibility manifest",
+    ):
         assert section in html
     assert html.count('src="data:image/svg+xml;base64,') == 3  # the accuracy plot and one item plot per test
     for needle in ("http://", "https://", "@import", "url("):
@@ -67,7 +82,14 @@ def test_html_in_headless_chromium_makes_no_request(report_files, tmp_path: Path
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
         )
         page = browser.new_page(viewport={"width": 1200, "height": 1800})
         page.on("request", lambda r: requests.append(r.url))
@@ -89,7 +111,9 @@ def test_html_in_headless_chromium_makes_no_request(report_files, tmp_path: Path
     assert dark / (img.width * img.height) > 0.01, "the screenshot is blank"
 
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="Debian package poppler-utils is not installed (.ci/run installs it)")
+@pytest.mark.skipif(
+    shutil.which("pdftoppm") is None, reason="Debian package poppler-utils is not installed (.ci/run installs it)"
+)
 def test_pdf_pages_are_not_blank(report_files, tmp_path: Path):
     pdf = report_files[1]
     from pypdf import PdfReader

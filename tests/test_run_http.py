@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -37,7 +38,9 @@ def trials(db: Path):
 
 def test_oracle_scores_100_percent(tmp_path: Path):
     db = tmp_path / "o.db"
-    res = run_cli("run", "--model", "eitest/oracle", "--instrument", "open-steu", "--reps", "2", "--yes", "--db", str(db))
+    res = run_cli(
+        "run", "--model", "eitest/oracle", "--instrument", "open-steu", "--reps", "2", "--yes", "--db", str(db)
+    )
     assert res.returncode == 0, res.stderr
     df = trials(db)
     assert len(df) == 90 and (df["status"] == "answered").all() and (df["score"] == 1.0).all()
@@ -46,7 +49,14 @@ def test_oracle_scores_100_percent(tmp_path: Path):
 
 def test_keyed_server_with_shuffled_orders_scores_100_percent(tmp_path: Path, steu):
     with ScriptedServer(keyed_script(keyed_texts(steu))) as srv:
-        study = Study(models=["openai/keyed-test"], instruments=["open-steu"], reps=2, option_order="shuffled", seed=7, api_base=srv.url)
+        study = Study(
+            models=["openai/keyed-test"],
+            instruments=["open-steu"],
+            reps=2,
+            option_order="shuffled",
+            seed=7,
+            api_base=srv.url,
+        )
         out = run_study(study, tmp_path / "k.db")
     df = trials(tmp_path / "k.db")
     assert out.called == 90 and out.failed == 0
@@ -71,7 +81,9 @@ def test_retries_then_success(tmp_path: Path, steu):
         return keyed_script(keyed_texts(steu))(body)
 
     with ScriptedServer(script) as srv:
-        study = Study(models=["openai/flaky"], instruments=["open-steu"], api_base=srv.url, backoff_s=0.01, max_retries=3)
+        study = Study(
+            models=["openai/flaky"], instruments=["open-steu"], api_base=srv.url, backoff_s=0.01, max_retries=3
+        )
         out = run_study(study, tmp_path / "r.db")
         assert srv.requests == 3 * 45
     df = trials(tmp_path / "r.db")
@@ -93,7 +105,9 @@ def test_permanent_failure_is_stored_and_retried_on_rerun(tmp_path: Path, steu, 
             return action
         return keyed_script(keyed_texts(steu))(body)
 
-    study = Study(models=["openai/broken"], instruments=["open-steu"], backoff_s=0.01, max_retries=1, timeout_s=0.5, concurrency=8)
+    study = Study(
+        models=["openai/broken"], instruments=["open-steu"], backoff_s=0.01, max_retries=1, timeout_s=0.5, concurrency=8
+    )
     with ScriptedServer(script) as srv:
         out = run_study(study.model_copy(update={"api_base": srv.url}), tmp_path / "f.db")
         port = srv.port
@@ -121,9 +135,24 @@ def test_unparseable_reply_is_kept_raw(tmp_path: Path):
 def test_sigkill_and_resume_repeats_no_finished_call(tmp_path: Path, steu):
     db = tmp_path / "kill.db"
     with ScriptedServer(keyed_script(keyed_texts(steu), delay_s=0.08)) as srv:
-        args = ["run", "--model", "openai/slow", "--instrument", "open-steu", "--api-base", srv.url, "--concurrency", "2", "--yes", "--db", str(db)]
+        args = [
+            "run",
+            "--model",
+            "openai/slow",
+            "--instrument",
+            "open-steu",
+            "--api-base",
+            srv.url,
+            "--concurrency",
+            "2",
+            "--yes",
+            "--db",
+            str(db),
+        ]
         env = {**os.environ, "OPENAI_API_KEY": SECRET}
-        proc = subprocess.Popen([sys.executable, "-m", "eitest", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "eitest", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         deadline = time.time() + 60
         done = 0
         while time.time() < deadline and done < 12:
@@ -158,7 +187,16 @@ def test_api_key_never_reaches_the_store(tmp_path: Path, steu):
     db = tmp_path / "key.db"
     with ScriptedServer(keyed_script(keyed_texts(steu))) as srv:
         res = run_cli(
-            "run", "-m", "openai/keytest", "-i", "open-stem", "--api-base", srv.url, "--yes", "--db", str(db),
+            "run",
+            "-m",
+            "openai/keytest",
+            "-i",
+            "open-stem",
+            "--api-base",
+            srv.url,
+            "--yes",
+            "--db",
+            str(db),
             env={"OPENAI_API_KEY": SECRET},
         )
         assert res.returncode == 0, res.stderr
@@ -171,14 +209,40 @@ def test_api_key_never_reaches_the_store(tmp_path: Path, steu):
 def test_max_cost_refusal_calls_nothing(tmp_path: Path):
     with ScriptedServer(lambda body: Action(reply="A")) as srv:
         with pytest.raises(BudgetExceeded, match="exceeds --max-cost"):
-            run_study(Study(models=["openai/gpt-4o"], instruments=["open-steu"], reps=3, api_base=srv.url, max_cost=0.0001), tmp_path / "c.db")
-        res = run_cli("run", "-m", "openai/gpt-4o", "-i", "open-steu", "--api-base", srv.url, "--max-cost", "0.0001", "--yes", "--db", str(tmp_path / "c2.db"))
+            run_study(
+                Study(models=["openai/gpt-4o"], instruments=["open-steu"], reps=3, api_base=srv.url, max_cost=0.0001),
+                tmp_path / "c.db",
+            )
+        res = run_cli(
+            "run",
+            "-m",
+            "openai/gpt-4o",
+            "-i",
+            "open-steu",
+            "--api-base",
+            srv.url,
+            "--max-cost",
+            "0.0001",
+            "--yes",
+            "--db",
+            str(tmp_path / "c2.db"),
+        )
         assert srv.requests == 0
     assert res.returncode == 2 and "exceeds --max-cost" in res.stderr
 
 
 def test_bad_input_messages(tmp_path: Path):
-    res = run_cli("run", "-m", "anthropic/claude-3-5-haiku-latest", "-i", "open-steu", "--yes", "--db", str(tmp_path / "a.db"), unset=("ANTHROPIC_API_KEY",))
+    res = run_cli(
+        "run",
+        "-m",
+        "anthropic/claude-3-5-haiku-latest",
+        "-i",
+        "open-steu",
+        "--yes",
+        "--db",
+        str(tmp_path / "a.db"),
+        unset=("ANTHROPIC_API_KEY",),
+    )
     assert res.returncode == 2 and "set ANTHROPIC_API_KEY" in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "a.db").exists()
     res = run_cli("run", "-m", "nosuchprovider/some-model", "-i", "open-steu", "--yes", "--db", str(tmp_path / "b.db"))
@@ -197,7 +261,9 @@ def test_bad_input_messages(tmp_path: Path):
 
 def test_study_file_and_runs_commands(tmp_path: Path):
     study = tmp_path / "study.yaml"
-    study.write_text("models: [eitest/first, eitest/chance]\ninstruments: [open-stem]\nreps: 2\noption_order: rotated\n")
+    study.write_text(
+        "models: [eitest/first, eitest/chance]\ninstruments: [open-stem]\nreps: 2\noption_order: rotated\n"
+    )
     db = str(tmp_path / "s.db")
     res = run_cli("run", str(study), "--yes", "--db", db)
     assert res.returncode == 0, res.stderr
@@ -221,12 +287,17 @@ def test_reasoning_and_json_protocols_over_http(tmp_path: Path, steu):
         letter = keyed(body).reply
         prompt = "\n".join(m["content"] for m in body["messages"])
         if "ANSWER: <letter>" in prompt:
-            return Action(reply=f"The person caused this themselves, so options A and C do not fit.\nLet me weigh the rest.\nANSWER: {letter}")
-        return Action(reply='```json\n{"answer": "%s"}\n```' % letter)
+            return Action(
+                reply=f"The person caused this themselves, so options A and C do not fit.\nLet me weigh the rest.\nANSWER: {letter}"
+            )
+        return Action(reply="```json\n" + json.dumps({"answer": letter}) + "\n```")
 
     with ScriptedServer(script) as srv:
         for protocol in ("reasoning", "json"):
-            out = run_study(Study(models=["openai/gpt-4o-mini"], instruments=["open-steu"], protocol=protocol, api_base=srv.url), tmp_path / f"{protocol}.db")
+            out = run_study(
+                Study(models=["openai/gpt-4o-mini"], instruments=["open-steu"], protocol=protocol, api_base=srv.url),
+                tmp_path / f"{protocol}.db",
+            )
             assert out.failed == 0
     for protocol in ("reasoning", "json"):
         df = trials(tmp_path / f"{protocol}.db")
@@ -235,4 +306,6 @@ def test_reasoning_and_json_protocols_over_http(tmp_path: Path, steu):
     json_bodies = [b for b in bodies if "JSON object" in b["messages"][0]["content"]]
     assert json_bodies and all(b.get("response_format") == {"type": "json_object"} for b in json_bodies)
     reasoning_bodies = [b for b in bodies if "ANSWER: <letter>" in b["messages"][0]["content"]]
-    assert reasoning_bodies and all(b.get("max_tokens", 0) >= 1024 or b.get("max_completion_tokens", 0) >= 1024 for b in reasoning_bodies)
+    assert reasoning_bodies and all(
+        b.get("max_tokens", 0) >= 1024 or b.get("max_completion_tokens", 0) >= 1024 for b in reasoning_bodies
+    )

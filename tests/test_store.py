@@ -9,13 +9,30 @@ from eitest.store import MIGRATIONS, RunRecord, Store, StoreError, open_results
 
 
 def record(run_id: str = "r1") -> RunRecord:
-    return RunRecord(run_id, {"models": ["m"], "instruments": ["i"]}, {"i": "h"}, "0", None, None, None, "cmd", "t", None, None)
+    return RunRecord(
+        run_id, {"models": ["m"], "instruments": ["i"]}, {"i": "h"}, "0", None, None, None, "cmd", "t", None, None
+    )
 
 
 def trial(**over) -> dict:
-    base = dict(run_id="r1", model="m", instrument="i", item_id="x", repetition=0, protocol="standard", protocol_version="1",
-                option_order="original", shown_order=["a", "b"], keyed_position=0, prompt=[{"role": "user", "content": "hi"}],
-                raw_reply="A", status="answered", chosen_position=0, chosen_option="a", score=1.0)
+    base = dict(
+        run_id="r1",
+        model="m",
+        instrument="i",
+        item_id="x",
+        repetition=0,
+        protocol="standard",
+        protocol_version="1",
+        option_order="original",
+        shown_order=["a", "b"],
+        keyed_position=0,
+        prompt=[{"role": "user", "content": "hi"}],
+        raw_reply="A",
+        status="answered",
+        chosen_position=0,
+        chosen_option="a",
+        score=1.0,
+    )
     base.update(over)
     return base
 
@@ -30,7 +47,9 @@ def test_failed_trial_is_replaced_and_finished_keys(tmp_path: Path):
     with Store(tmp_path / "s.db") as s:
         assert s.ensure_run(record()) is False
         assert s.ensure_run(record()) is True
-        s.save_trial(trial(status="error", raw_reply=None, score=None, chosen_option=None, chosen_position=None, error="boom"))
+        s.save_trial(
+            trial(status="error", raw_reply=None, score=None, chosen_option=None, chosen_position=None, error="boom")
+        )
         s.save_trial(trial(item_id="y"))
         assert s.finished_keys("r1") == {("m", "i", "y", 0)}
         s.save_trial(trial())  # the retry replaces the failed row

@@ -22,7 +22,12 @@ def list_(as_json: bool, as_csv: bool) -> None:
     from eitest.instruments import catalogue
 
     rows = [inst.summary() for inst in catalogue().values()]
-    emit(rows, as_json=as_json, as_csv=as_csv, columns=["id", "name", "construct", "scoring", "n_items", "n_items_published"])
+    emit(
+        rows,
+        as_json=as_json,
+        as_csv=as_csv,
+        columns=["id", "name", "construct", "scoring", "n_items", "n_items_published"],
+    )
 
 
 @instruments.command()
@@ -42,7 +47,9 @@ def show(instrument_id: str, show_items: bool, as_json: bool) -> None:
     click.echo(f"{inst.id}: {inst.name}")
     click.echo(f"  construct:  {inst.construct}")
     click.echo(f"  scoring:    {inst.scoring}" + (f" (weights: {inst.weights_source})" if inst.weights_source else ""))
-    click.echo(f"  items:      {s['n_items']} available, {s['n_items_published'] if s['n_items_published'] is not None else 'unknown'} published")
+    click.echo(
+        f"  items:      {s['n_items']} available, {s['n_items_published'] if s['n_items_published'] is not None else 'unknown'} published"
+    )
     click.echo(f"  version:    {inst.version}   language: {inst.language}")
     click.echo(f"  license:    {inst.license}")
     click.echo(f"  citation:   {inst.citation}")
@@ -82,7 +89,11 @@ def validate(paths: tuple[str, ...]) -> None:
 @instruments.command("import")
 @click.argument("instrument_id")
 @click.argument("path", type=click.Path())
-@click.option("--scoring", type=click.Choice(["keyed", "weighted"]), help="Scoring of the imported file when the test allows both.")
+@click.option(
+    "--scoring",
+    type=click.Choice(["keyed", "weighted"]),
+    help="Scoring of the imported file when the test allows both.",
+)
 @user_errors
 def import_(instrument_id: str, path: str, scoring: str | None) -> None:
     """Import licensed items of a published test (YAML, JSON, CSV or a dataset) into your data directory."""

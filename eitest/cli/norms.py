@@ -20,7 +20,12 @@ def list_(as_json: bool, as_csv: bool) -> None:
     from eitest.norms import all_norms
 
     rows = [n.row() for n in all_norms()]
-    emit(rows, as_json=as_json, as_csv=as_csv, columns=["instrument", "source", "scale", "n", "mean", "sd", "alpha", "sample"])
+    emit(
+        rows,
+        as_json=as_json,
+        as_csv=as_csv,
+        columns=["instrument", "source", "scale", "n", "mean", "sd", "alpha", "sample"],
+    )
 
 
 @norms.command()
@@ -52,14 +57,37 @@ def show(norm_id: str, as_json: bool, as_csv: bool) -> None:
 @norms.command()
 @click.argument("responses", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--instrument", "-i", required=True, help="Instrument id or file the responses answer.")
-@click.option("--out", type=click.Path(dir_okay=False), help="Norm file to write  [default: your norms directory, where analyses find it].")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Norm file to write  [default: your norms directory, where analyses find it].",
+)
 @click.option("--source-id", help="Id of the norm's source  [default: <instrument>-<file name>].")
 @click.option("--sample", help="One line describing the sample (who, where, when).")
-@click.option("--items-out", type=click.Path(dir_okay=False), help="Also write the instrument with human_p and item statistics filled in.")
-@click.option("--missing", type=click.Choice(["wrong", "drop"]), default="wrong", show_default=True, help="Unanswered items: score as wrong, or drop the participant.")
+@click.option(
+    "--items-out",
+    type=click.Path(dir_okay=False),
+    help="Also write the instrument with human_p and item statistics filled in.",
+)
+@click.option(
+    "--missing",
+    type=click.Choice(["wrong", "drop"]),
+    default="wrong",
+    show_default=True,
+    help="Unanswered items: score as wrong, or drop the participant.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the norm and the item table as JSON.")
 @user_errors
-def build(responses: tuple[str, ...], instrument: str, out: str | None, source_id: str | None, sample: str | None, items_out: str | None, missing: str, as_json: bool) -> None:
+def build(
+    responses: tuple[str, ...],
+    instrument: str,
+    out: str | None,
+    source_id: str | None,
+    sample: str | None,
+    items_out: str | None,
+    missing: str,
+    as_json: bool,
+) -> None:
     """Build a norm file from response CSV files (participant, one column per item id, cells = option ids).
 
     Several files (e.g. one per participant from the HTML survey page) are read as one sample.
@@ -75,10 +103,23 @@ def build(responses: tuple[str, ...], instrument: str, out: str | None, source_i
     if items_out:
         write_items(result, items_out)
     if as_json:
-        click.echo(json.dumps({"norm_file": str(path), **result.data, "items": json.loads(result.items.to_json(orient="records"))}, indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {"norm_file": str(path), **result.data, "items": json.loads(result.items.to_json(orient="records"))},
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
     else:
-        emit(result.items.to_dict("records"), as_json=False, as_csv=False, title=f"Items of {result.instrument.id} (N = {result.n})")
-        click.echo(f"{result.instrument.id}: N = {result.n}, {apa.mean_sd(result.mean, result.sd)}, {reliability_text(result.reliability)}")
+        emit(
+            result.items.to_dict("records"),
+            as_json=False,
+            as_csv=False,
+            title=f"Items of {result.instrument.id} (N = {result.n})",
+        )
+        click.echo(
+            f"{result.instrument.id}: N = {result.n}, {apa.mean_sd(result.mean, result.sd)}, {reliability_text(result.reliability)}"
+        )
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"wrote {path}" + (f" and {items_out}" if items_out else ""), err=True)

@@ -36,10 +36,21 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def emit(rows: Sequence[dict[str, Any]], *, as_json: bool, as_csv: bool, columns: Sequence[str] | None = None, title: str | None = None) -> None:
+def emit(
+    rows: Sequence[dict[str, Any]],
+    *,
+    as_json: bool,
+    as_csv: bool,
+    columns: Sequence[str] | None = None,
+    title: str | None = None,
+) -> None:
     """Print records as JSON, CSV, or a table (columns restrict only the table and CSV)."""
     if as_json:
-        click.echo(json.dumps([{k: _jsonable(v) for k, v in r.items()} for r in rows], indent=2, ensure_ascii=False, default=str))
+        click.echo(
+            json.dumps(
+                [{k: _jsonable(v) for k, v in r.items()} for r in rows], indent=2, ensure_ascii=False, default=str
+            )
+        )
         return
     cols = list(columns) if columns else (list(rows[0].keys()) if rows else [])
     if as_csv:

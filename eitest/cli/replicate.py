@@ -30,9 +30,21 @@ class _Greedy(click.Option):
 
 @click.command()
 @click.argument("study")
-@click.option("--models", "models", cls=_Greedy, multiple=True, help="Models to run instead of the paper's (space-separated or repeated).")
+@click.option(
+    "--models",
+    "models",
+    cls=_Greedy,
+    multiple=True,
+    help="Models to run instead of the paper's (space-separated or repeated).",
+)
 @click.option("--reps", type=click.IntRange(min=1), help="Repetitions (default: the design's).")
-@click.option("--out", default="eitest-replication", show_default=True, type=click.Path(file_okay=False), help="Folder for the store and report.")
+@click.option(
+    "--out",
+    default="eitest-replication",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the store and report.",
+)
 @click.option("--api-base", help="Base URL of an OpenAI-compatible server for openai/NAME models.")
 @click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--max-cost", type=float, help="Refuse a run whose estimated cost in USD passes this.")
@@ -40,9 +52,21 @@ class _Greedy(click.Option):
 @click.option("--no-pdf", is_flag=True, help="Skip the PDF.")
 @click.option("--yes", "-y", is_flag=True, help="Run without asking to confirm the plan.")
 @user_errors
-def replicate(study: str, models: tuple[str, ...], reps: int | None, out: str, api_base: str | None, concurrency: int, max_cost: float | None, dry_run: bool, no_pdf: bool, yes: bool) -> None:
+def replicate(
+    study: str,
+    models: tuple[str, ...],
+    reps: int | None,
+    out: str,
+    api_base: str | None,
+    concurrency: int,
+    max_cost: float | None,
+    dry_run: bool,
+    no_pdf: bool,
+    yes: bool,
+) -> None:
     """Replicate a published study (e.g. schlegel2025) or run a study design file."""
-    from eitest.replicate import availability, load_design, replicate as run_replication
+    from eitest.replicate import availability, load_design
+    from eitest.replicate import replicate as run_replication
 
     design = load_design(study)
     status = availability(design)
@@ -56,7 +80,9 @@ def replicate(study: str, models: tuple[str, ...], reps: int | None, out: str, a
     for m in skipped:
         click.echo(f"\nnot run: {m.paper_name}: {m.note}", err=True)
     if not any(s.available for s in status):
-        raise UsageProblem("none of the study's tests has its items on this machine; import them as shown above, then run this again")
+        raise UsageProblem(
+            "none of the study's tests has its items on this machine; import them as shown above, then run this again"
+        )
 
     def confirm(plan: Any) -> bool:
         for line in plan.describe():

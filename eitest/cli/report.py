@@ -13,22 +13,38 @@ from eitest.cli.output import user_errors
 @click.option("--db", default="eitest.db", show_default=True, type=click.Path(dir_okay=False), help="The SQLite store.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="The HTML report to write.")
 @click.option("--pdf", type=click.Path(dir_okay=False), help="Also write the report as PDF.")
-@click.option("--norms", "norm_files", multiple=True, type=click.Path(dir_okay=False), help="A norm file to compare with (repeatable).")
+@click.option(
+    "--norms",
+    "norm_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="A norm file to compare with (repeatable).",
+)
 @click.option("--run", "run_id", help="Report one run (default: each model x instrument's latest run).")
 @click.option("--title", help="The report's title.")
 @user_errors
-def report(db: str, out: str, pdf: str | None, norm_files: tuple[str, ...], run_id: str | None, title: str | None) -> None:
+def report(
+    db: str, out: str, pdf: str | None, norm_files: tuple[str, ...], run_id: str | None, title: str | None
+) -> None:
     """Write a self-contained HTML report (and a PDF) of the runs in a store."""
     from eitest.report import write_report
 
-    files = write_report(db, out, pdf, norms=list(norm_files), run=run_id, title=title, command=" ".join(["eitest", *sys.argv[1:]]))
+    files = write_report(
+        db, out, pdf, norms=list(norm_files), run=run_id, title=title, command=" ".join(["eitest", *sys.argv[1:]])
+    )
     click.echo(str(files.html))
     if files.pdf:
         click.echo(str(files.pdf))
 
 
 @click.command()
-@click.option("--out", default="eitest-demo", show_default=True, type=click.Path(file_okay=False), help="Folder for the store and reports.")
+@click.option(
+    "--out",
+    default="eitest-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the store and reports.",
+)
 @click.option("--reps", type=click.IntRange(min=1), default=3, show_default=True, help="Repetitions of each item.")
 @click.option("--no-pdf", is_flag=True, help="Skip the PDF.")
 @user_errors

@@ -13,12 +13,24 @@ DEFAULT_DB = "eitest.db"
 
 @click.command()
 @click.argument("study_file", required=False, type=click.Path(dir_okay=False))
-@click.option("--model", "-m", "models", multiple=True, help="litellm model string, e.g. openai/gpt-4o or eitest/oracle (repeatable).")
+@click.option(
+    "--model",
+    "-m",
+    "models",
+    multiple=True,
+    help="litellm model string, e.g. openai/gpt-4o or eitest/oracle (repeatable).",
+)
 @click.option("--instrument", "-i", "instruments", multiple=True, help="Instrument id or file (repeatable).")
 @click.option("--reps", type=click.IntRange(min=1), help="Repetitions of each item per model  [default: 1].")
 @click.option("--temperature", type=float, help="Sampling temperature  [default: 0].")
-@click.option("--protocol", type=click.Choice(["standard", "reasoning", "json"]), help="Prompt protocol  [default: standard].")
-@click.option("--option-order", type=click.Choice(["original", "shuffled", "rotated"]), help="Order of the options shown  [default: original].")
+@click.option(
+    "--protocol", type=click.Choice(["standard", "reasoning", "json"]), help="Prompt protocol  [default: standard]."
+)
+@click.option(
+    "--option-order",
+    type=click.Choice(["original", "shuffled", "rotated"]),
+    help="Order of the options shown  [default: original].",
+)
 @click.option("--seed", type=int, help="Seed for shuffled orders and the chance responder  [default: 0].")
 @click.option("--concurrency", type=click.IntRange(min=1), help="Calls in flight at once  [default: 8].")
 @click.option("--api-base", help="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
@@ -46,7 +58,9 @@ def run(study_file: str | None, yes: bool, **flags: object) -> None:
         study = Study.model_validate({**study.model_dump(exclude_unset=True), **given})
     else:
         if not given.get("models") or not given.get("instruments"):
-            raise UsageProblem("give --model and --instrument (or a study file); 'eitest instruments list' shows the instruments")
+            raise UsageProblem(
+                "give --model and --instrument (or a study file); 'eitest instruments list' shows the instruments"
+            )
         study = Study.model_validate(given)
     db = study.db or DEFAULT_DB
 
@@ -62,7 +76,13 @@ def run(study_file: str | None, yes: bool, **flags: object) -> None:
 
     progress = _Progress()
     try:
-        outcome = run_study(study, db, command=" ".join(["eitest", *sys.argv[1:]]), on_plan=lambda p: confirm(p) and progress.start(len(p.todo)), on_trial=progress.advance)
+        outcome = run_study(
+            study,
+            db,
+            command=" ".join(["eitest", *sys.argv[1:]]),
+            on_plan=lambda p: confirm(p) and progress.start(len(p.todo)),
+            on_trial=progress.advance,
+        )
     finally:
         progress.stop()
     if outcome.stopped:
@@ -91,7 +111,14 @@ class _Progress:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self._bar = Progress(TextColumn("trials"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+        self._bar = Progress(
+            TextColumn("trials"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
         self._bar.start()
         self._task = self._bar.add_task("trials", total=total)
         return True
@@ -140,7 +167,9 @@ def runs_show(run_id: str, db: str, as_json: bool, as_csv: bool) -> None:
         table = run_table(store.trials(rec.id))
     if not (as_json or as_csv):
         click.echo(f"run {rec.id}  created {rec.created_at}  finished {rec.finished_at or '(not finished)'}")
-        click.echo(f"eitest {rec.eitest_version}, litellm {rec.litellm_version}, git {rec.git_revision or 'n/a'}{' (dirty)' if rec.git_dirty else ''}")
+        click.echo(
+            f"eitest {rec.eitest_version}, litellm {rec.litellm_version}, git {rec.git_revision or 'n/a'}{' (dirty)' if rec.git_dirty else ''}"
+        )
         click.echo(f"command: {rec.command}")
         click.echo("config: " + json.dumps(rec.config, sort_keys=True))
     emit(table.to_dict("records"), as_json=as_json, as_csv=as_csv)

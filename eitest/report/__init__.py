@@ -85,7 +85,11 @@ def _usage(trials) -> list[dict[str, Any]]:
     for model, g in trials.groupby("model", sort=True):
         start = g["started_at"].dropna().min()
         end = g["finished_at"].dropna().max()
-        wall = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() if isinstance(start, str) and isinstance(end, str) else float("nan")
+        wall = (
+            (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+            if isinstance(start, str) and isinstance(end, str)
+            else float("nan")
+        )
         rows.append(
             {
                 "model": model,
@@ -106,7 +110,15 @@ def render_section(template: str, **context: Any) -> str:
     return _environment().get_template(template).render(**context)
 
 
-def render_html(db: str | Path, *, norms: list[str | Path] | None = None, run: str | None = None, title: str | None = None, command: str | None = None, extra_sections: list[str] | None = None) -> str:
+def render_html(
+    db: str | Path,
+    *,
+    norms: list[str | Path] | None = None,
+    run: str | None = None,
+    title: str | None = None,
+    command: str | None = None,
+    extra_sections: list[str] | None = None,
+) -> str:
     """The report of the store at ``db`` as one self-contained HTML string."""
     from eitest.analysis import analyze, select_trials
     from eitest.instruments import catalogue
@@ -130,7 +142,9 @@ def render_html(db: str | Path, *, norms: list[str | Path] | None = None, run: s
                 "scores": analysis.scores[analysis.scores["instrument"] == inst_id].to_dict("records"),
                 "agreement": analysis.agreement[analysis.agreement["instrument"] == inst_id].to_dict("records"),
                 "bias": analysis.position_bias[analysis.position_bias["instrument"] == inst_id].to_dict("records"),
-                "correlation": analysis.item_correlation[analysis.item_correlation["instrument"] == inst_id].to_dict("records"),
+                "correlation": analysis.item_correlation[analysis.item_correlation["instrument"] == inst_id].to_dict(
+                    "records"
+                ),
             }
         )
     context = {

@@ -51,7 +51,9 @@ def methods_paragraph(analysis: Any, trials: pd.DataFrame, runs: list[Any], cata
         inst = catalogue.get(inst_id)
         digest = (runs[0].instrument_hashes.get(inst_id, "") if runs else "")[:12]
         if inst is not None:
-            tests.append(f"{inst.name} ({inst_id}, version {inst.version}, {inst.n_items} items, {inst.scoring} scoring, content hash {digest})")
+            tests.append(
+                f"{inst.name} ({inst_id}, version {inst.version}, {inst.n_items} items, {inst.scoring} scoring, content hash {digest})"
+            )
         else:
             tests.append(f"{inst_id} (content hash {digest})")
     models = []
@@ -68,7 +70,12 @@ def methods_paragraph(analysis: Any, trials: pd.DataFrame, runs: list[Any], cata
     n = len(trials)
     failed = int((trials["status"] == "error").sum())
     unparsed = int(trials["status"].isin(["unparseable", "refused", "empty"]).sum())
-    versions = sorted({f"eitest {r.eitest_version}" + (f" with litellm {r.litellm_version}" if r.litellm_version else "") for r in runs})
+    versions = sorted(
+        {
+            f"eitest {r.eitest_version}" + (f" with litellm {r.litellm_version}" if r.litellm_version else "")
+            for r in runs
+        }
+    )
     text = (
         f"We administered {_join(tests)} to {len(models)} language model{'s' if len(models) != 1 else ''}: {_join(models)}. "
         f"Each item was presented in a new conversation with the test's instructions, using the {_join(protocols)} prompt "

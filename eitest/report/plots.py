@@ -50,7 +50,16 @@ def accuracy_plot(scores: pd.DataFrame, *, score: str = "accuracy") -> str:
         if mean == mean:  # a human norm mean is on file
             if sd == sd:
                 ax.add_patch(
-                    plt.Rectangle((ti - width / 2, mean - sd), width, 2 * sd, facecolor="#e6e6e6", edgecolor="#999999", hatch="///", lw=0.5, zorder=0)
+                    plt.Rectangle(
+                        (ti - width / 2, mean - sd),
+                        width,
+                        2 * sd,
+                        facecolor="#e6e6e6",
+                        edgecolor="#999999",
+                        hatch="///",
+                        lw=0.5,
+                        zorder=0,
+                    )
                 )
             ax.plot([ti - width / 2, ti + width / 2], [mean, mean], ls="--", color="black", lw=1.2, zorder=1)
     offsets = [(i - (len(models) - 1) / 2) * (width / max(len(models), 1)) for i in range(len(models))]
@@ -96,7 +105,15 @@ def item_plot(items: pd.DataFrame, test: str) -> str:
     if rows["human_p"].notna().any():
         for mi, model in enumerate(models):
             r = rows[rows["model"] == model]
-            ax.scatter(r["human_p"], r["accuracy"], marker=MARKERS[mi % len(MARKERS)], facecolor="white" if mi % 2 else GREYS[mi], edgecolor=GREYS[mi], s=22, label=model)
+            ax.scatter(
+                r["human_p"],
+                r["accuracy"],
+                marker=MARKERS[mi % len(MARKERS)],
+                facecolor="white" if mi % 2 else GREYS[mi],
+                edgecolor=GREYS[mi],
+                s=22,
+                label=model,
+            )
         ax.plot([0, 1], [0, 1], ls=":", color="#777777", lw=1)
         ax.set_xlabel("Human proportion correct (human_p)")
         ax.set_ylabel("Model item accuracy")
@@ -106,7 +123,15 @@ def item_plot(items: pd.DataFrame, test: str) -> str:
         pos = {item: i for i, item in enumerate(order)}
         for mi, model in enumerate(models):
             r = rows[rows["model"] == model]
-            ax.scatter(r["item_id"].map(pos), r["accuracy"], marker=MARKERS[mi % len(MARKERS)], facecolor="white" if mi % 2 else GREYS[mi], edgecolor=GREYS[mi], s=16, label=model)
+            ax.scatter(
+                r["item_id"].map(pos),
+                r["accuracy"],
+                marker=MARKERS[mi % len(MARKERS)],
+                facecolor="white" if mi % 2 else GREYS[mi],
+                edgecolor=GREYS[mi],
+                s=16,
+                label=model,
+            )
         ax.set_xlabel("Items, sorted by mean accuracy (no human item difficulties on file)")
         ax.set_ylabel("Item accuracy")
         ax.set_xticks([])
