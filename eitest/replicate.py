@@ -230,7 +230,7 @@ def _report(
         this_human_mean=sum(human_means) / len(human_means) if human_means else float("nan"),
         missing=[f"{s.paper_name} ({s.id})" for s in missing],
     )
-    html = render_html(db, title=design.title, command=command, extra_sections=[section])
+    html = render_html(db, title=design.title, command=command, extra_sections=[section], analysis=analysis)
     html_path = out / "report.html"
     html_path.write_text(html, encoding="utf-8")
     pdf_path = None

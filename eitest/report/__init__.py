@@ -118,14 +118,20 @@ def render_html(
     title: str | None = None,
     command: str | None = None,
     extra_sections: list[str] | None = None,
+    analysis: Any = None,
 ) -> str:
-    """The report of the store at ``db`` as one self-contained HTML string."""
+    """The report of the store at ``db`` as one self-contained HTML string.
+
+    ``analysis`` is :func:`eitest.analysis.analyze` of the same store and options,
+    when the caller has it already.
+    """
     from eitest.analysis import analyze, select_trials
     from eitest.instruments import catalogue
     from eitest.report.plots import accuracy_plot, item_plot
     from eitest.store import Store
 
-    analysis = analyze(db, norms=norms, run=run)
+    if analysis is None:
+        analysis = analyze(db, norms=norms, run=run)
     with Store(db, create=False) as store:
         trials, _ = select_trials(store.trials(), run)
         runs = [r for r in store.runs() if r.id in set(trials["run_id"])]
