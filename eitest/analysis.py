@@ -166,7 +166,7 @@ def analyze_trials(
     notes: list[str] | None = None,
 ) -> Analysis:
     """The same as :func:`analyze`, on a trials DataFrame already in hand."""
-    from eitest import scoring, stats
+    from eitest import scoring, stats, trust
     from eitest.instruments import catalogue
     from eitest.norms import all_norms, norm_for
 
@@ -298,7 +298,7 @@ def analyze_trials(
         for i, it in zip(items["instrument"], items["item_id"], strict=True)
     ]
     for (model, inst), g in trials.groupby(["model", "instrument"], sort=True):
-        ag = stats.agreement(
+        ag = trust.agreement(
             g[["item_id", "repetition"]].assign(choice=g["chosen_option"].where(g["chosen_option"].notna(), None))
         )
         agreement_rows.append(
@@ -309,7 +309,7 @@ def analyze_trials(
             }
         )
         pb_in = g.assign(n_options=g["shown_order"].map(len))[["chosen_position", "keyed_position", "n_options"]]
-        pb = stats.position_bias(pb_in)
+        pb = trust.position_bias(pb_in)
         bias_rows.append(
             {
                 "model": model,
@@ -338,7 +338,7 @@ def analyze_trials(
             )
         mine = items[(items["model"] == model) & (items["instrument"] == inst)].set_index("item_id")
         if mine["human_p"].notna().any():
-            ic = stats.item_correlation(mine["accuracy"], mine["human_p"])
+            ic = trust.item_correlation(mine["accuracy"], mine["human_p"])
             corr_rows.append({"model": model, "instrument": inst, **ic})
     agreement = pd.DataFrame(agreement_rows)
     position_bias = pd.DataFrame(bias_rows)

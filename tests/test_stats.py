@@ -23,15 +23,13 @@ from statsmodels.stats.proportion import proportion_confint
 
 from eitest.stats import (
     adjust_pvalues,
-    agreement,
     binomial_ci,
     bootstrap_accuracy,
-    item_correlation,
     noncentral_t_ci,
     paper_summary,
-    position_bias,
     single_case,
 )
+from eitest.trust import agreement, item_correlation, position_bias
 
 # --------------------------------------------------------------------------- independent references
 

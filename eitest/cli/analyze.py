@@ -91,7 +91,11 @@ def analyze(
                 "": r.name,
                 "tests": "—" if r.n_tests != r.n_tests else int(r.n_tests),
                 "mean [95% CI]": f"{apa.percent(r.mean)}"
-                + (f" [{apa.percent(r.ci_low)}, {apa.percent(r.ci_high)}]" if r.ci_low == r.ci_low and r.n_tests >= 3 else ""),
+                + (
+                    f" [{apa.percent(r.ci_low)}, {apa.percent(r.ci_high)}]"
+                    if r.ci_low == r.ci_low and r.n_tests >= 3
+                    else ""
+                ),
             }
             for r in result.summary.itertuples()
         ]
