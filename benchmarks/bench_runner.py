@@ -42,7 +42,7 @@ def start_server(delay: float) -> tuple[subprocess.Popen, str]:
 
 def study_for(n_trials: int, url: str, concurrency: int):
     from eitest.instruments import catalogue
-    from eitest.runner import Study
+    from eitest.study import Study
 
     cat = catalogue()
     n_items = cat["open-steu"].n_items + cat["open-stem"].n_items
@@ -88,8 +88,9 @@ def own_work_per_trial(n_trials: int) -> float:
     """CPU seconds per trial of what eitest does around a call: prompt, parse, score, commit."""
     from eitest.parsing import parse_reply
     from eitest.prompts import get_protocol
-    from eitest.runner import Study, _trial_seed, make_plan
+    from eitest.runner import _trial_seed, make_plan
     from eitest.store import RunRecord, Store, now
+    from eitest.study import Study
 
     study = Study(models=["eitest/oracle"], instruments=["open-steu", "open-stem"], reps=max(1, n_trials // 77))
     protocol = get_protocol(study.protocol)

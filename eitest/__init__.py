@@ -18,9 +18,9 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API = {
-    "Study": "eitest.runner",
+    "Study": "eitest.study",
     "run_study": "eitest.runner",
-    "load_study": "eitest.runner",
+    "load_study": "eitest.study",
     "open_results": "eitest.store",
     "analyze": "eitest.analysis",
     "get_instrument": ("eitest.instruments", "get"),

@@ -32,7 +32,8 @@ def run_demo(
 ) -> DemoResult:
     """Run the demo into ``out`` (a store, report.html and report.pdf); resumes if run again."""
     from eitest.report import write_report
-    from eitest.runner import Study, run_study
+    from eitest.runner import run_study
+    from eitest.study import Study
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

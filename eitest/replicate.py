@@ -140,7 +140,7 @@ class ReplicationResult:
 
 
 def study_for(design: Design, tests: list[str], models: list[str] | None, reps: int | None, **overrides: Any):
-    from eitest.runner import Study
+    from eitest.study import Study
 
     return Study(
         models=models or design.runnable_models,

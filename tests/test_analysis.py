@@ -10,9 +10,10 @@ import yaml
 from conftest import run_cli
 
 from eitest.analysis import SCORE_COLUMNS, AnalysisError, analyze
-from eitest.runner import Study, run_study
+from eitest.runner import run_study
 from eitest.stats import single_case
 from eitest.store import Store
+from eitest.study import Study
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ from conftest import run_cli
 from eitest.codebook import TRIAL_VARIABLES
 from eitest.errors import EitestError
 from eitest.export import SAV_MAX_STRING_BYTES, ExportError, export, spss_names
-from eitest.runner import Study, run_study
+from eitest.runner import run_study
+from eitest.study import Study
 
 TRIAL_COLUMNS = [v.name for v in TRIAL_VARIABLES]
 LONG_REPLY = "é" * 20000  # 40,000 UTF-8 bytes: past SPSS's widest string

@@ -27,7 +27,8 @@ def test_model_loads_offline_from_site_packages(monkeypatch):
 
 def test_local_responder_runs_through_litellm(tmp_path: Path):
     from eitest.analysis import analyze
-    from eitest.runner import Study, run_study
+    from eitest.runner import run_study
+    from eitest.study import Study
 
     out = run_study(Study(models=["eitest/local-minilm"], instruments=["open-steu"]), tmp_path / "l.db")
     assert out.failed == 0

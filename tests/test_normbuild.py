@@ -183,7 +183,8 @@ def test_missing_answers_wrong_or_dropped(tmp_path: Path):
 
 def test_usable_by_analyze(tmp_path: Path):
     from eitest.analysis import analyze
-    from eitest.runner import Study, run_study
+    from eitest.runner import run_study
+    from eitest.study import Study
 
     steu = catalogue()["open-steu"]
     rng = np.random.default_rng(7)

@@ -11,7 +11,8 @@ import pytest
 from conftest import run_cli
 
 from eitest.report import render_html, write_report
-from eitest.runner import Study, run_study
+from eitest.runner import run_study
+from eitest.study import Study
 
 HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -16,8 +16,9 @@ from conftest import run_cli
 from openai_server import Action, ScriptedServer, keyed_script, prompt_key
 
 from eitest.instruments import catalogue
-from eitest.runner import BudgetExceeded, Study, StudyError, load_study, run_study
+from eitest.runner import BudgetExceeded, run_study
 from eitest.store import Store
+from eitest.study import Study, StudyError, load_study
 
 SECRET = "sk-test-DO-NOT-STORE-4f2a9c7e1b"
 

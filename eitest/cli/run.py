@@ -47,9 +47,10 @@ def run(study_file: str | None, yes: bool, **flags: object) -> None:
     Give a study YAML file, or flags. Re-running the same command resumes: finished
     trials are not called again, failed ones are.
     """
-    from eitest.runner import Study, load_study, run_study
+    from eitest.runner import run_study
     from eitest.scoring import run_table
     from eitest.store import Store
+    from eitest.study import Study, load_study
 
     given = {k: v for k, v in flags.items() if v not in (None, ())}
     given = {("models" if k == "models" else k): (list(v) if isinstance(v, tuple) else v) for k, v in given.items()}
