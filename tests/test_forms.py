@@ -17,7 +17,8 @@ from scipy.special import expit
 from statsmodels.stats.weightstats import ttost_paired
 
 from eitest.cli import cli
-from eitest.forms import FormsError, compare_forms, pearson_ci, report_html, williams_test
+from eitest.correlation import pearson_ci, williams_test
+from eitest.forms import FormsError, compare_forms, report_html
 from eitest.instruments import load_yaml
 from eitest.normbuild import ResponseError
 
