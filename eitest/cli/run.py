@@ -47,22 +47,24 @@ def run(study_file: str | None, yes: bool, **flags: object) -> None:
     Give a study YAML file, or flags. Re-running the same command resumes: finished
     trials are not called again, failed ones are.
     """
+    from pydantic import ValidationError
+
     from eitest.runner import run_study
     from eitest.scoring import run_table
     from eitest.store import Store
     from eitest.study import Study, load_study
 
-    given = {k: v for k, v in flags.items() if v not in (None, ())}
-    given = {("models" if k == "models" else k): (list(v) if isinstance(v, tuple) else v) for k, v in given.items()}
-    if study_file:
-        study = load_study(study_file)
-        study = Study.model_validate({**study.model_dump(exclude_unset=True), **given})
-    else:
-        if not given.get("models") or not given.get("instruments"):
-            raise UsageProblem(
-                "give --model and --instrument (or a study file); 'eitest instruments list' shows the instruments"
-            )
-        study = Study.model_validate(given)
+    # Flags given on the command line; they override the study file's fields.
+    given = {k: list(v) if isinstance(v, tuple) else v for k, v in flags.items() if v not in (None, ())}
+    base = load_study(study_file).model_dump(exclude_unset=True) if study_file else {}
+    if not study_file and not (given.get("models") and given.get("instruments")):
+        raise UsageProblem(
+            "give --model and --instrument (or a study file); 'eitest instruments list' shows the instruments"
+        )
+    try:
+        study = Study.model_validate({**base, **given})
+    except ValidationError as exc:
+        raise UsageProblem("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
     db = study.db or DEFAULT_DB
 
     def confirm(plan) -> bool:
