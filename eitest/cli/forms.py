@@ -6,7 +6,7 @@ import json
 
 import click
 
-from eitest.cli.output import emit, user_errors
+from eitest.cli.output import emit, missing_option, user_errors
 
 
 @click.command("compare-forms")
@@ -46,13 +46,7 @@ from eitest.cli.output import emit, user_errors
     show_default=True,
     help="Multiple-comparison correction across the comparisons.",
 )
-@click.option(
-    "--missing",
-    type=click.Choice(["wrong", "drop"]),
-    default="wrong",
-    show_default=True,
-    help="Unanswered items: score as wrong, or drop the participant.",
-)
+@missing_option
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
 @click.option("--report", type=click.Path(dir_okay=False), help="Also write a self-contained HTML page with the table.")
 @user_errors

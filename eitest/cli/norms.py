@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from eitest.cli.output import UsageProblem, emit, output_options, user_errors
+from eitest.cli.output import UsageProblem, emit, missing_option, output_options, user_errors
 
 
 @click.group()
@@ -69,13 +69,7 @@ def show(norm_id: str, as_json: bool, as_csv: bool) -> None:
     type=click.Path(dir_okay=False),
     help="Also write the instrument with human_p and item statistics filled in.",
 )
-@click.option(
-    "--missing",
-    type=click.Choice(["wrong", "drop"]),
-    default="wrong",
-    show_default=True,
-    help="Unanswered items: score as wrong, or drop the participant.",
-)
+@missing_option
 @click.option("--json", "as_json", is_flag=True, help="Print the norm and the item table as JSON.")
 @user_errors
 def build(

@@ -18,6 +18,15 @@ import click
 
 from eitest.errors import EitestError
 
+# How human response files treat unanswered items (norms build, compare-forms).
+missing_option = click.option(
+    "--missing",
+    type=click.Choice(["wrong", "drop"]),
+    default="wrong",
+    show_default=True,
+    help="Unanswered items: score as wrong, or drop the participant.",
+)
+
 
 def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")(fn)
