@@ -32,6 +32,13 @@ __all__ = [
 ]
 
 
+def _whole(name: str, value: Any, minimum: int = 2) -> int:
+    v = _finite(name, value)
+    if v < minimum or v != int(v):
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return int(v)
+
+
 def _reliability(name: str, value: Any) -> float:
     x = _finite(name, value)
     if x >= 1:
@@ -110,13 +117,8 @@ def feldt_ci(alpha: float, n: int, k: int, ci: float = 0.95) -> dict[str, float]
     """
     a = _reliability("alpha", alpha)
     ci = _check_ci(ci)
-    whole = []
-    for name, value in (("n", n), ("k", k)):
-        v = _finite(name, value)
-        if v < 2 or v != int(v):
-            raise ValueError(f"{name} must be a whole number >= 2, got {value!r}")
-        whole.append(int(v))
-    df1, df2 = whole[0] - 1, (whole[0] - 1) * (whole[1] - 1)
+    n, k = _whole("n", n), _whole("k", k)
+    df1, df2 = n - 1, (n - 1) * (k - 1)
     return {
         "ci_low": float(1 - (1 - a) * stats.f.ppf((1 + ci) / 2, df1, df2)),
         "ci_high": float(1 - (1 - a) * stats.f.ppf((1 - ci) / 2, df1, df2)),
@@ -399,13 +401,11 @@ def feldt_dependent(alpha1: float, alpha2: float, n: int, r: float) -> dict[str,
     coefficients. *Perceptual and Motor Skills, 82*, 763-768.
     """
     a1, a2 = _reliability("alpha1", alpha1), _reliability("alpha2", alpha2)
-    n_f = _finite("n", n)
-    if n_f < 3 or n_f != int(n_f):
-        raise ValueError(f"n must be a whole number >= 3, got {n!r}")
+    n = _whole("n", n, minimum=3)
     r = _finite("r", r)
     if not -1 < r < 1:
         raise ValueError(f"r must lie strictly between -1 and 1, got {r}")
-    df = int(n_f) - 2
+    df = n - 2
     t = (a1 - a2) * math.sqrt(df) / math.sqrt(4 * (1 - a1) * (1 - a2) * (1 - r**2))
     return {"t": t, "df": df, "p": float(2 * stats.t.sf(abs(t), df))}
 
@@ -444,13 +444,7 @@ def feldt_independent(alpha1: float, n1: int, alpha2: float, n2: int) -> dict[st
     coefficients. *Perceptual and Motor Skills, 82*, 763-768.
     """
     a1, a2 = _reliability("alpha1", alpha1), _reliability("alpha2", alpha2)
-    sizes = []
-    for name, value in (("n1", n1), ("n2", n2)):
-        v = _finite(name, value)
-        if v < 2 or v != int(v):
-            raise ValueError(f"{name} must be a whole number >= 2, got {value!r}")
-        sizes.append(int(v))
-    df1, df2 = sizes[1] - 1, sizes[0] - 1
+    df1, df2 = _whole("n2", n2) - 1, _whole("n1", n1) - 1
     w = (1 - a1) / (1 - a2)
     p = 2 * min(stats.f.cdf(w, df1, df2), stats.f.sf(w, df1, df2))
     return {"W": w, "df1": df1, "df2": df2, "p": float(min(1.0, p))}
