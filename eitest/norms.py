@@ -19,7 +19,6 @@ A figure nobody could check is null, and analyses say which statistics that skip
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -195,7 +194,3 @@ def norm_for(instrument: str, extra: list[str | Path] | None = None) -> HumanNor
     if not candidates:
         return None
     return max(candidates, key=_usable)
-
-
-def is_number(x: Any) -> bool:
-    return x is not None and not (isinstance(x, float) and math.isnan(x))
