@@ -215,6 +215,8 @@ def test_dataset_loaders(tmp_path: Path):
     from_parquet = ins.load_dataset(str(tmp_path / "items.parquet"), meta)
     assert [i.key for i in from_dir.items] == ["a", "b"]
     assert from_dir.content_hash == from_parquet.content_hash
+    datasets.DatasetDict({"train": ds}).save_to_disk(str(tmp_path / "dd"))
+    assert ins.load_dataset(str(tmp_path / "dd"), meta).content_hash == from_dir.content_hash
 
 
 def _steu_like(n_items: int, n_options: int = 5) -> dict:

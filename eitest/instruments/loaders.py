@@ -167,7 +167,7 @@ def load_dataset(source: str, metadata: dict[str, Any], split: str = "train") ->
     import datasets  # heavy: imported only when used
 
     path = Path(source)
-    if path.is_dir() and (path / "dataset_info.json").exists() or (path / "dataset_dict.json").exists():
+    if path.is_dir() and ((path / "dataset_info.json").exists() or (path / "dataset_dict.json").exists()):
         ds = datasets.load_from_disk(str(path))
         if isinstance(ds, datasets.DatasetDict):
             ds = ds[split]
