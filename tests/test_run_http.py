@@ -310,3 +310,17 @@ def test_reasoning_and_json_protocols_over_http(tmp_path: Path, steu):
     assert reasoning_bodies and all(
         b.get("max_tokens", 0) >= 1024 or b.get("max_completion_tokens", 0) >= 1024 for b in reasoning_bodies
     )
+
+
+def test_cost_from_litellm_price_list_or_null(tmp_path: Path):
+    with ScriptedServer(lambda body: Action(reply="B")) as srv:
+        run_study(
+            Study(models=["openai/gpt-4o", "openai/no-such-priced-model"], instruments=["open-stem"], api_base=srv.url),
+            tmp_path / "cost.db",
+        )
+    df = trials(tmp_path / "cost.db")
+    priced = df[df["model"] == "openai/gpt-4o"]
+    unpriced = df[df["model"] == "openai/no-such-priced-model"]
+    assert (priced["cost"] > 0).all() and priced["prompt_tokens"].gt(0).all()
+    assert unpriced["cost"].isna().all()  # no price known: unknown, not zero and not a crash
+    assert set(df["finish_reason"]) == {"stop"} and df["latency_s"].gt(0).all()
