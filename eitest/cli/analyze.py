@@ -6,31 +6,19 @@ import json
 
 import click
 
-from eitest.cli.output import emit, user_errors
+from eitest.cli.output import correction_option, db_option, emit, norms_option, user_errors
 
 
 @click.command()
-@click.option("--db", default="eitest.db", show_default=True, type=click.Path(dir_okay=False), help="The SQLite store.")
-@click.option(
-    "--norms",
-    "norm_files",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    help="A norm file to compare with (repeatable); wins over the norms on file.",
-)
+@db_option
+@norms_option
 @click.option("--run", "run_id", help="Analyse one run (default: each model x instrument's latest run).")
 @click.option(
     "--exclude-unanswered",
     is_flag=True,
     help="Drop unparseable, refused and failed trials instead of scoring them as wrong.",
 )
-@click.option(
-    "--correction",
-    type=click.Choice(["holm", "fdr_bh"]),
-    default="holm",
-    show_default=True,
-    help="Multiple-comparison correction across tests.",
-)
+@correction_option
 @click.option(
     "--boot", "n_boot", type=click.IntRange(min=100), default=2000, show_default=True, help="Bootstrap resamples."
 )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from eitest.cli.output import user_errors
+from eitest.cli.output import db_option, user_errors
 
 FORMATS = ("csv", "parquet", "sav", "hf")  # eitest.export.FORMATS, kept here so --help imports nothing heavy
 
 
 @click.command()
-@click.option("--db", default="eitest.db", show_default=True, type=click.Path(dir_okay=False), help="The SQLite store.")
+@db_option
 @click.option(
     "--format",
     "fmt",

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from eitest.cli.output import emit, missing_option, user_errors
+from eitest.cli.output import correction_option, emit, missing_option, user_errors
 
 
 @click.command("compare-forms")
@@ -39,13 +39,7 @@ from eitest.cli.output import emit, missing_option, user_errors
     show_default=True,
     help="Significance level.",
 )
-@click.option(
-    "--correction",
-    type=click.Choice(["holm", "fdr_bh"]),
-    default="holm",
-    show_default=True,
-    help="Multiple-comparison correction across the comparisons.",
-)
+@correction_option
 @missing_option
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
 @click.option("--report", type=click.Path(dir_okay=False), help="Also write a self-contained HTML page with the table.")

@@ -18,6 +18,25 @@ import click
 
 from eitest.errors import EitestError
 
+# Options shared by the commands that read a store.
+db_option = click.option(
+    "--db", default="eitest.db", show_default=True, type=click.Path(dir_okay=False), help="The SQLite store."
+)
+norms_option = click.option(
+    "--norms",
+    "norm_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="A norm file to compare with (repeatable); wins over the norms on file.",
+)
+correction_option = click.option(
+    "--correction",
+    type=click.Choice(["holm", "fdr_bh"]),
+    default="holm",
+    show_default=True,
+    help="Multiple-comparison correction (Holm or Benjamini-Hochberg) across the tests or comparisons.",
+)
+
 # How human response files treat unanswered items (norms build, compare-forms).
 missing_option = click.option(
     "--missing",

@@ -6,20 +6,14 @@ import sys
 
 import click
 
-from eitest.cli.output import user_errors
+from eitest.cli.output import db_option, norms_option, user_errors
 
 
 @click.command()
-@click.option("--db", default="eitest.db", show_default=True, type=click.Path(dir_okay=False), help="The SQLite store.")
+@db_option
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="The HTML report to write.")
 @click.option("--pdf", type=click.Path(dir_okay=False), help="Also write the report as PDF.")
-@click.option(
-    "--norms",
-    "norm_files",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    help="A norm file to compare with (repeatable).",
-)
+@norms_option
 @click.option("--run", "run_id", help="Report one run (default: each model x instrument's latest run).")
 @click.option("--title", help="The report's title.")
 @user_errors

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from eitest.cli.output import UsageProblem, emit, output_options, user_errors
+from eitest.cli.output import UsageProblem, db_option, emit, output_options, user_errors
 
 DEFAULT_DB = "eitest.db"
 
@@ -142,7 +142,7 @@ def runs() -> None:
 
 
 @runs.command("list")
-@click.option("--db", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False))
+@db_option
 @output_options
 @user_errors
 def runs_list(db: str, as_json: bool, as_csv: bool) -> None:
@@ -155,7 +155,7 @@ def runs_list(db: str, as_json: bool, as_csv: bool) -> None:
 
 @runs.command("show")
 @click.argument("run_id")
-@click.option("--db", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False))
+@db_option
 @output_options
 @user_errors
 def runs_show(run_id: str, db: str, as_json: bool, as_csv: bool) -> None:
