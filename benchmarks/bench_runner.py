@@ -41,8 +41,8 @@ def start_server(delay: float) -> tuple[subprocess.Popen, str]:
 
 
 def study_for(n_trials: int, url: str, concurrency: int):
+    from eitest.administer.study import Study
     from eitest.instruments import catalogue
-    from eitest.study import Study
 
     cat = catalogue()
     n_items = cat["open-steu"].n_items + cat["open-stem"].n_items
@@ -86,11 +86,11 @@ def measure(fn, *args) -> tuple[float, float]:
 
 def own_work_per_trial(n_trials: int) -> float:
     """CPU seconds per trial of what eitest does around a call: prompt, parse, score, commit."""
-    from eitest.parsing import parse_reply
-    from eitest.prompts import get_protocol
-    from eitest.runner import _trial_seed, make_plan
+    from eitest.administer.parsing import parse_reply
+    from eitest.administer.prompts import get_protocol
+    from eitest.administer.runner import _trial_seed, make_plan
+    from eitest.administer.study import Study
     from eitest.store import RunRecord, Store, now
-    from eitest.study import Study
 
     study = Study(models=["eitest/oracle"], instruments=["open-steu", "open-stem"], reps=max(1, n_trials // 77))
     protocol = get_protocol(study.protocol)
@@ -128,9 +128,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
 
+    from eitest.administer.prompts import get_protocol
+    from eitest.administer.runner import make_plan, run_study
     from eitest.client import litellm_module
-    from eitest.prompts import get_protocol
-    from eitest.runner import make_plan, run_study
 
     litellm_module()  # import and configure once, outside the timings
     t0 = time.perf_counter()

@@ -18,11 +18,11 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API = {
-    "Study": "eitest.study",
-    "run_study": "eitest.runner",
-    "load_study": "eitest.study",
+    "Study": "eitest.administer.study",
+    "run_study": "eitest.administer.runner",
+    "load_study": "eitest.administer.study",
     "open_results": "eitest.store",
-    "analyze": "eitest.analysis",
+    "analyze": "eitest.scoring.analysis",
     "get_instrument": ("eitest.instruments", "get"),
     "catalogue": "eitest.instruments",
 }

@@ -51,7 +51,7 @@ def test_wheel_ships_instruments_and_norms(tmp_path: Path):
         capture_output=True,
     )
     code = (
-        "import eitest, eitest.instruments as i, eitest.norms as n; "
+        "import eitest, eitest.instruments as i, eitest.instruments.norms as n; "
         "assert '_data' in str(eitest.paths.package_instrument_dir()), eitest.paths.package_instrument_dir(); "
         "c = i.catalogue(); print(c['open-steu'].n_items, c['open-stem'].n_items, len(c), len(n.all_norms()))"
     )

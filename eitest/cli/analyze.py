@@ -38,8 +38,8 @@ def analyze(
     as_csv: bool,
 ) -> None:
     """Score each model on each test, place it on the human scale, and check the measurement."""
-    from eitest import apa
-    from eitest.analysis import analyze as run_analysis
+    from eitest.scoring.analysis import analyze as run_analysis
+    from eitest.stats import apa
 
     result = run_analysis(
         db,

@@ -6,7 +6,7 @@ import click
 
 from eitest.cli.output import db_option, user_errors
 
-FORMATS = ("csv", "parquet", "sav", "hf")  # eitest.export.FORMATS, kept here so --help imports nothing heavy
+FORMATS = ("csv", "parquet", "sav", "hf")  # eitest.outputs.export.FORMATS, kept here so --help imports nothing heavy
 
 
 @click.command()
@@ -32,7 +32,7 @@ def export(db: str, fmt: str, out: str, run_id: str | None) -> None:
     The codebook (codebook.md, codebook.json) names every variable, its label, type,
     values and what a missing value means.
     """
-    from eitest.export import export as run_export
+    from eitest.outputs.export import export as run_export
 
     result = run_export(db, out, fmt, run=run_id)
     for note in result.notes:

@@ -58,8 +58,8 @@ def compare_forms(
     report: str | None,
 ) -> None:
     """Compare difficulty (TOST), reliability (Feldt) and validity (Williams) of two forms taken by the same people."""
-    from eitest.forms import compare_forms as run_comparison
-    from eitest.forms import write_report
+    from eitest.human.forms import compare_forms as run_comparison
+    from eitest.human.forms import write_report
     from eitest.instruments import get
 
     result = run_comparison(

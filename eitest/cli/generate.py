@@ -95,8 +95,8 @@ def generate(
     the source items and of each other; rejected items are reported with the reason.
     The output is an instrument file whose items record their provenance in meta.
     """
-    from eitest.generate import DEFAULT_LICENSE, GenerateConfig, write_instrument
-    from eitest.generate import generate as run_generation
+    from eitest.generate.drafting import DEFAULT_LICENSE, GenerateConfig, write_instrument
+    from eitest.generate.drafting import generate as run_generation
 
     cfg = GenerateConfig(
         instrument=instrument,

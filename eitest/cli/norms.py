@@ -17,7 +17,7 @@ def norms() -> None:
 @user_errors
 def list_(as_json: bool, as_csv: bool) -> None:
     """List every norm on file."""
-    from eitest.norms import all_norms
+    from eitest.instruments.norms import all_norms
 
     rows = [n.row() for n in all_norms()]
     emit(
@@ -34,7 +34,7 @@ def list_(as_json: bool, as_csv: bool) -> None:
 @user_errors
 def show(norm_id: str, as_json: bool, as_csv: bool) -> None:
     """Show the norms of one source id, or every norm for one instrument id."""
-    from eitest.norms import all_norms
+    from eitest.instruments.norms import all_norms
 
     rows = [n.row() for n in all_norms() if norm_id in (n.instrument, n.source.id if n.source else None)]
     if not rows:
@@ -88,9 +88,9 @@ def build(
     """
     import json
 
-    from eitest import apa
+    from eitest.human.norm_building import build_norms, reliability_text, write_items, write_norm_file
     from eitest.instruments import get
-    from eitest.normbuild import build_norms, reliability_text, write_items, write_norm_file
+    from eitest.stats import apa
 
     result = build_norms(list(responses), get(instrument), source_id=source_id, sample=sample, missing=missing)
     path = write_norm_file(result, out)

@@ -65,8 +65,8 @@ def replicate(
     yes: bool,
 ) -> None:
     """Replicate a published study (e.g. schlegel2025) or run a study design file."""
-    from eitest.replicate import availability, load_design
-    from eitest.replicate import replicate as run_replication
+    from eitest.workflows.replicate import availability, load_design
+    from eitest.workflows.replicate import replicate as run_replication
 
     design = load_design(study)
     status = availability(design)

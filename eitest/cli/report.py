@@ -21,7 +21,7 @@ def report(
     db: str, out: str, pdf: str | None, norm_files: tuple[str, ...], run_id: str | None, title: str | None
 ) -> None:
     """Write a self-contained HTML report (and a PDF) of the runs in a store."""
-    from eitest.report import write_report
+    from eitest.outputs.report import write_report
 
     files = write_report(
         db, out, pdf, norms=list(norm_files), run=run_id, title=title, command=" ".join(["eitest", *sys.argv[1:]])
@@ -44,7 +44,7 @@ def report(
 @user_errors
 def demo(out: str, reps: int, no_pdf: bool) -> None:
     """Run the open instruments on the offline responders and write a report: no key, no network."""
-    from eitest.demo import run_demo
+    from eitest.workflows.demo import run_demo
 
     click.echo("running the open instruments on the offline responders ...", err=True)
     result = run_demo(out, reps=reps, pdf=not no_pdf, command=" ".join(["eitest", *sys.argv[1:]]))

@@ -49,10 +49,10 @@ def run(study_file: str | None, yes: bool, **flags: object) -> None:
     """
     from pydantic import ValidationError
 
-    from eitest.runner import run_study
+    from eitest.administer.runner import run_study
+    from eitest.administer.study import Study, load_study
     from eitest.scoring import run_table
     from eitest.store import Store
-    from eitest.study import Study, load_study
 
     # Flags given on the command line; they override the study file's fields.
     given = {k: list(v) if isinstance(v, tuple) else v for k, v in flags.items() if v not in (None, ())}

@@ -36,8 +36,8 @@ def survey() -> None:
 @user_errors
 def export(instrument: str, fmt: str, out: str, randomize: bool | None, seed: int | None, with_key: bool) -> None:
     """Write an instrument as a questionnaire; the HTML page's answer CSV feeds 'eitest norms build'."""
+    from eitest.human.survey import export as write
     from eitest.instruments import get
-    from eitest.survey import export as write
 
     inst = get(instrument)
     for path in write(inst, fmt, out, randomize=randomize, seed=seed, with_key=with_key):

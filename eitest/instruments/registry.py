@@ -110,6 +110,6 @@ def import_instrument(instrument_id: str, path: str | Path, scoring: str | None 
     problems = check_import(entry, imported)
     if problems:
         raise InstrumentError(problems)
-    from eitest.util import write_checked
+    from eitest.files import write_checked
 
     return write_checked(user_instrument_dir() / f"{instrument_id}.yaml", dump_yaml(imported), load_yaml)

@@ -1,0 +1,38 @@
+"""The one door to every model: litellm, with retries, redaction and accounting.
+
+- :mod:`~eitest.client.calls`: ``complete`` (one chat completion), model and key checks,
+  token counts and prices.
+- :mod:`~eitest.client.offline`: the offline responders (``eitest/oracle``, ...), served
+  through litellm as one custom provider.
+- :mod:`~eitest.client.local_model`: the small embedding model behind ``eitest/local-minilm``.
+
+litellm itself is imported on first use only.
+"""
+
+from eitest.client.calls import (
+    CallResult,
+    CallSettings,
+    ModelError,
+    check_model,
+    complete,
+    count_tokens,
+    estimate_cost,
+    litellm_module,
+    missing_keys,
+    redact,
+    supports_json_mode,
+)
+
+__all__ = [
+    "CallResult",
+    "CallSettings",
+    "ModelError",
+    "check_model",
+    "complete",
+    "count_tokens",
+    "estimate_cost",
+    "litellm_module",
+    "missing_keys",
+    "redact",
+    "supports_json_mode",
+]

@@ -1,0 +1,315 @@
+"""Export a store for analysis elsewhere: CSV, Parquet, SPSS (.sav) or a Hugging Face dataset.
+
+``export(db, out, "csv")`` writes into the folder ``out``:
+
+``trials`` (long: one row per trial)
+    The variables of :data:`TRIAL_VARIABLES`, in that order: the stored trial less the
+    prompt JSON, with ``shown_order`` as ``"c,a,b,e,d"``, ``correct`` (1/0: the keyed or
+    top-weighted option was chosen; missing when not answered), ``credit`` (the chosen
+    option's credit; missing when not answered) and ``prompt_text`` (the user message).
+``scores`` (wide: one row per run x model x repetition)
+    ``run_id, model, repetition``, then per instrument its share correct in that
+    repetition (:func:`eitest.scoring.repetition_scores`; an unanswered item counts as
+    wrong, as in ``eitest analyze``) and, for weighted instruments, ``<column>_weighted``
+    (the mean credit). Instrument ids become valid SPSS names in every format
+    (``open-steu`` -> ``open_steu``), so one codebook serves every format.
+``codebook.md``, ``codebook.json``
+    Every variable of both tables (name, label, type, values, what a missing value
+    means), the instrument -> column mapping, and notes on this export.
+
+Per format: ``csv`` trials.csv, scores.csv (UTF-8, a missing value is an empty field);
+``parquet`` trials.parquet, scores.parquet; ``sav`` trials.sav, scores.sav (pyreadstat,
+an optional dependency: variable and value labels, ``status``, ``protocol`` and
+``option_order`` as labelled numeric codes, strings cut to SPSS's 32,767 bytes);
+``hf`` a ``datasets.DatasetDict`` with splits ``trials`` and ``scores`` saved with
+``save_to_disk`` (read it with ``datasets.load_from_disk(out)``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from eitest.errors import EitestError
+from eitest.outputs import codebook
+from eitest.outputs.codebook import TRIAL_VARIABLES, InstrumentColumns, Variable, score_variables
+
+FORMATS = ("csv", "parquet", "sav", "hf")
+SAV_MAX_STRING_BYTES = 32767  # SPSS's widest string variable
+SPSS_NAME_MAX = 64
+WEIGHTED_SUFFIX = "_weighted"
+# SPSS keywords that cannot be variable names.
+_SPSS_RESERVED = {"ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"}
+
+
+class ExportError(EitestError):
+    pass
+
+
+@dataclass
+class ExportTables:
+    """The two tables and their codebook variables, before they are written."""
+
+    trials: pd.DataFrame
+    scores: pd.DataFrame
+    trial_variables: list[Variable]
+    score_variables: list[Variable]
+    columns: list[InstrumentColumns]
+    runs: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    out: Path
+    files: tuple[Path, ...]
+    n_trials: int
+    n_scores: int
+    notes: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def trials_table(trials: pd.DataFrame) -> pd.DataFrame:
+    """The long table: one row per trial, the columns of :data:`TRIAL_VARIABLES`."""
+    from eitest.scoring import trial_credit
+
+    t = trials.reset_index(drop=True)
+    out = pd.DataFrame({v.name: t[v.name] for v in TRIAL_VARIABLES if v.name in t.columns})
+    out["shown_order"] = t["shown_order"].map(lambda s: ",".join(map(str, s)) if isinstance(s, list) else s)
+    out["correct"] = trial_credit(t, exclude_unanswered=True)["credit"].astype("Int64")
+    out["credit"] = trial_credit(t, kind="weighted", exclude_unanswered=True)["credit"]
+    out["prompt_text"] = t["prompt"].map(_user_text)
+    return _typed(out, TRIAL_VARIABLES)
+
+
+def _typed(df: pd.DataFrame, variables: Sequence[Variable]) -> pd.DataFrame:
+    """The columns in codebook order, with the codebook's types: nullable strings and integers, floats.
+
+    Typed columns keep their type where every value is missing (an ``error`` column of a
+    run without errors is still a string column in Parquet and in the dataset).
+    """
+    columns = {}
+    for v in variables:
+        col = df[v.name]
+        if v.type == "string":
+            columns[v.name] = col.astype(pd.StringDtype())
+        else:
+            columns[v.name] = pd.to_numeric(col).astype("Int64" if v.type == "integer" else "float64")
+    return pd.DataFrame(columns)
+
+
+def _user_text(prompt: Any) -> str | None:
+    if not isinstance(prompt, list):
+        return prompt if isinstance(prompt, str) else None
+    parts = []
+    for message in prompt:
+        if not isinstance(message, dict) or message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, list):  # content parts: keep the text ones
+            content = "\n".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+        parts.append(str(content))
+    return "\n\n".join(parts) if parts else None
+
+
+def spss_names(
+    instruments: Sequence[str], weighted: Collection[str], *, taken: Collection[str] = ("run_id", "model", "repetition")
+) -> list[InstrumentColumns]:
+    """Column names for instrument ids that are valid SPSS names (and so valid in R and Stata).
+
+    Letters, digits and underscores; starting with a letter; at most 64 characters with
+    room for the ``_weighted`` suffix; not an SPSS keyword; unique without regard to case.
+    """
+    used = {t.lower() for t in taken}
+    out = []
+    for inst in instruments:
+        base = re.sub(r"[^A-Za-z0-9_]", "_", inst).strip("_") or "instrument"
+        if not base[0].isalpha() or base.upper() in _SPSS_RESERVED:
+            base = "i_" + base
+        base = base[: SPSS_NAME_MAX - len(WEIGHTED_SUFFIX) - 3]
+        name, n = base, 1
+        while name.lower() in used or (name + WEIGHTED_SUFFIX).lower() in used:
+            n += 1
+            name = f"{base}_{n}"
+        used |= {name.lower(), (name + WEIGHTED_SUFFIX).lower()}
+        out.append(InstrumentColumns(inst, name, name + WEIGHTED_SUFFIX if inst in weighted else None))
+    return out
+
+
+def scores_table(trials: pd.DataFrame, weighted: Collection[str] = ()) -> tuple[pd.DataFrame, list[InstrumentColumns]]:
+    """The wide table: one row per run x model x repetition, one column per instrument score."""
+    from eitest.scoring import repetition_scores
+
+    keys = ["run_id", "model", "repetition"]
+    columns = spss_names(sorted(trials["instrument"].unique()), weighted)
+    wide = trials[keys].drop_duplicates().set_index(keys)
+    for kind in ("accuracy", "weighted"):
+        mine = [c for c in columns if kind == "accuracy" or c.weighted]
+        if not mine:
+            continue
+        subset = trials[trials["instrument"].isin({c.instrument for c in mine})]
+        per_run = [
+            repetition_scores(g, kind=kind).assign(run_id=run_id) for run_id, g in subset.groupby("run_id", sort=False)
+        ]
+        long = pd.concat(per_run, ignore_index=True)
+        table = long.pivot(index=keys, columns="instrument", values="accuracy")
+        table = table.rename(columns={c.instrument: getattr(c, kind) for c in mine})
+        wide = wide.join(table)
+    order = [name for c in columns for name in (c.accuracy, c.weighted) if name]
+    run_order = {r: i for i, r in enumerate(trials["run_id"].unique())}
+    wide = wide.reset_index().sort_values(keys, key=lambda s: s.map(run_order) if s.name == "run_id" else s)
+    return _typed(wide[[*keys, *order]].reset_index(drop=True), score_variables(columns)), columns
+
+
+def build_tables(db: str | Path, *, run: str | None = None) -> ExportTables:
+    """Read the store and build both tables (one run, or every run when ``run`` is None)."""
+    from eitest.instruments import catalogue
+    from eitest.store import Store
+
+    with Store(db, create=False) as store:
+        run_id = store.run(run).id if run else None
+        trials = store.trials(run_id)
+    if trials.empty:
+        raise ExportError(f"{db} holds no trials{' for run ' + run_id if run_id else ''}; run 'eitest run ...' first")
+    weighted = {i for i, inst in catalogue().items() if inst.scoring == "weighted"}
+    long = trials_table(trials)
+    wide, columns = scores_table(trials, weighted)
+    variables = []
+    for v in TRIAL_VARIABLES:
+        if v.categories:  # keep the known codes stable; a value not known yet gets the next code
+            extra = sorted(set(long[v.name].dropna()) - set(v.categories))
+            v = replace(v, categories=(*v.categories, *extra))
+        variables.append(v)
+    return ExportTables(long, wide, variables, score_variables(columns), columns, list(trials["run_id"].unique()))
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def export(db: str | Path, out: str | Path, fmt: str = "csv", *, run: str | None = None) -> ExportResult:
+    """Write the trials, the scores and the codebook of the store ``db`` into the folder ``out``.
+
+    Files of an earlier export of the same format in ``out`` are replaced.
+    """
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"--out {out} is a file; give a folder (it is created if missing)")
+    tables = build_tables(db, run=run)
+    out.mkdir(parents=True, exist_ok=True)
+    files = _WRITERS[fmt](tables, out)
+    files += _write_codebook(tables, out, fmt, db, files)
+    return ExportResult(out, tuple(files), len(tables.trials), len(tables.scores), tuple(tables.notes))
+
+
+def _write_csv(tables: ExportTables, out: Path) -> list[Path]:
+    files = [out / "trials.csv", out / "scores.csv"]
+    tables.trials.to_csv(files[0], index=False)
+    tables.scores.to_csv(files[1], index=False)
+    return files
+
+
+def _write_parquet(tables: ExportTables, out: Path) -> list[Path]:
+    files = [out / "trials.parquet", out / "scores.parquet"]
+    tables.trials.to_parquet(files[0], index=False)
+    tables.scores.to_parquet(files[1], index=False)
+    return files
+
+
+def _write_hf(tables: ExportTables, out: Path) -> list[Path]:
+    import datasets
+
+    kinds = {"string": "string", "integer": "int64", "number": "float64"}
+    splits = {}
+    for name, df, variables in (
+        ("trials", tables.trials, tables.trial_variables),
+        ("scores", tables.scores, tables.score_variables),
+    ):
+        features = datasets.Features({v.name: datasets.Value(kinds[v.type]) for v in variables})
+        description = f"eitest export: {name}; codebook.md in the same folder describes every column"
+        info = datasets.DatasetInfo(description=description, features=features)
+        splits[name] = datasets.Dataset.from_pandas(df, preserve_index=False, features=features, info=info)
+    datasets.DatasetDict(splits).save_to_disk(str(out))
+    return [out / "dataset_dict.json", out / "trials", out / "scores"]
+
+
+def _write_sav(tables: ExportTables, out: Path) -> list[Path]:
+    try:
+        import pyreadstat
+    except ImportError:
+        raise ExportError(
+            "writing SPSS .sav files needs pyreadstat: pip install pyreadstat (or pip install eitest[spss])"
+        ) from None
+    files = [out / "trials.sav", out / "scores.sav"]
+    for path, df, variables in (
+        (files[0], tables.trials, tables.trial_variables),
+        (files[1], tables.scores, tables.score_variables),
+    ):
+        data = df.copy()
+        for v in variables:
+            if v.categories:
+                data[v.name] = data[v.name].map({c: i for i, c in v.sav_labels().items()}).astype("Int64")
+            elif v.type == "string":
+                data[v.name], cut = _cut_strings(data[v.name])
+                if cut:
+                    tables.notes.append(
+                        f"{path.name}: {cut} value(s) of {v.name} were longer than SPSS's {SAV_MAX_STRING_BYTES:,} bytes "
+                        "and are cut there; the csv, parquet and hf exports keep the full text"
+                    )
+        pyreadstat.write_sav(  # display formats only: the numbers keep full precision
+            data,
+            path,
+            file_label=f"eitest {path.stem}",
+            column_labels={v.name: v.label for v in variables},
+            variable_value_labels={v.name: v.sav_labels() for v in variables if v.sav_labels()},
+            variable_measure={
+                v.name: "nominal" if v.type == "string" or v.sav_labels() else "scale" for v in variables
+            },
+            variable_format={v.name: _sav_format(v) for v in variables if v.type != "string" or v.categories},
+            note="Exported by eitest; codebook.md in the same folder describes every variable.",
+            compress=True,
+        )
+    return files
+
+
+def _sav_format(v: Variable) -> str:
+    if v.categories or v.type == "integer":
+        return "F8.0"
+    return "F14.8" if v.name == "cost" else "F10.4"  # a call's cost runs to millionths of a dollar
+
+
+def _cut_strings(col: pd.Series) -> tuple[pd.Series, int]:
+    """Missing strings as '' and strings cut to SPSS's limit at a character boundary; also the count cut."""
+    cut = 0
+
+    def one(s: Any) -> str:
+        nonlocal cut
+        if pd.isna(s):
+            return ""
+        raw = str(s).encode("utf-8")
+        if len(raw) <= SAV_MAX_STRING_BYTES:
+            return str(s)
+        cut += 1
+        return raw[:SAV_MAX_STRING_BYTES].decode("utf-8", errors="ignore")
+
+    return col.map(one).astype(object), cut
+
+
+_WRITERS = {"csv": _write_csv, "parquet": _write_parquet, "sav": _write_sav, "hf": _write_hf}
+
+
+def _write_codebook(tables: ExportTables, out: Path, fmt: str, db: str | Path, files: Sequence[Path]) -> list[Path]:
+    paths = [out / "codebook.md", out / "codebook.json"]
+    book = codebook.build(tables, fmt, db, [*files, *paths])
+    paths[0].write_text(codebook.markdown(book), encoding="utf-8")
+    paths[1].write_text(json.dumps(book, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return paths

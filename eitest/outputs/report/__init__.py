@@ -1,0 +1,221 @@
+"""HTML and PDF reports of a store: one self-contained HTML file, and a PDF of the same content.
+
+The HTML carries its CSS and figures inline (SVG as data URIs), so it opens with
+no network at all. Every string that came from a model or a file passes through
+jinja2's autoescaping: a reply reading ``<script>`` is shown as text.
+"""
+
+from __future__ import annotations
+
+import base64
+import platform
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from eitest import __version__
+from eitest.outputs.report.methods import methods_paragraph, sentences
+
+MAX_REPLY_CHARS = 600
+MAX_REPLIES_SHOWN = 40
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    html: Path
+    pdf: Path | None
+
+
+def _data_uri(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def _environment():
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("eitest.outputs", "templates"),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    from eitest.stats import apa
+
+    env.filters.update(
+        pct=apa.percent,
+        prop=apa.proportion,
+        pval=apa.p_value,
+        num=lambda x, d=2: "—" if x is None or x != x else f"{x:.{d}f}",
+        money=lambda x: "unknown" if x is None or x != x else f"${x:.4f}",
+        short=lambda s, n=12: (s or "")[:n],
+    )
+    return env
+
+
+def _replies(trials, limit: int = MAX_REPLIES_SHOWN) -> list[dict[str, Any]]:
+    """Replies worth a reader's eye: those not scored as an answer, then a few that were."""
+    bad = trials[trials["status"] != "answered"]
+    good = trials[trials["status"] == "answered"].drop_duplicates(["model", "instrument"])
+    picked = list(bad.head(limit).itertuples()) + list(good.head(max(0, limit - len(bad))).itertuples())
+    out = []
+    for r in picked:
+        text = r.raw_reply if isinstance(r.raw_reply, str) else ""
+        out.append(
+            {
+                "model": r.model,
+                "instrument": r.instrument,
+                "item_id": r.item_id,
+                "repetition": int(r.repetition),
+                "status": r.status,
+                "rule": r.parse_rule or "",
+                "reply": text[:MAX_REPLY_CHARS] + ("…" if len(text) > MAX_REPLY_CHARS else ""),
+                "error": r.error or "",
+            }
+        )
+    return out
+
+
+def _usage(trials) -> list[dict[str, Any]]:
+    rows = []
+    for model, g in trials.groupby("model", sort=True):
+        start = g["started_at"].dropna().min()
+        end = g["finished_at"].dropna().max()
+        wall = (
+            (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+            if isinstance(start, str) and isinstance(end, str)
+            else float("nan")
+        )
+        rows.append(
+            {
+                "model": model,
+                "returned": ", ".join(sorted({str(m) for m in g["model_returned"].dropna().unique()})) or "—",
+                "trials": len(g),
+                "prompt_tokens": int(g["prompt_tokens"].fillna(0).sum()),
+                "completion_tokens": int(g["completion_tokens"].fillna(0).sum()),
+                "cost": float(g["cost"].sum()) if g["cost"].notna().all() else float("nan"),
+                "latency": float(g["latency_s"].mean()),
+                "wall": wall,
+            }
+        )
+    return rows
+
+
+def render_section(template: str, **context: Any) -> str:
+    """Render one of eitest's section templates (autoescaped) for ``extra_sections``."""
+    return _environment().get_template(template).render(**context)
+
+
+def render_html(
+    db: str | Path,
+    *,
+    norms: list[str | Path] | None = None,
+    run: str | None = None,
+    title: str | None = None,
+    command: str | None = None,
+    extra_sections: list[str] | None = None,
+    analysis: Any = None,
+) -> str:
+    """The report of the store at ``db`` as one self-contained HTML string.
+
+    ``analysis`` is :func:`eitest.scoring.analysis.analyze` of the same store and options,
+    when the caller has it already.
+    """
+    from eitest.instruments import catalogue
+    from eitest.outputs.report.plots import accuracy_plot, item_plot
+    from eitest.scoring.analysis import analyze, select_trials
+    from eitest.store import Store
+
+    if analysis is None:
+        analysis = analyze(db, norms=norms, run=run)
+    with Store(db, create=False) as store:
+        trials, _ = select_trials(store.trials(), run)
+        runs = [r for r in store.runs() if r.id in set(trials["run_id"])]
+    cat = catalogue()
+    tests = []
+    for inst_id in sorted(analysis.scores["instrument"].unique()):
+        inst = cat.get(inst_id)
+        tests.append(
+            {
+                "id": inst_id,
+                "name": inst.name if inst else inst_id,
+                "scoring": inst.scoring if inst else "?",
+                "item_plot": _data_uri(item_plot(analysis.items, inst_id)),
+                "scores": analysis.scores[analysis.scores["instrument"] == inst_id].to_dict("records"),
+                "agreement": analysis.agreement[analysis.agreement["instrument"] == inst_id].to_dict("records"),
+                "bias": analysis.position_bias[analysis.position_bias["instrument"] == inst_id].to_dict("records"),
+                "correlation": analysis.item_correlation[analysis.item_correlation["instrument"] == inst_id].to_dict(
+                    "records"
+                ),
+            }
+        )
+    context = {
+        "title": title or "eitest report",
+        "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "version": __version__,
+        "db": str(db),
+        "scores": analysis.scores.to_dict("records"),
+        "sentences": sentences(analysis),
+        "summary": analysis.summary.to_dict("records"),
+        "accuracy_plot": _data_uri(accuracy_plot(analysis.scores)),
+        "tests": tests,
+        "usage": _usage(trials),
+        "replies": _replies(trials),
+        "methods": methods_paragraph(analysis, trials, runs, cat),
+        "runs": runs,
+        "notes": analysis.notes,
+        "norms": analysis.norms.to_dict("records"),
+        "manifest": {
+            "eitest": __version__,
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "command": command or " ".join(["eitest", *sys.argv[1:]]),
+        },
+        # Sections rendered by eitest's own autoescaping templates (see render_section).
+        "extra_sections": [Markup(x) for x in extra_sections or []],
+    }
+    return _environment().get_template("report.html.j2").render(**context)
+
+
+def write_report(db: str | Path, html: str | Path, pdf: str | Path | None = None, **kwargs: Any) -> ReportFiles:
+    """Write the HTML report (and the PDF from the same HTML when ``pdf`` is given)."""
+    text = render_html(db, **kwargs)
+    html = Path(html)
+    html.parent.mkdir(parents=True, exist_ok=True)
+    html.write_text(text, encoding="utf-8")
+    pdf_path = None
+    if pdf is not None:
+        pdf_path = Path(pdf)
+        write_pdf(text, pdf_path)
+    return ReportFiles(html, pdf_path)
+
+
+def write_pdf(html_text: str, path: Path) -> None:
+    import logging
+
+    from weasyprint import HTML
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Only data: URIs are in the page; anything else would be a fetch, and is refused.
+    HTML(string=html_text, url_fetcher=_data_only_fetcher()).write_pdf(path)
+
+
+def _data_only_fetcher() -> Any:
+    try:
+        from weasyprint.urls import URLFetcher
+    except ImportError:  # WeasyPrint before the URLFetcher class: a function fetcher
+        from weasyprint import default_url_fetcher
+
+        def fetch(url: str, *args: Any, **kwargs: Any) -> Any:
+            if not url.startswith("data:"):
+                raise ValueError(f"the report refers to {url}; reports must not fetch anything")
+            return default_url_fetcher(url, *args, **kwargs)
+
+        return fetch
+    return URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)

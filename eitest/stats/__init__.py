@@ -1,0 +1,52 @@
+"""Pure statistics: DataFrame or numbers in, tidy results out, full precision.
+
+- :mod:`~eitest.stats.single_case`: a model against a normative sample (Crawford-Howell t,
+  Crawford-Garthwaite percentile interval, z_CC, Hedges' g).
+- :mod:`~eitest.stats.intervals`: a model's score on one test with its uncertainty.
+- :mod:`~eitest.stats.aggregate`: families of p values; the mean over tests.
+- :mod:`~eitest.stats.measurement`: checks of the measurement (agreement, position bias,
+  item-level correlation with human difficulty).
+- :mod:`~eitest.stats.reliability`, :mod:`~eitest.stats.equivalence`,
+  :mod:`~eitest.stats.correlation`: human response data (Study 2).
+- :mod:`~eitest.stats.apa`: numbers printed the APA way (rounding happens only there).
+
+A model's repetitions are repeated measures of one respondent, never a sample.
+Nothing here reads a store or calls a model.
+"""
+
+from eitest.stats.aggregate import PVALUE_METHODS, adjust_pvalues, paper_summary
+from eitest.stats.correlation import pearson_ci, williams_test
+from eitest.stats.equivalence import tost_paired
+from eitest.stats.intervals import binomial_ci, bootstrap_accuracy
+from eitest.stats.measurement import agreement, item_correlation, position_bias
+from eitest.stats.reliability import (
+    cronbach_alpha,
+    feldt_ci,
+    feldt_dependent,
+    feldt_independent,
+    item_total,
+    kr20,
+)
+from eitest.stats.single_case import noncentral_t_ci, single_case
+
+__all__ = [
+    "PVALUE_METHODS",
+    "adjust_pvalues",
+    "agreement",
+    "binomial_ci",
+    "bootstrap_accuracy",
+    "cronbach_alpha",
+    "feldt_ci",
+    "feldt_dependent",
+    "feldt_independent",
+    "item_correlation",
+    "item_total",
+    "kr20",
+    "noncentral_t_ci",
+    "paper_summary",
+    "pearson_ci",
+    "position_bias",
+    "single_case",
+    "tost_paired",
+    "williams_test",
+]

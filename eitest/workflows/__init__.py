@@ -1,0 +1,1 @@
+"""Whole workflows on top of the stages: the offline demo and the Bern replication."""

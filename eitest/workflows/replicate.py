@@ -1,0 +1,240 @@
+"""Replications of published studies as shipped study designs (``analysis/*.yaml``).
+
+A design names the tests, the paper's models with today's litellm ids, this
+replication's choices (protocol, repetitions, option order, temperature), and the
+paper's published aggregates with the place they were read. :func:`replicate`
+runs the tests whose items are on this machine, says how to import the others,
+analyses, and writes a report with the paper's figures beside this run's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from eitest.errors import EitestError
+from eitest.paths import package_analysis_dir
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DesignTest(_Strict):
+    id: str
+    paper_name: str
+
+
+class DesignModel(_Strict):
+    paper_name: str
+    litellm: str | None
+    note: str = ""
+
+
+class DesignChoices(_Strict):
+    protocol: str = "standard"
+    reps: int = Field(default=1, ge=1)
+    option_order: str = "original"
+    temperature: float | None = None
+    why: str = ""
+
+
+class PaperFigure(_Strict):
+    value: float
+    where: str
+
+
+class PaperFacts(_Strict):
+    llm_mean: PaperFigure | None = None
+    human_mean: PaperFigure | None = None
+    study2_n: PaperFigure | None = None
+    checked: str = ""
+
+
+class Design(_Strict):
+    id: str
+    title: str
+    citation: str
+    tests: tuple[DesignTest, ...]
+    models: tuple[DesignModel, ...]
+    design: DesignChoices = DesignChoices()
+    paper: PaperFacts = PaperFacts()
+
+    @property
+    def citation_short(self) -> str:
+        return self.citation.split(").")[0] + ")" if ")." in self.citation else self.citation
+
+    @property
+    def runnable_models(self) -> list[str]:
+        return [m.litellm for m in self.models if m.litellm]
+
+
+def load_design(name: str) -> Design:
+    """A design by id (``schlegel2025``) from the shipped ``analysis/`` folder, or from a YAML path."""
+    path = Path(name)
+    if not path.exists():
+        candidates = sorted(package_analysis_dir().glob("*.yaml")) if package_analysis_dir().is_dir() else []
+        found = [p for p in candidates if p.stem == name or p.stem.startswith(name + "_")]
+        if not found:
+            known = ", ".join(sorted({p.stem.split("_")[0] for p in candidates})) or "none"
+            raise EitestError(
+                f"no study design {name!r}; shipped designs: {known}; or give a path to a study YAML file"
+            )
+        path = found[0]
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return Design.model_validate(data)
+    except yaml.YAMLError as exc:
+        raise EitestError(f"{path}: not valid YAML: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise EitestError(f"{path}: {problems}") from None
+
+
+@dataclass(frozen=True)
+class TestStatus:
+    id: str
+    paper_name: str
+    available: bool
+    how_to_import: str
+
+
+def availability(design: Design) -> list[TestStatus]:
+    """For each test of the design: are its items on this machine, and if not, how to get them."""
+    from eitest.instruments import catalogue
+
+    cat = catalogue()
+    out = []
+    for t in design.tests:
+        inst = cat.get(t.id)
+        if inst is None:
+            out.append(
+                TestStatus(
+                    t.id,
+                    t.paper_name,
+                    False,
+                    f"{t.id} is not a known instrument; import it as a file with 'eitest run --instrument PATH'",
+                )
+            )
+            continue
+        how = ""
+        if inst.is_metadata_only and inst.published is not None:
+            how = f"{inst.published.obtain} (items owned by {inst.published.items_owner})"
+        out.append(TestStatus(t.id, t.paper_name, not inst.is_metadata_only, how))
+    return out
+
+
+@dataclass
+class ReplicationResult:
+    db: Path
+    html: Path | None
+    pdf: Path | None
+    ran: list[str]
+    missing: list[TestStatus]
+    models: list[str]
+    plan_lines: list[str] = field(default_factory=list)
+
+
+def study_for(design: Design, tests: list[str], models: list[str] | None, reps: int | None, **overrides: Any):
+    from eitest.administer.study import Study
+
+    return Study(
+        models=models or design.runnable_models,
+        instruments=tests,
+        reps=reps or design.design.reps,
+        protocol=design.design.protocol,
+        option_order=design.design.option_order,
+        temperature=design.design.temperature,
+        **overrides,
+    )
+
+
+def replicate(
+    name: str,
+    out: str | Path,
+    *,
+    models: list[str] | None = None,
+    reps: int | None = None,
+    dry_run: bool = False,
+    pdf: bool = True,
+    on_plan: Any = None,
+    command: str | None = None,
+    **study_overrides: Any,
+) -> ReplicationResult:
+    """Run the available tests of design ``name`` and report them beside the paper's aggregates."""
+    from eitest.administer.runner import make_plan, run_study
+
+    design = load_design(name)
+    status = availability(design)
+    ready = [s.id for s in status if s.available]
+    missing = [s for s in status if not s.available]
+    out = Path(out)
+    db = out / "eitest.db"
+    result = ReplicationResult(db, None, None, ready, missing, models or design.runnable_models)
+    if not ready:
+        return result
+    study = study_for(design, ready, models, reps, **study_overrides)
+    if dry_run:
+        plan = make_plan(study, require_keys=False)
+        from eitest.client import missing_keys
+
+        result.plan_lines = plan.describe()
+        for m in study.models:
+            keys = missing_keys(m) if not study.api_base else []
+            if keys:
+                result.plan_lines.append(f"  {m}: set {' and '.join(keys)} before running")
+        return result
+    out.mkdir(parents=True, exist_ok=True)
+    run_study(study, db, on_plan=on_plan, command=command)
+    result.html, result.pdf = _report(design, db, out, ready, missing, pdf, command)
+    return result
+
+
+def _report(
+    design: Design, db: Path, out: Path, ready: list[str], missing: list[TestStatus], pdf: bool, command: str | None
+):
+    from eitest.outputs.report import render_html, render_section, write_pdf
+    from eitest.scoring.analysis import analyze
+
+    analysis = analyze(db)
+    scores = analysis.scores
+    models = list(dict.fromkeys(scores["model"]))
+    labels = {m.litellm: m.paper_name for m in design.models if m.litellm}
+    rows = []
+    for t in design.tests:
+        if t.id not in ready:
+            continue
+        sub = scores[scores["instrument"] == t.id].set_index("model")
+        values = [float(sub.loc[m, "accuracy"]) if m in sub.index else float("nan") for m in models]
+        human = sub["norm_mean"].dropna()
+        rows.append(
+            {
+                "test": t.paper_name,
+                "values": values,
+                "mean": float(sub["accuracy"].mean()),
+                "human": float(human.iloc[0]) if len(human) else float("nan"),
+            }
+        )
+    human_means = [r["human"] for r in rows if r["human"] == r["human"]]
+    section = render_section(
+        "replication.html.j2",
+        design=design,
+        models=[{"label": f"{labels.get(m, m)} ({m})" if m in labels else m} for m in models],
+        rows=rows,
+        n_tests=len(rows),
+        this_llm_mean=sum(r["mean"] for r in rows) / len(rows) if rows else float("nan"),
+        this_human_mean=sum(human_means) / len(human_means) if human_means else float("nan"),
+        missing=[f"{s.paper_name} ({s.id})" for s in missing],
+    )
+    html = render_html(db, title=design.title, command=command, extra_sections=[section], analysis=analysis)
+    html_path = out / "report.html"
+    html_path.write_text(html, encoding="utf-8")
+    pdf_path = None
+    if pdf:
+        pdf_path = out / "report.pdf"
+        write_pdf(html, pdf_path)
+    return html_path, pdf_path
