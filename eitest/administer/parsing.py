@@ -36,18 +36,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-STATUSES = ("answered", "unparseable", "refused", "empty", "error")
-# The protocol names of eitest.administer.prompts.PROTOCOLS (not imported: prompts pulls in the
-# instrument models, and parsing stays import-light). A new protocol fails loudly here
-# until the parser knows how to read it.
-_PROTOCOLS = ("standard", "reasoning", "json")
+from eitest.vocabulary import ProtocolName, Status
+
+STATUSES: tuple[Status, ...] = tuple(Status)
 
 
 @dataclass(frozen=True)
 class ParseResult:
     """What a reply chose (``position``), or why it chose nothing usable (``status``, ``rule``)."""
 
-    status: str  # one of STATUSES
+    status: Status
     position: int | None  # 0-based index into the shown options when answered, else None
     rule: str | None  # name of the rule that decided (see the module docstring)
 
@@ -302,10 +300,10 @@ def _combine(found: _Found, text: str, ctx: _Ctx) -> _Choice | None:
 def _result(choice: _Choice, rule: str, *, name_form: bool = False) -> ParseResult:
     kind, pos = choice
     if kind not in _ANSWER_KINDS:
-        return ParseResult("unparseable", None, kind)
+        return ParseResult(Status.UNPARSEABLE, None, kind)
     if name_form and kind != "letter":  # lenient rules name the form that decided
         rule = "letter_with_text" if kind == "letter_text" else "option_text"
-    return ParseResult("answered", pos, rule)
+    return ParseResult(Status.ANSWERED, pos, rule)
 
 
 # --------------------------------------------------------------------------- strict rules
@@ -313,8 +311,8 @@ def _lone_letter(text: str, ctx: _Ctx) -> ParseResult | None:
     if not (m := _LONE.fullmatch(_UNWRAP.sub(r"\1", text).replace("$", ""))):
         return None
     if (pos := _position(m.group(1))) >= ctx.n:
-        return ParseResult("unparseable", None, "out_of_range")
-    return ParseResult("answered", pos, "lone_letter")
+        return ParseResult(Status.UNPARSEABLE, None, "out_of_range")
+    return ParseResult(Status.ANSWERED, pos, "lone_letter")
 
 
 def _answer_lines(text: str, ctx: _Ctx) -> ParseResult | None:
@@ -406,7 +404,7 @@ def _leading(lines: list[str], ctx: _Ctx) -> ParseResult | None:
     if (got := _head_letter(first, ctx)) is None:
         return None
     if _read_choice(first, ctx) == ("multiple", None):  # "A or C", "B, D"
-        return ParseResult("unparseable", None, "multiple")
+        return ParseResult(Status.UNPARSEABLE, None, "multiple")
     # Only a label opens an answer ("B.", "(C) Gratitude", "**D**"); "A is unlikely" and
     # "Option A is tempting" open a comment on an option, which _decisions reads instead.
     if not _LABEL_START.match(first):
@@ -414,9 +412,9 @@ def _leading(lines: list[str], ctx: _Ctx) -> ParseResult | None:
     kind, pos, rest = got
     only_answer = not re.sub(r"[\s.!*_`)\]]", "", rest)
     if kind == "out_of_range":
-        return ParseResult("unparseable", None, kind) if only_answer else None  # "Q: How would ..."
+        return ParseResult(Status.UNPARSEABLE, None, kind) if only_answer else None  # "Q: How would ..."
     if kind == "contradiction":
-        return ParseResult("unparseable", None, kind)
+        return ParseResult(Status.UNPARSEABLE, None, kind)
     # "A) Anger is unlikely ... C) Relief fits" walks through the options and the first label
     # is not the answer; a first line that holds only the answer is decisive regardless.
     body = "\n".join(lines)
@@ -485,7 +483,7 @@ def _final_line(lines: list[str], ctx: _Ctx) -> ParseResult | None:
     letters = {_position(x) for x in _marked_letters(last)}
     letters |= {_position(m.group(1)) for m in _BARE_CAPITAL.finditer(last) if _bare_is_letter(last, m)}
     letters = {p for p in letters if p < ctx.n}
-    return ParseResult("answered", letters.pop(), "final_line") if len(letters) == 1 else None
+    return ParseResult(Status.ANSWERED, letters.pop(), "final_line") if len(letters) == 1 else None
 
 
 def _bare_is_letter(text: str, m: re.Match[str]) -> bool:
@@ -530,10 +528,10 @@ def _mentions(body: str, ctx: _Ctx) -> ParseResult:
             named.setdefault(pos, rule)
     if len(named) == 1 and len(body.split()) <= 60 and not (alternatives and floated - set(named)):
         pos, rule = named.popitem()
-        return ParseResult("answered", pos, rule)
+        return ParseResult(Status.ANSWERED, pos, rule)
     if len(set(named) | floated) > 1:
-        return ParseResult("unparseable", None, "multiple")
-    return ParseResult("unparseable", None, "no_answer")
+        return ParseResult(Status.UNPARSEABLE, None, "multiple")
+    return ParseResult(Status.UNPARSEABLE, None, "no_answer")
 
 
 # --------------------------------------------------------------------------- entry point
@@ -545,14 +543,14 @@ def parse_reply(
     ``options`` are the option texts in shown order (letters A, B, ... by position);
     ``error`` is the client's error message when the call failed, which decides alone.
     """
-    if protocol not in _PROTOCOLS:
-        raise ValueError(f"unknown protocol {protocol!r}; use one of: {', '.join(_PROTOCOLS)}")
+    if protocol not in set(ProtocolName):
+        raise ValueError(f"unknown protocol {protocol!r}; use one of: {', '.join(ProtocolName)}")
     if isinstance(options, str) or not 2 <= len(options) <= 26:
         raise ValueError("options must be a sequence of 2 to 26 option texts, in shown order")
     if error is not None:
-        return ParseResult("error", None, "error")
+        return ParseResult(Status.ERROR, None, "error")
     if reply is None or not reply.strip():
-        return ParseResult("empty", None, "empty")
+        return ParseResult(Status.EMPTY, None, "empty")
     ctx = _Ctx(len(options), protocol, _option_patterns(tuple(options)))
     text = _normalize(reply)
     # A <think> block is deliberation and the reply proper follows it. An unclosed one means
@@ -569,21 +567,21 @@ def parse_reply(
         if (got := rule(text, ctx)) is not None:
             return got
     if cut_off:
-        return ParseResult("unparseable", None, "no_answer")
+        return ParseResult(Status.UNPARSEABLE, None, "no_answer")
 
     lines, n_echoed = _drop_echoed_options([line for line in text.splitlines() if line.strip()], ctx)
     if not lines:  # only the option list: all of it quoted, or some of it offered
-        return ParseResult("unparseable", None, "no_answer" if n_echoed >= ctx.n - 1 else "multiple")
+        return ParseResult(Status.UNPARSEABLE, None, "no_answer" if n_echoed >= ctx.n - 1 else "multiple")
     body = "\n".join(lines)
     if _NOT_APPLICABLE.fullmatch(body):  # "N/A" declines; it is not option N
-        return ParseResult("refused", None, "refusal")
+        return ParseResult(Status.REFUSED, None, "refusal")
     whole = re.sub(r"^[\W_]+|[\W_]+$", "", body)
     for k, p in enumerate(ctx.option_res):
         if p.fullmatch(whole):
-            return ParseResult("answered", k, "option_text")
+            return ParseResult(Status.ANSWERED, k, "option_text")
     got = _leading(lines, ctx) or _decisions(body, ctx) or _final_line(lines, ctx)
     if got is not None:
         return got
     if _REFUSAL.search(body):
-        return ParseResult("refused", None, "refusal")
+        return ParseResult(Status.REFUSED, None, "refusal")
     return _mentions(body, ctx)

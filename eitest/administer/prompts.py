@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from eitest.instruments import Instrument, Item
+from eitest.vocabulary import OptionOrder, ProtocolName
 
 LETTERS = "ABCDEFGHIJ"
-OPTION_ORDERS = ("original", "shuffled", "rotated")
 
 
 @dataclass(frozen=True)
 class Protocol:
-    name: str
+    name: ProtocolName
     version: str
     closing: str
     max_tokens: int  # generous ceiling for the reply
@@ -39,10 +39,14 @@ PROTOCOLS: dict[str, Protocol] = {
     p.name: p
     for p in (
         Protocol(
-            "standard", "1", "Answer with the letter of one option only.", max_tokens=64, expected_completion_tokens=4
+            ProtocolName.STANDARD,
+            "1",
+            "Answer with the letter of one option only.",
+            max_tokens=64,
+            expected_completion_tokens=4,
         ),
         Protocol(
-            "reasoning",
+            ProtocolName.REASONING,
             "1",
             "Think it through step by step. Then give your final answer on the last line, "
             "in the form 'ANSWER: <letter>', choosing exactly one option.",
@@ -50,7 +54,7 @@ PROTOCOLS: dict[str, Protocol] = {
             expected_completion_tokens=350,
         ),
         Protocol(
-            "json",
+            ProtocolName.JSON,
             "1",
             'Reply with a JSON object only, of the form {"answer": "<letter>"}, choosing exactly one option.',
             max_tokens=64,
@@ -97,4 +101,4 @@ def shown_order(mode: str, item: Item, *, model: str, instrument: str, repetitio
         return ids[k:] + ids[:k]
     from eitest.errors import EitestError
 
-    raise EitestError(f"unknown option order {mode!r}; use one of {', '.join(OPTION_ORDERS)}")
+    raise EitestError(f"unknown option order {mode!r}; use one of {', '.join(OptionOrder)}")

@@ -24,6 +24,7 @@ from eitest.client.event_loop import run_coroutine
 from eitest.errors import EitestError
 from eitest.instruments import Instrument, Item, get
 from eitest.store import RunRecord, Store, now
+from eitest.store.trial import Trial
 
 
 class BudgetExceeded(EitestError):
@@ -181,7 +182,7 @@ def _trial_seed(study: Study, t: TrialSpec) -> int:
 async def _administer(
     plan: Plan,
     store: Store,
-    on_trial: Callable[[dict[str, Any]], None] | None,
+    on_trial: Callable[[Trial], None] | None,
 ) -> RunOutcome:
     from eitest import client
     from eitest.administer.parsing import parse_reply
@@ -237,41 +238,41 @@ async def _administer(
             )
             parsed = parse_reply(result.text, texts, protocol=protocol.name, error=result.error)
             chosen = shown[parsed.position] if parsed.position is not None else None
-            row = {
-                "run_id": plan.run_id,
-                "model": t.model,
-                "instrument": t.instrument.id,
-                "item_id": t.item.id,
-                "repetition": t.repetition,
-                "protocol": protocol.name,
-                "protocol_version": protocol.version,
-                "option_order": study.option_order,
-                "shown_order": shown,
-                "keyed_position": best,
-                "prompt": messages,
-                "raw_reply": result.text,
-                "model_returned": result.model_returned,
-                "finish_reason": result.finish_reason,
-                "status": parsed.status,
-                "parse_rule": parsed.rule,
-                "chosen_position": parsed.position,
-                "chosen_option": chosen,
-                "score": t.item.credit(chosen) if parsed.status == "answered" else None,
-                "prompt_tokens": result.prompt_tokens,
-                "completion_tokens": result.completion_tokens,
-                "cost": result.cost,
-                "latency_s": result.latency_s,
-                "attempts": result.attempts,
-                "error": result.error if result.error else ("; ".join(result.errors) or None),
-                "started_at": started,
-                "finished_at": now(),
-            }
-            store.save_trial(row)  # committed at once: a killed run loses only the calls in flight
+            record = Trial(
+                run_id=plan.run_id,
+                model=t.model,
+                instrument=t.instrument.id,
+                item_id=t.item.id,
+                repetition=t.repetition,
+                protocol=protocol.name,
+                protocol_version=protocol.version,
+                option_order=study.option_order,
+                shown_order=shown,
+                keyed_position=best,
+                prompt=messages,
+                raw_reply=result.text,
+                model_returned=result.model_returned,
+                finish_reason=result.finish_reason,
+                status=parsed.status,
+                parse_rule=parsed.rule,
+                chosen_position=parsed.position,
+                chosen_option=chosen,
+                score=t.item.credit(chosen) if parsed.status == "answered" else None,
+                prompt_tokens=result.prompt_tokens,
+                completion_tokens=result.completion_tokens,
+                cost=result.cost,
+                latency_s=result.latency_s,
+                attempts=result.attempts,
+                error=result.error if result.error else ("; ".join(result.errors) or None),
+                started_at=started,
+                finished_at=now(),
+            )
+            store.save_trial(record)  # committed at once: a killed run loses only the calls in flight
             outcome.called += 1
             outcome.failed += parsed.status == "error"
             outcome.cost += result.cost or 0.0
             if on_trial is not None:
-                on_trial(row)
+                on_trial(record)
 
     await asyncio.gather(*(worker() for _ in range(min(study.concurrency, max(1, len(todo))))))
     return outcome
@@ -283,7 +284,7 @@ def run_study(
     *,
     command: str | None = None,
     on_plan: Callable[[Plan], bool] | None = None,
-    on_trial: Callable[[dict[str, Any]], None] | None = None,
+    on_trial: Callable[[Trial], None] | None = None,
 ) -> RunOutcome:
     """Administer ``study`` into the store at ``db``, resuming a run of the same study.
 
@@ -326,6 +327,7 @@ def run_study(
                 finished_at=None,
             )
         )
+        store.save_instruments(list({ts.instrument.id: ts.instrument for ts in plan.trials}.values()))
         store.mark_run(plan.run_id, started=True)
         outcome = run_coroutine(_administer(plan, store, on_trial))
         if not outcome.stopped and outcome.failed == 0:

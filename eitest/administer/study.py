@@ -13,8 +13,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from eitest.administer.prompts import OPTION_ORDERS, PROTOCOLS, get_protocol
+from eitest.administer.prompts import PROTOCOLS, get_protocol
 from eitest.errors import EitestError
+from eitest.vocabulary import OptionOrder
 
 
 class StudyError(EitestError):
@@ -53,8 +54,8 @@ class Study(BaseModel):
     @field_validator("option_order")
     @classmethod
     def _order(cls, v: str) -> str:
-        if v not in OPTION_ORDERS:
-            raise ValueError(f"unknown option order {v!r}; use one of {', '.join(OPTION_ORDERS)}")
+        if v not in set(OptionOrder):
+            raise ValueError(f"unknown option order {v!r}; use one of {', '.join(OptionOrder)}")
         return v
 
     def identity(self, hashes: dict[str, str]) -> dict[str, Any]:

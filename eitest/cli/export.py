@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from eitest.cli.output import db_option, user_errors
-
-FORMATS = ("csv", "parquet", "sav", "hf")  # eitest.outputs.export.FORMATS, kept here so --help imports nothing heavy
+from eitest.vocabulary import ExportFormat
 
 
 @click.command()
@@ -14,7 +13,7 @@ FORMATS = ("csv", "parquet", "sav", "hf")  # eitest.outputs.export.FORMATS, kept
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=click.Choice([f.value for f in ExportFormat]),
     required=True,
     help="csv, parquet, sav (SPSS; needs pyreadstat) or hf (a Hugging Face DatasetDict).",
 )

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from eitest.errors import EitestError
+from eitest.vocabulary import Correction
 
 # Options shared by the commands that read a store.
 db_option = click.option(
@@ -31,7 +32,7 @@ norms_option = click.option(
 )
 correction_option = click.option(
     "--correction",
-    type=click.Choice(["holm", "fdr_bh"]),
+    type=click.Choice([c.value for c in Correction]),
     default="holm",
     show_default=True,
     help="Multiple-comparison correction (Holm or Benjamini-Hochberg) across the tests or comparisons.",

@@ -158,9 +158,12 @@ def compare_forms(
 
     from eitest import stats as psychometrics
     from eitest.stats import adjust_pvalues, apa
+    from eitest.vocabulary import Correction, choose
 
-    if correction not in ("holm", "fdr_bh"):
-        raise FormsError(f"unknown correction {correction!r}; use holm or fdr_bh")
+    try:
+        correction = choose(Correction, correction, "correction")
+    except ValueError as exc:
+        raise FormsError(str(exc)) from None
     shared = sorted({it.id for it in original.items} & {it.id for it in generated.items})
     if shared:
         raise FormsError(

@@ -1,6 +1,7 @@
 """The codebook of an export: what every exported variable means, as data and as Markdown.
 
-:data:`TRIAL_VARIABLES` describes the long trials table column by column;
+:data:`TRIAL_VARIABLES` describes the long trials table column by column (derived
+from the Trial record);
 :func:`score_variables` describes the wide scores table, whose instrument columns
 depend on the export. :func:`build` gives the codebook as JSON-ready data (the file
 ``codebook.json``), :func:`markdown` renders it (``codebook.md``).
@@ -9,10 +10,12 @@ depend on the export. :func:`build` gives the codebook as JSON-ready data (the f
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from eitest.store import trial
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,47 +63,54 @@ COMMON_NOTES = [
     "the trials table keeps correct and credit missing for it so that other rules can be applied",
 ]
 
-_NOT_ANSWERED = "not answered (status other than answered)"
+_SQL_TYPES = {"TEXT": "string", "INTEGER": "integer", "REAL": "number"}
 _ALWAYS = "never missing"
+_NOT_ANSWERED = "not answered (status other than answered)"
 
-# fmt: off
-TRIAL_VARIABLES: tuple[Variable, ...] = (
-    Variable("run_id", "Run id", "string", "the id of the run in the store", _ALWAYS),
-    Variable("model", "Model (litellm model string)", "string", "as called, e.g. openai/gpt-4o", _ALWAYS),
-    Variable("instrument", "Instrument id", "string", "an id from 'eitest instruments list'", _ALWAYS),
-    Variable("item_id", "Item id within the instrument", "string", "the item's id in the instrument file", _ALWAYS),
-    Variable("repetition", "Repetition of the item (0-based)", "integer", "0, 1, ... (each repetition is a fresh conversation)", _ALWAYS),
-    Variable("protocol", "Prompt protocol", "string", "standard: letter only; reasoning: think, then 'ANSWER: <letter>'; json: {\"answer\": ...}", _ALWAYS,
-             categories=("standard", "reasoning", "json")),
-    Variable("protocol_version", "Version of the protocol's wording", "string", "a new wording is a new version", _ALWAYS),
-    Variable("option_order", "Order of the options shown", "string", "original: as listed; shuffled: seeded permutation; rotated: shifted by the repetition", _ALWAYS,
-             categories=("original", "shuffled", "rotated")),
-    Variable("shown_order", "Option ids in the order shown (first = A)", "string", "option ids joined by commas, e.g. c,a,b,e,d", _ALWAYS),
-    Variable("keyed_position", "Position of the keyed/top-weighted option (0 = A)", "integer", "0 to number of options - 1", "not recorded"),
-    Variable("chosen_position", "Position of the chosen option (0 = A)", "integer", "0 to number of options - 1", _NOT_ANSWERED),
-    Variable("chosen_option", "Id of the chosen option", "string", "an option id of the item", _NOT_ANSWERED),
-    Variable("status", "Outcome of the trial", "string",
-             "answered: one option read from the reply; unparseable: a reply, but not one clean answer (see parse_rule); "
-             "refused: the model declined; empty: an empty reply; error: the call failed after its retries", _ALWAYS,
-             categories=("answered", "unparseable", "refused", "empty", "error")),
-    Variable("parse_rule", "Parser rule that decided (or why unparseable)", "string", "e.g. lone_letter, answer_line, multiple, no_answer", "no rule applied (the call failed)"),
-    Variable("correct", "Chose the keyed (top-weighted) option", "integer", "1 = the keyed option (for weighted instruments the top-weighted one), 0 = another option",
-             _NOT_ANSWERED, value_labels=((0, "another option"), (1, "keyed / top-weighted option"))),
-    Variable("credit", "Credit of the chosen option", "number", "keyed instruments: 1 or 0; weighted instruments: the option's weight, 0 to 1", _NOT_ANSWERED),
-    Variable("raw_reply", "The model's reply, verbatim", "string", "free text", "no reply (the call failed)"),
-    Variable("model_returned", "Model name the provider reported", "string", "free text", "not reported"),
-    Variable("finish_reason", "Provider's finish reason", "string", "e.g. stop, length", "not reported"),
-    Variable("prompt_tokens", "Prompt tokens", "integer", "0 or more, as the provider reported", "not reported"),
-    Variable("completion_tokens", "Completion tokens", "integer", "0 or more, as the provider reported", "not reported"),
-    Variable("cost", "Cost of the call in USD", "number", "litellm's price of the reply; 0 for the offline eitest/ responders", "price unknown"),
-    Variable("latency_s", "Seconds the (last) call took", "number", "0 or more", "no call made"),
-    Variable("attempts", "Calls made for the trial (1 = no retry)", "integer", "1 or more", "no call made"),
-    Variable("error", "Error message of the failed call or of earlier failed attempts", "string", "free text", "no error"),
-    Variable("started_at", "When the trial started (UTC)", "string", "ISO 8601 timestamp", "not recorded"),
-    Variable("finished_at", "When the trial finished (UTC)", "string", "ISO 8601 timestamp", "not recorded"),
-    Variable("prompt_text", "The prompt (user message) shown to the model", "string", "free text", "no user message"),
-)
-# fmt: on
+
+def _stored(f: Any) -> Variable:
+    m = f.metadata
+    return Variable(
+        f.name,
+        m["label"],
+        _SQL_TYPES[m["sql"].split()[0]],
+        m["values"],
+        m["missing"],
+        categories=tuple(c.value for c in m["categories"]) if m["categories"] else (),
+    )
+
+
+def _trial_variables() -> tuple[Variable, ...]:
+    """The stored trial's fields (from :class:`eitest.store.trial.Trial`), as exported.
+
+    The prompt JSON is replaced by ``prompt_text`` (its user message) at the end; after
+    ``parse_rule`` come the two scores of the trial, ``correct`` and ``credit`` (the
+    stored ``score``, under the name the scores table uses).
+    """
+    out: list[Variable] = []
+    for f in trial.FIELDS:
+        if f.name == "prompt":
+            continue
+        if f.name == "score":
+            out.append(
+                Variable(
+                    "correct", "Chose the keyed (top-weighted) option", "integer",
+                    "1 = the keyed option (for weighted instruments the top-weighted one), 0 = another option",
+                    _NOT_ANSWERED, value_labels=((0, "another option"), (1, "keyed / top-weighted option")),
+                )
+            )  # fmt: skip
+            out.append(replace(_stored(f), name="credit"))
+            continue
+        out.append(_stored(f))
+    out.append(
+        Variable(
+            "prompt_text", "The prompt (user message) shown to the model", "string", "free text", "no user message"
+        )
+    )
+    return tuple(out)
+
+
+TRIAL_VARIABLES: tuple[Variable, ...] = _trial_variables()
 
 
 @dataclass(frozen=True)

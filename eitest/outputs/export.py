@@ -39,8 +39,9 @@ import pandas as pd
 from eitest.errors import EitestError
 from eitest.outputs import codebook
 from eitest.outputs.codebook import TRIAL_VARIABLES, InstrumentColumns, Variable, score_variables
+from eitest.vocabulary import ExportFormat
 
-FORMATS = ("csv", "parquet", "sav", "hf")
+FORMATS: tuple[ExportFormat, ...] = tuple(ExportFormat)
 SAV_MAX_STRING_BYTES = 32767  # SPSS's widest string variable
 SPSS_NAME_MAX = 64
 WEIGHTED_SUFFIX = "_weighted"

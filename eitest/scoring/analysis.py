@@ -133,9 +133,12 @@ def analyze(
 ) -> Analysis:
     """Analyse the store at ``path``; see the module docstring for the tables and columns."""
     from eitest.store import Store
+    from eitest.vocabulary import Correction, choose
 
-    if correction not in ("holm", "fdr_bh"):
-        raise AnalysisError(f"unknown correction {correction!r}; use holm or fdr_bh")
+    try:
+        choose(Correction, correction, "correction")
+    except ValueError as exc:
+        raise AnalysisError(str(exc)) from None
     with Store(path, create=False) as store:
         all_trials = store.trials()
         runs = pd.DataFrame([r.__dict__ for r in store.runs()])
@@ -170,6 +173,7 @@ def analyze_trials(
     from eitest.instruments import catalogue
     from eitest.instruments.norms import all_norms, norm_for
     from eitest.stats import measurement as trust
+    from eitest.vocabulary import Correction
 
     notes = list(notes or [])
     cat = catalogue()
@@ -239,7 +243,7 @@ def analyze_trials(
     scores["p_adj"] = stats.adjust_pvalues(scores["p"].to_numpy(dtype=float), method=correction)
     if scores["p"].notna().sum() > 1:
         notes.append(
-            f"p_adj: {'Holm' if correction == 'holm' else 'Benjamini-Hochberg'} correction across {int(scores['p'].notna().sum())} single-case tests"
+            f"p_adj: {Correction(correction).label} correction across {int(scores['p'].notna().sum())} single-case tests"
         )
 
     # Trust: parse and failure rates.

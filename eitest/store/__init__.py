@@ -4,8 +4,8 @@ Everything downstream of administering reads from here, never from the catalogue
 """
 
 from eitest.store.database import (
-    MIGRATIONS,
     FINISHED_STATUSES,
+    MIGRATIONS,
     TRIAL_COLUMNS,
     Results,
     RunRecord,
@@ -15,4 +15,14 @@ from eitest.store.database import (
     open_results,
 )
 
-__all__ = ["MIGRATIONS", "FINISHED_STATUSES", "TRIAL_COLUMNS", "Results", "RunRecord", "Store", "StoreError", "now", "open_results"]
+__all__ = [
+    "MIGRATIONS",
+    "FINISHED_STATUSES",
+    "TRIAL_COLUMNS",
+    "Results",
+    "RunRecord",
+    "Store",
+    "StoreError",
+    "now",
+    "open_results",
+]

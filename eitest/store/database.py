@@ -15,69 +15,47 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eitest.errors import EitestError
+from eitest.store import trial
+from eitest.store.trial import Trial
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from eitest.instruments import Instrument
+
+_RUNS = """
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    config TEXT NOT NULL,              -- the study as JSON (models, instruments, protocol, ...)
+    instrument_hashes TEXT NOT NULL,   -- {instrument id: content hash}
+    eitest_version TEXT NOT NULL,
+    litellm_version TEXT,
+    git_revision TEXT,
+    git_dirty INTEGER,
+    command TEXT
+);
+"""
+
+# Append only: a store records how many of these it has applied in PRAGMA user_version.
 MIGRATIONS: list[str] = [
-    # 1: runs and trials
+    # 1: runs and trials (the trial columns are those of Trial with since=1)
+    _RUNS + trial.create_table_sql(1) + "\nCREATE INDEX trials_run ON trials(run_id, model, instrument);",
+    # 2: the normalized content of every instrument a run used, by content hash
     """
-    CREATE TABLE runs (
-        id TEXT PRIMARY KEY,
-        created_at TEXT NOT NULL,
-        started_at TEXT,
-        finished_at TEXT,
-        config TEXT NOT NULL,              -- the study as JSON (models, instruments, protocol, ...)
-        instrument_hashes TEXT NOT NULL,   -- {instrument id: content hash}
-        eitest_version TEXT NOT NULL,
-        litellm_version TEXT,
-        git_revision TEXT,
-        git_dirty INTEGER,
-        command TEXT
+    CREATE TABLE instrument_snapshots (
+        content_hash TEXT PRIMARY KEY,     -- SHA-256 of the canonical JSON in content
+        instrument_id TEXT NOT NULL,
+        content TEXT NOT NULL,             -- Instrument.normalized() as JSON
+        stored_at TEXT NOT NULL
     );
-    CREATE TABLE trials (
-        id INTEGER PRIMARY KEY,
-        run_id TEXT NOT NULL REFERENCES runs(id),
-        model TEXT NOT NULL,
-        instrument TEXT NOT NULL,
-        item_id TEXT NOT NULL,
-        repetition INTEGER NOT NULL,
-        protocol TEXT NOT NULL,
-        protocol_version TEXT NOT NULL,
-        option_order TEXT NOT NULL,        -- original | shuffled | rotated
-        shown_order TEXT NOT NULL,         -- JSON list of option ids as shown (A, B, ...)
-        keyed_position INTEGER,            -- 0-based position of the keyed / top-weighted option as shown
-        prompt TEXT NOT NULL,              -- JSON list of chat messages
-        raw_reply TEXT,
-        model_returned TEXT,
-        finish_reason TEXT,
-        status TEXT NOT NULL,              -- answered | unparseable | refused | empty | error
-        parse_rule TEXT,
-        chosen_position INTEGER,
-        chosen_option TEXT,
-        score REAL,                        -- credit of the chosen option; NULL unless answered
-        prompt_tokens INTEGER,
-        completion_tokens INTEGER,
-        cost REAL,
-        latency_s REAL,
-        attempts INTEGER,
-        error TEXT,
-        started_at TEXT,
-        finished_at TEXT,
-        UNIQUE (run_id, model, instrument, item_id, repetition)
-    );
-    CREATE INDEX trials_run ON trials(run_id, model, instrument);
     """,
 ]
 
-TRIAL_COLUMNS = (
-    "run_id model instrument item_id repetition protocol protocol_version option_order shown_order "
-    "keyed_position prompt raw_reply model_returned finish_reason status parse_rule chosen_position "
-    "chosen_option score prompt_tokens completion_tokens cost latency_s attempts error started_at finished_at"
-).split()
-
-# A trial whose call came back (whatever the reply) is finished; only 'error' is retried on resume.
-FINISHED_STATUSES = ("answered", "unparseable", "refused", "empty")
+TRIAL_COLUMNS = trial.COLUMNS
+FINISHED_STATUSES = trial.FINISHED_STATUSES  # from eitest.vocabulary
 
 
 def now() -> str:
@@ -202,19 +180,23 @@ class Store:
         )
         return {(r[0], r[1], r[2], int(r[3])) for r in rows}
 
-    def save_trial(self, trial: dict[str, Any]) -> None:
+    def save_trial(self, record: Trial) -> None:
         """Insert or replace one trial (a retried failure replaces its earlier row); committed at once."""
-        values = [trial.get(c) for c in TRIAL_COLUMNS]
-        for i, c in enumerate(TRIAL_COLUMNS):
-            if c in ("shown_order", "prompt") and not isinstance(values[i], str):
-                values[i] = json.dumps(values[i], ensure_ascii=False)
-        placeholders = ",".join("?" * len(TRIAL_COLUMNS))
-        updates = ",".join(f"{c}=excluded.{c}" for c in TRIAL_COLUMNS[5:])
+        row = record.to_row()
+        names = ",".join(row)
+        updates = ",".join(f"{c}=excluded.{c}" for c in row if c not in trial.KEY_COLUMNS)
         self.conn.execute(
-            f"INSERT INTO trials ({','.join(TRIAL_COLUMNS)}) VALUES ({placeholders}) "
-            f"ON CONFLICT (run_id, model, instrument, item_id, repetition) DO UPDATE SET {updates}",
-            values,
+            f"INSERT INTO trials ({names}) VALUES ({','.join('?' * len(row))}) "
+            f"ON CONFLICT ({','.join(trial.KEY_COLUMNS)}) DO UPDATE SET {updates}",
+            list(row.values()),
         )
+
+    def trial_records(self, run_id: str) -> list[Trial]:
+        """The trials of one run as :class:`Trial` records, in the order they were stored."""
+        rows = self.conn.execute(
+            f"SELECT {','.join(trial.COLUMNS)} FROM trials WHERE run_id = ? ORDER BY id", (run_id,)
+        )
+        return [Trial.from_row(r) for r in rows]
 
     def trials(self, run_id: str | None = None) -> pd.DataFrame:
         """All trials (of one run, or of every run) as a DataFrame, one row per trial."""
@@ -222,9 +204,44 @@ class Store:
 
         sql = "SELECT * FROM trials" + (" WHERE run_id = ?" if run_id else "") + " ORDER BY id"
         df = pd.read_sql_query(sql, self.conn, params=(run_id,) if run_id else None)
-        for col in ("shown_order", "prompt"):
+        for col in trial.JSON_COLUMNS:
             df[col] = df[col].map(lambda s: json.loads(s) if isinstance(s, str) else s)
         return df
+
+    # ----------------------------------------------------------------- instruments
+
+    def save_instruments(self, instruments: list[Instrument]) -> None:
+        """Keep the normalized content of each instrument, once per content hash."""
+        with self.conn:  # one transaction: all of a run's instruments, or none
+            self.conn.execute("BEGIN")
+            for inst in instruments:
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO instrument_snapshots (content_hash, instrument_id, content, stored_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (
+                        inst.content_hash,
+                        inst.id,
+                        json.dumps(inst.normalized(), sort_keys=True, ensure_ascii=False),
+                        now(),
+                    ),
+                )
+
+    def snapshot(self, content_hash: str) -> Instrument | None:
+        """The instrument stored under ``content_hash``, or None when the store has no snapshot of it."""
+        from eitest.instruments import parse_instrument
+
+        row = self.conn.execute(
+            "SELECT instrument_id, content FROM instrument_snapshots WHERE content_hash = ?", (content_hash,)
+        ).fetchone()
+        if row is None:
+            return None
+        inst = parse_instrument(json.loads(row["content"]), f"{self.path}: snapshot of {row['instrument_id']}")
+        if inst.content_hash != content_hash:
+            raise StoreError(
+                f"{self.path}: the stored snapshot of {row['instrument_id']} no longer matches its hash "
+                f"{content_hash[:12]}; the store has been altered"
+            )
+        return inst
 
     def run_summary(self) -> list[dict[str, Any]]:
         rows = self.conn.execute(

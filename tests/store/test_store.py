@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from eitest.instruments import get
 from eitest.store import MIGRATIONS, RunRecord, Store, StoreError, open_results
+from eitest.store.trial import COLUMNS, Trial
 
 
 def record(run_id: str = "r1") -> RunRecord:
@@ -14,7 +16,7 @@ def record(run_id: str = "r1") -> RunRecord:
     )
 
 
-def trial(**over) -> dict:
+def trial(**over) -> Trial:
     base = dict(
         run_id="r1",
         model="m",
@@ -34,7 +36,7 @@ def trial(**over) -> dict:
         score=1.0,
     )
     base.update(over)
-    return base
+    return Trial(**base)
 
 
 def test_schema_version_and_wal(tmp_path: Path):
@@ -71,3 +73,66 @@ def test_foreign_and_missing_databases(tmp_path: Path):
     junk.write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(StoreError, match="not an SQLite database"):
         Store(junk)
+
+
+# The trials table as eitest 0.1 created it (schema 1, written out by hand then). The
+# schema derived from Trial must give existing stores exactly these columns.
+SCHEMA_1_TRIALS = """
+CREATE TABLE trials (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    model TEXT NOT NULL, instrument TEXT NOT NULL, item_id TEXT NOT NULL, repetition INTEGER NOT NULL,
+    protocol TEXT NOT NULL, protocol_version TEXT NOT NULL, option_order TEXT NOT NULL, shown_order TEXT NOT NULL,
+    keyed_position INTEGER, prompt TEXT NOT NULL, raw_reply TEXT, model_returned TEXT, finish_reason TEXT,
+    status TEXT NOT NULL, parse_rule TEXT, chosen_position INTEGER, chosen_option TEXT, score REAL,
+    prompt_tokens INTEGER, completion_tokens INTEGER, cost REAL, latency_s REAL, attempts INTEGER, error TEXT,
+    started_at TEXT, finished_at TEXT,
+    UNIQUE (run_id, model, instrument, item_id, repetition)
+);
+"""
+
+
+def _columns(conn: sqlite3.Connection) -> list[tuple]:
+    return [(r[1], r[2], r[3], r[5]) for r in conn.execute("PRAGMA table_info(trials)")]
+
+
+def test_schema_derived_from_the_trial_record_matches_schema_1(tmp_path: Path):
+    old = sqlite3.connect(tmp_path / "old.db")
+    old.executescript(SCHEMA_1_TRIALS)
+    with Store(tmp_path / "new.db") as s:
+        assert _columns(s.conn) == _columns(old)
+        unique = [r for r in s.conn.execute("PRAGMA index_list(trials)") if r[2]]
+        cols = [c[2] for c in s.conn.execute(f"PRAGMA index_info({unique[0][1]!r})")]
+        assert cols == ["run_id", "model", "instrument", "item_id", "repetition"]
+    assert [c[0] for c in _columns(old)][1:] == list(COLUMNS)
+
+
+def test_trial_round_trips_through_the_store(tmp_path: Path):
+    t = trial(raw_reply="B — «ü»", cost=0.25, attempts=2)
+    with Store(tmp_path / "s.db") as s:
+        s.ensure_run(record())
+        s.save_trial(t)
+        assert s.trial_records("r1") == [t]
+
+
+def test_a_store_of_schema_1_opens_and_gains_the_snapshot_table(tmp_path: Path):
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(MIGRATIONS[0] + "\nPRAGMA user_version = 1;")
+    conn.close()
+    with Store(path) as s:
+        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        inst = get("open-stem")
+        assert s.snapshot(inst.content_hash) is None
+        s.save_instruments([inst, inst])
+        back = s.snapshot(inst.content_hash)
+        assert back == inst and back.content_hash == inst.content_hash
+
+
+def test_an_altered_snapshot_is_refused(tmp_path: Path):
+    inst = get("open-steu")
+    with Store(tmp_path / "s.db") as s:
+        s.save_instruments([inst])
+        s.conn.execute('UPDATE instrument_snapshots SET content = replace(content, \'"key": "a"\', \'"key": "b"\')')
+        with pytest.raises(StoreError, match="no longer matches"):
+            s.snapshot(inst.content_hash)

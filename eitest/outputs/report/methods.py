@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from eitest.stats import apa
+from eitest.vocabulary import Correction
 
 ORDER_WORDS = {
     "original": "in their original order",
@@ -91,7 +92,7 @@ def methods_paragraph(analysis: Any, trials: pd.DataFrame, runs: list[Any], cata
         text += (
             "Each model was compared with the human normative sample as a single case, using the Crawford and Howell (1998) "
             "modified t-test, with the Crawford and Garthwaite (2002) interval for the percentile and the Crawford, Garthwaite "
-            f"and Porter (2010) interval for the effect size; p values were corrected across tests ({'Holm' if analysis.settings.get('correction') == 'holm' else 'Benjamini-Hochberg'}). "
+            f"and Porter (2010) interval for the effect size; p values were corrected across tests ({Correction(analysis.settings.get('correction', 'holm')).label}). "
         )
     else:
         text += "No human norm with a mean, SD and sample size was on file for these tests, so no single-case comparison was made. "

@@ -1,0 +1,149 @@
+"""The Trial record: one item put to one model once, in a fresh conversation.
+
+This is the one definition of a trial's fields. The SQL schema of the ``trials``
+table, the runner's writes, the store's reader and the export codebook are all
+derived from :class:`Trial`. The values its fields take are the enumerations of
+:mod:`eitest.vocabulary`.
+
+A field's ``since`` is the schema version that added its column: migration 1
+creates the columns of version 1, and a later field becomes an ``ALTER TABLE``
+of its own migration, so that stores written by older versions keep opening.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from eitest.vocabulary import FINISHED_STATUSES, OptionOrder, ProtocolName, Status
+
+__all__ = ["COLUMNS", "FIELDS", "FINISHED_STATUSES", "KEY_COLUMNS", "Trial", "add_columns_sql", "create_table_sql"]
+
+
+_NOT_ANSWERED = "not answered (status other than answered)"
+_ALWAYS = "never missing"
+
+
+def column(
+    sql: str,
+    label: str,
+    values: str,
+    missing: str = _ALWAYS,
+    *,
+    key: bool = False,
+    as_json: bool = False,
+    categories: type[StrEnum] | None = None,
+    since: int = 1,
+    default: Any = None,
+) -> Any:
+    """A field of :class:`Trial` with what the schema and the codebook need to know of it.
+
+    ``label`` is the one-line doc (it becomes the SPSS variable label), ``values`` what
+    the values mean, ``missing`` what a missing value means. ``key`` fields identify the
+    trial (unique together); ``as_json`` fields are stored as JSON text.
+    """
+    meta = {
+        "sql": sql,
+        "label": label,
+        "values": values,
+        "missing": missing,
+        "key": key,
+        "as_json": as_json,
+        "categories": categories,
+        "since": since,
+    }
+    if key or "NOT NULL" in sql:
+        return field(metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+# fmt: off
+@dataclass(frozen=True, kw_only=True)
+class Trial:
+    """One trial as stored: what was asked, what came back, how it was read and scored."""
+
+    run_id: str = column("TEXT NOT NULL REFERENCES runs(id)", "Run id", "the id of the run in the store", key=True)
+    model: str = column("TEXT NOT NULL", "Model (litellm model string)", "as called, e.g. openai/gpt-4o", key=True)
+    instrument: str = column("TEXT NOT NULL", "Instrument id", "the id of the instrument the run used", key=True)
+    item_id: str = column("TEXT NOT NULL", "Item id within the instrument", "the item's id in the instrument file", key=True)
+    repetition: int = column("INTEGER NOT NULL", "Repetition of the item (0-based)", "0, 1, ... (each repetition is a fresh conversation)", key=True)
+    protocol: str = column("TEXT NOT NULL", "Prompt protocol", "standard: letter only; reasoning: think, then 'ANSWER: <letter>'; json: {\"answer\": ...}",
+                           categories=ProtocolName)
+    protocol_version: str = column("TEXT NOT NULL", "Version of the protocol's wording", "a new wording is a new version")
+    option_order: str = column("TEXT NOT NULL", "Order of the options shown", "original: as listed; shuffled: seeded permutation; rotated: shifted by the repetition",
+                               categories=OptionOrder)
+    shown_order: list[str] = column("TEXT NOT NULL", "Option ids in the order shown (first = A)", "option ids as shown; exports join them with commas, e.g. c,a,b,e,d",
+                                    as_json=True)
+    keyed_position: int | None = column("INTEGER", "Position of the keyed/top-weighted option (0 = A)", "0 to number of options - 1", "not recorded")
+    prompt: list[dict[str, Any]] = column("TEXT NOT NULL", "Chat messages sent (JSON)", "the list of chat messages; exports give its user message as prompt_text",
+                                          as_json=True)
+    raw_reply: str | None = column("TEXT", "The model's reply, verbatim", "free text", "no reply (the call failed)")
+    model_returned: str | None = column("TEXT", "Model name the provider reported", "free text", "not reported")
+    finish_reason: str | None = column("TEXT", "Provider's finish reason", "e.g. stop, length", "not reported")
+    status: str = column("TEXT NOT NULL", "Outcome of the trial",
+                         "answered: one option read from the reply; unparseable: a reply, but not one clean answer (see parse_rule); "
+                         "refused: the model declined; empty: an empty reply; error: the call failed after its retries",
+                         categories=Status)
+    parse_rule: str | None = column("TEXT", "Parser rule that decided (or why unparseable)", "e.g. lone_letter, answer_line, multiple, no_answer",
+                                    "no rule applied (the call failed)")
+    chosen_position: int | None = column("INTEGER", "Position of the chosen option (0 = A)", "0 to number of options - 1", _NOT_ANSWERED)
+    chosen_option: str | None = column("TEXT", "Id of the chosen option", "an option id of the item", _NOT_ANSWERED)
+    score: float | None = column("REAL", "Credit of the chosen option", "keyed instruments: 1 or 0; weighted instruments: the option's weight, 0 to 1",
+                                 _NOT_ANSWERED)
+    prompt_tokens: int | None = column("INTEGER", "Prompt tokens", "0 or more, as the provider reported", "not reported")
+    completion_tokens: int | None = column("INTEGER", "Completion tokens", "0 or more, as the provider reported", "not reported")
+    cost: float | None = column("REAL", "Cost of the call in USD", "litellm's price of the reply; 0 for the offline eitest/ responders", "price unknown")
+    latency_s: float | None = column("REAL", "Seconds the (last) call took", "0 or more", "no call made")
+    attempts: int | None = column("INTEGER", "Calls made for the trial (1 = no retry)", "1 or more", "no call made")
+    error: str | None = column("TEXT", "Error message of the failed call or of earlier failed attempts", "free text", "no error")
+    started_at: str | None = column("TEXT", "When the trial started (UTC)", "ISO 8601 timestamp", "not recorded")
+    finished_at: str | None = column("TEXT", "When the trial finished (UTC)", "ISO 8601 timestamp", "not recorded")
+# fmt: on
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.model, self.instrument, self.item_id, self.repetition)
+
+    def to_row(self) -> dict[str, Any]:
+        """The trial as the values of its SQL columns (JSON fields encoded)."""
+        row = {}
+        for f in FIELDS:
+            value = getattr(self, f.name)
+            if f.metadata["as_json"] and not isinstance(value, str):
+                value = json.dumps(value, ensure_ascii=False)
+            row[f.name] = value.value if isinstance(value, StrEnum) else value
+        return row
+
+    @classmethod
+    def from_row(cls, row: Any) -> Trial:
+        """A trial from a row of the ``trials`` table (a mapping by column name)."""
+        values = {}
+        for f in FIELDS:
+            value = row[f.name]
+            if f.metadata["as_json"] and isinstance(value, str):
+                value = json.loads(value)
+            values[f.name] = value
+        return cls(**values)
+
+
+FIELDS: tuple[dataclasses.Field[Any], ...] = dataclasses.fields(Trial)
+COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS)
+KEY_COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.metadata["key"])
+JSON_COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.metadata["as_json"])
+
+
+def create_table_sql(version: int = 1) -> str:
+    """``CREATE TABLE trials`` with the columns of schema ``version`` (the first migration)."""
+    cols = [f"    {f.name} {f.metadata['sql']}" for f in FIELDS if f.metadata["since"] <= version]
+    lines = ["    id INTEGER PRIMARY KEY", *cols, f"    UNIQUE ({', '.join(KEY_COLUMNS)})"]
+    return "CREATE TABLE trials (\n" + ",\n".join(lines) + "\n);"
+
+
+def add_columns_sql(version: int) -> str:
+    """The ``ALTER TABLE`` statements for the fields that schema ``version`` added (empty if none)."""
+    return "\n".join(
+        f"ALTER TABLE trials ADD COLUMN {f.name} {f.metadata['sql']};" for f in FIELDS if f.metadata["since"] == version
+    )
