@@ -91,7 +91,7 @@ def replicate(
             return True
         return click.confirm("Run it?", default=True, err=True)
 
-    overrides = {"concurrency": concurrency, "max_cost": max_cost}
+    overrides: dict[str, Any] = {"concurrency": concurrency, "max_cost": max_cost}
     if api_base:
         overrides["api_base"] = api_base
     result = run_replication(

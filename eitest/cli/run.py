@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from eitest.cli.output import UsageProblem, db_option, emit, output_options, user_errors
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from eitest.store.trial import Trial
 
 DEFAULT_DB = "eitest.db"
 
@@ -105,8 +111,8 @@ class _Progress:
     """A rich progress bar on stderr, started once the plan is confirmed."""
 
     def __init__(self) -> None:
-        self._bar = None
-        self._task = None
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
 
     def start(self, total: int) -> bool:
         if total == 0:
@@ -126,8 +132,8 @@ class _Progress:
         self._task = self._bar.add_task("trials", total=total)
         return True
 
-    def advance(self, _row: dict) -> None:
-        if self._bar is not None:
+    def advance(self, _trial: Trial) -> None:
+        if self._bar is not None and self._task is not None:
             self._bar.advance(self._task)
 
     def stop(self) -> None:

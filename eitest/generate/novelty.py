@@ -54,7 +54,9 @@ class DuplicateChecker:
     def _add_vectors(self, texts: dict[str, str]) -> None:
         import numpy as np
 
-        vecs = np.asarray(self._embed(list(texts.values())), dtype=float)
+        if self._embed is None:
+            return
+        vecs = np.asarray(self._embed(list(texts.values())), dtype=np.float64)
         norms = np.linalg.norm(vecs, axis=1, keepdims=True)
         vecs = vecs / np.where(norms == 0, 1, norms)
         for key, vec in zip(texts, vecs, strict=True):

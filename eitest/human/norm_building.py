@@ -176,7 +176,7 @@ def build_norms(
     import pandas as pd
 
     files = [str(p) for p in ([paths] if isinstance(paths, str | Path) else paths)]
-    table = read_responses(files)
+    table = read_responses(list[str | Path](files))
     scored = score_responses(table, instrument, missing=missing)
     n = len(scored.participants)
     notes: list[str] = []

@@ -93,8 +93,8 @@ class Item(_Strict):
         """The keyed option, or the option with the top weight."""
         if self.key is not None:
             return self.key
-        assert self.weights is not None  # guaranteed by validation
-        return max(self.option_ids, key=lambda o: self.weights.get(o, 0.0))
+        weights = self.weights or {}  # validation guarantees weights when there is no key
+        return max(self.option_ids, key=lambda o: weights.get(o, 0.0))
 
 
 class Published(_Strict):
@@ -115,7 +115,7 @@ with warnings.catch_warnings():
     class Instrument(_Strict):
         id: str
         name: str
-        construct: str
+        construct: str  # type: ignore[assignment]  # the field, not BaseModel.construct()
         version: str
         language: str = "en"
         citation: str

@@ -64,10 +64,10 @@ def adjust_pvalues(p: Any, method: str = "holm") -> Any:
     ok = ~np.isnan(flat)
     if ((flat[ok] < 0) | (flat[ok] > 1)).any():
         raise ValueError("p values must lie in [0, 1]")
-    out = np.full(flat.shape, np.nan)
+    adjusted = np.full(flat.shape, np.nan)
     if ok.any():
-        out[ok] = multipletests(flat[ok], method=method)[1]
-    out = out.reshape(arr.shape)
+        adjusted[ok] = multipletests(flat[ok], method=method)[1]
+    out = adjusted.reshape(arr.shape)
     if isinstance(p, pd.Series):
         return pd.Series(out, index=p.index, name=p.name)
     return out
