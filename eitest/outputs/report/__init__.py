@@ -126,7 +126,7 @@ def render_html(
     when the caller has it already.
     """
     from eitest.instruments import catalogue
-    from eitest.outputs.report.plots import accuracy_plot, item_plot
+    from eitest.outputs.report.plots import accuracy_plot, item_plot, report_svg
     from eitest.scoring.analysis import analyze, select_trials
     from eitest.store import Store
 
@@ -144,7 +144,7 @@ def render_html(
                 "id": inst_id,
                 "name": inst.name if inst else inst_id,
                 "scoring": inst.scoring if inst else "?",
-                "item_plot": _data_uri(item_plot(analysis.items, inst_id)),
+                "item_plot": _data_uri(report_svg(item_plot, analysis.items, inst_id)),
                 "scores": analysis.scores[analysis.scores["instrument"] == inst_id].to_dict("records"),
                 "agreement": analysis.agreement[analysis.agreement["instrument"] == inst_id].to_dict("records"),
                 "bias": analysis.position_bias[analysis.position_bias["instrument"] == inst_id].to_dict("records"),
@@ -161,7 +161,7 @@ def render_html(
         "scores": analysis.scores.to_dict("records"),
         "sentences": sentences(analysis),
         "summary": analysis.summary.to_dict("records"),
-        "accuracy_plot": _data_uri(accuracy_plot(analysis.scores)),
+        "accuracy_plot": _data_uri(report_svg(accuracy_plot, analysis.scores)),
         "tests": tests,
         "usage": _usage(trials),
         "replies": _replies(trials),

@@ -1,68 +1,101 @@
-"""Report figures: matplotlib (Agg) drawn as SVG, readable in grey-scale print.
+"""Figures of an analysis, for notebooks and the report; each draws on a matplotlib ``Axes``.
 
-Models differ by marker shape and fill, not only by colour; the human norm is a
-dashed line with a hatched +-1 SD band. Text is drawn as paths, so the SVG needs
-no font on the reader's machine.
+As in pandas and seaborn, a plotting function takes ``ax=None`` and returns the
+``Axes`` it drew on: given one, it draws there (so a notebook can lay figures out
+with ``plt.subplots`` and go on styling them); without one, it opens a new pyplot
+figure sized to the data. :func:`report_svg` draws one for the report instead, on a
+figure outside pyplot, and :func:`figure_svg` turns any figure into the SVG text the
+report embeds.
+
+The figures read in grey-scale print: models differ by marker shape and fill, not
+only by colour; the human norm is a dashed line with a hatched +-1 SD band.
 """
 
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from eitest.errors import EitestError
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<", ">", "h"]
 GREYS = ["#000000", "#555555", "#888888", "#333333", "#aaaaaa", "#222222", "#666666", "#999999", "#444444", "#777777"]
+# The report's figures only; a notebook's figures keep the user's own style.
+REPORT_STYLE = {"font.size": 9}
+# Text as paths: the SVG needs no font on the reader's machine. A fixed salt for the
+# ids and no date: the same analysis gives the same bytes, so reports can be diffed.
+SVG_SETTINGS = {"svg.fonttype": "path", "svg.hashsalt": "eitest"}
+SCORE_COLUMNS = ("model", "instrument", "norm_mean", "norm_sd")
+# The scores accuracy_plot draws: the interval columns and the axis label of each.
+SCORES = {
+    "accuracy": ("ci_low", "ci_high", "Proportion correct (95% CI)"),
+    "weighted_score": ("weighted_ci_low", "weighted_ci_high", "Mean expert-weighted credit (95% CI)"),
+}
+ITEM_COLUMNS = ("model", "instrument", "item_id", "accuracy", "human_p")
+NORM_WIDTH = 0.7  # the share of a test's slot that its norm band and its models' points take
+
+# While report_svg draws, new figures are made outside pyplot: writing a report from
+# a notebook must neither switch its backend nor leave figures behind for it to show.
+_off_pyplot: ContextVar[bool] = ContextVar("eitest_off_pyplot", default=False)
 
 
-def _pyplot():
-    import matplotlib
+class PlotError(EitestError):
+    """The table handed to a plotting function is not the one it draws."""
 
-    matplotlib.use("Agg", force=True)
-    matplotlib.rcParams.update({"svg.fonttype": "path", "font.size": 9, "svg.hashsalt": "eitest"})
+
+def _require(df: Any, columns: tuple[str, ...], function: str, table: str) -> None:
+    present = getattr(df, "columns", None)
+    if present is None:
+        raise PlotError(f"{function} draws a DataFrame, got {type(df).__name__}; pass analysis.{table}")
+    missing = [c for c in columns if c not in present]
+    if missing:
+        raise PlotError(
+            f"{function} needs the column(s) {', '.join(missing)} of analysis.{table}; "
+            f"pass analysis.{table} from eitest.analyze(...)"
+        )
+
+
+def _new_axes(width: float, height: float) -> Axes:
+    if _off_pyplot.get():
+        from matplotlib.figure import Figure
+
+        return Figure(figsize=(width, height)).add_subplot()
     import matplotlib.pyplot as plt
 
-    return plt
+    return plt.figure(figsize=(width, height)).add_subplot()
 
 
-def _svg(fig) -> str:
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    _pyplot().close(fig)
-    return buf.getvalue()
+def _style(i: int) -> dict[str, str]:
+    grey = GREYS[i % len(GREYS)]
+    return {"marker": MARKERS[i % len(MARKERS)], "edge": grey, "face": "white" if i % 2 else grey}
 
 
-def accuracy_plot(scores: pd.DataFrame, *, score: str = "accuracy") -> str:
+def accuracy_plot(scores: pd.DataFrame, *, score: str = "accuracy", ax: Axes | None = None) -> Axes:
     """Accuracy per model and test with 95 % CIs, over the human mean and a +-1 SD band.
 
-    ``scores`` is ``Analysis.scores``. Returns the figure as SVG text.
+    ``scores`` is ``Analysis.scores``; ``score`` the column drawn, ``accuracy`` or
+    ``weighted_score`` (NaN, so not drawn, for keyed tests), each with its own CI. One
+    error bar per model, with a point per test; the norm is drawn only where one is
+    on file. Returns the Axes drawn on: ``ax``, or that of a new figure.
     """
-    plt = _pyplot()
+    if score not in SCORES:
+        raise PlotError(f"accuracy_plot: score={score!r} is not drawn; use one of {', '.join(SCORES)}")
+    low, high, label = SCORES[score]
+    _require(scores, (*SCORE_COLUMNS, score, low, high), "accuracy_plot", "scores")
     tests = sorted(scores["instrument"].unique())
     models = list(dict.fromkeys(scores["model"]))
-    fig, ax = plt.subplots(figsize=(max(4.5, 1.6 * len(tests) + 2.5), 3.6))
-    width = 0.7
-    for ti, test in enumerate(tests):
-        rows = scores[scores["instrument"] == test]
-        mean, sd = rows["norm_mean"].iloc[0], rows["norm_sd"].iloc[0]
-        if mean == mean:  # a human norm mean is on file
-            if sd == sd:
-                ax.add_patch(
-                    plt.Rectangle(
-                        (ti - width / 2, mean - sd),
-                        width,
-                        2 * sd,
-                        facecolor="#e6e6e6",
-                        edgecolor="#999999",
-                        hatch="///",
-                        lw=0.5,
-                        zorder=0,
-                    )
-                )
-            ax.plot([ti - width / 2, ti + width / 2], [mean, mean], ls="--", color="black", lw=1.2, zorder=1)
-    offsets = [(i - (len(models) - 1) / 2) * (width / max(len(models), 1)) for i in range(len(models))]
+    if ax is None:
+        ax = _new_axes(max(4.5, 1.6 * len(tests) + 2.5), 3.6)
+    _norm_bands(ax, scores, tests)
+    offsets = [(i - (len(models) - 1) / 2) * (NORM_WIDTH / max(len(models), 1)) for i in range(len(models))]
     for mi, model in enumerate(models):
         rows = scores[scores["model"] == model].set_index("instrument")
         xs, ys, lo, hi = [], [], [], []
@@ -71,71 +104,128 @@ def accuracy_plot(scores: pd.DataFrame, *, score: str = "accuracy") -> str:
                 r = rows.loc[test]
                 xs.append(ti + offsets[mi])
                 ys.append(r[score])
-                lo.append(r[score] - r["ci_low"])
-                hi.append(r["ci_high"] - r[score])
+                lo.append(r[score] - r[low])
+                hi.append(r[high] - r[score])
+        style = _style(mi)
         ax.errorbar(
-            xs, ys, yerr=[lo, hi], fmt=MARKERS[mi % len(MARKERS)], color=GREYS[mi % len(GREYS)],
-            mfc="white" if mi % 2 else GREYS[mi % len(GREYS)], ms=6, capsize=3, lw=1, label=model, zorder=3,
+            xs, ys, yerr=[lo, hi], fmt=style["marker"], color=style["edge"], mfc=style["face"], ms=6, capsize=3,
+            lw=1, label=model, zorder=3,
         )  # fmt: skip
     ax.set_xticks(range(len(tests)), tests)
     ax.set_ylim(-0.02, 1.02)
-    ax.set_ylabel("Proportion correct (95% CI)")
+    ax.set_ylabel(label)
     ax.set_xlim(-0.6, len(tests) - 0.4)
     ax.grid(axis="y", color="#dddddd", lw=0.5)
+    _legend_with_norm(ax)
+    return ax
+
+
+def _norm_bands(ax: Axes, scores: pd.DataFrame, tests: list[str]) -> None:
+    from matplotlib.patches import Rectangle
+
+    for ti, test in enumerate(tests):
+        rows = scores[scores["instrument"] == test]
+        mean, sd = rows["norm_mean"].iloc[0], rows["norm_sd"].iloc[0]
+        if mean != mean:  # NaN: no human norm on file for this test
+            continue
+        left = ti - NORM_WIDTH / 2
+        if sd == sd:
+            ax.add_patch(
+                Rectangle(
+                    (left, mean - sd), NORM_WIDTH, 2 * sd, facecolor="#e6e6e6", edgecolor="#999999", hatch="///",
+                    lw=0.5, zorder=0,
+                )
+            )  # fmt: skip
+        ax.plot([left, left + NORM_WIDTH], [mean, mean], ls="--", color="black", lw=1.2, zorder=1)
+
+
+def _legend_with_norm(ax: Axes) -> None:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+
     handles, labels = ax.get_legend_handles_labels()
-    handles.append(plt.Line2D([], [], ls="--", color="black"))
+    handles.append(Line2D([], [], ls="--", color="black"))
     labels.append("human mean (norm on file)")
-    handles.append(plt.Rectangle((0, 0), 1, 1, facecolor="#e6e6e6", edgecolor="#999999", hatch="///"))
+    handles.append(Rectangle((0, 0), 1, 1, facecolor="#e6e6e6", edgecolor="#999999", hatch="///"))
     labels.append("human +-1 SD")
     ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    return _svg(fig)
 
 
-def item_plot(items: pd.DataFrame, test: str) -> str:
-    """Item-level figure for one test.
+def item_plot(items: pd.DataFrame, test: str, *, ax: Axes | None = None) -> Axes:
+    """Item-level figure for one test: one set of points per model, one point per item.
 
-    With human item difficulties (``human_p``) on file: each model's item
-    accuracy against them, with the identity line. Without: each item's accuracy
-    per model, items sorted by their mean accuracy.
+    ``items`` is ``Analysis.items``. With human item difficulties (``human_p``) on
+    file: each model's item accuracy against them, with the identity line. Without:
+    each item's accuracy per model, items sorted by their mean accuracy. Returns the
+    Axes drawn on: ``ax``, or that of a new figure.
     """
-    plt = _pyplot()
+    _require(items, ITEM_COLUMNS, "item_plot", "items")
     rows = items[items["instrument"] == test]
+    if rows.empty:
+        on_file = ", ".join(sorted(items["instrument"].unique())) or "none"
+        raise PlotError(f"item_plot: no items of test {test!r} in the table; its tests are: {on_file}")
     models = list(dict.fromkeys(rows["model"]))
-    fig, ax = plt.subplots(figsize=(6.0, 3.2))
-    if rows["human_p"].notna().any():
-        for mi, model in enumerate(models):
-            r = rows[rows["model"] == model]
-            ax.scatter(
-                r["human_p"],
-                r["accuracy"],
-                marker=MARKERS[mi % len(MARKERS)],
-                facecolor="white" if mi % 2 else GREYS[mi],
-                edgecolor=GREYS[mi],
-                s=22,
-                label=model,
-            )
+    if ax is None:
+        ax = _new_axes(6.0, 3.2)
+    with_human_p = bool(rows["human_p"].notna().any())
+    if with_human_p:
+        x = rows["human_p"]
+    else:
+        order = rows.groupby("item_id")["accuracy"].mean().sort_values().index.tolist()
+        x = rows["item_id"].map({item: i for i, item in enumerate(order)})
+    for mi, model in enumerate(models):
+        mine = rows["model"] == model
+        style = _style(mi)
+        ax.scatter(
+            x[mine], rows.loc[mine, "accuracy"], marker=style["marker"], facecolor=style["face"],
+            edgecolor=style["edge"], s=22 if with_human_p else 16, label=model,
+        )  # fmt: skip
+    if with_human_p:
         ax.plot([0, 1], [0, 1], ls=":", color="#777777", lw=1)
         ax.set_xlabel("Human proportion correct (human_p)")
         ax.set_ylabel("Model item accuracy")
         ax.set_xlim(-0.02, 1.02)
     else:
-        order = rows.groupby("item_id")["accuracy"].mean().sort_values().index.tolist()
-        pos = {item: i for i, item in enumerate(order)}
-        for mi, model in enumerate(models):
-            r = rows[rows["model"] == model]
-            ax.scatter(
-                r["item_id"].map(pos),
-                r["accuracy"],
-                marker=MARKERS[mi % len(MARKERS)],
-                facecolor="white" if mi % 2 else GREYS[mi],
-                edgecolor=GREYS[mi],
-                s=16,
-                label=model,
-            )
         ax.set_xlabel("Items, sorted by mean accuracy (no human item difficulties on file)")
         ax.set_ylabel("Item accuracy")
         ax.set_xticks([])
     ax.set_ylim(-0.05, 1.05)
     ax.grid(axis="y", color="#dddddd", lw=0.5)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    return _svg(fig)
+    return ax
+
+
+def figure_svg(fig: Figure) -> str:
+    """``fig`` as the SVG text a report embeds: text as paths, fixed ids, no date.
+
+    The same figure gives the same bytes on any machine with the same matplotlib.
+    The figure is left open; its owner closes it.
+    """
+    import matplotlib
+
+    buf = io.StringIO()
+    with matplotlib.rc_context(SVG_SETTINGS):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    return buf.getvalue()
+
+
+@contextmanager
+def _report_drawing() -> Iterator[None]:
+    import matplotlib
+
+    token = _off_pyplot.set(True)
+    try:
+        with matplotlib.rc_context(REPORT_STYLE):
+            yield
+    finally:
+        _off_pyplot.reset(token)
+
+
+def report_svg(plot: Callable[..., Axes], *args: Any, **kwargs: Any) -> str:
+    """``plot(*args, **kwargs)`` drawn for the report, as SVG text (see :func:`figure_svg`).
+
+    The figure is sized by ``plot`` as when it is called without ``ax``, drawn in the
+    report's style, and never enters pyplot, so nothing is left open.
+    """
+    with _report_drawing():
+        return figure_svg(plot(*args, **kwargs).figure)
