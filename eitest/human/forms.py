@@ -385,38 +385,3 @@ def _rel_short(rel: dict[str, Any]) -> str:
     if rel["alpha"] != rel["alpha"]:
         return f"{rel['name']} n/a"
     return f"{rel['name']} = {coefficient(rel['alpha'])} [{coefficient(rel['ci_low'])}, {coefficient(rel['ci_high'])}]"
-
-
-# --------------------------------------------------------------------------- the report
-
-
-def report_html(result: FormsComparison) -> str:
-    """A self-contained HTML page with the comparison table (jinja2, autoescaped)."""
-    import jinja2
-
-    from eitest import __version__
-    from eitest.stats import apa
-
-    def num(v: Any, digits: int = 3) -> str:
-        if v is None or (isinstance(v, float) and v != v):
-            return "—"
-        return f"{v:.{digits}f}"
-
-    def pval(v: Any) -> str:
-        if v is None or v != v:
-            return "—"
-        return apa.p_value(v).removeprefix("p ")
-
-    env = jinja2.Environment(loader=jinja2.PackageLoader("eitest.outputs", "templates"), autoescape=True)
-    env.filters["num"] = num
-    env.filters["pval"] = pval
-    return env.get_template("forms_report.html.j2").render(
-        r=result, rows=result.table.to_dict("records"), version=__version__
-    )
-
-
-def write_report(result: FormsComparison, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(report_html(result), encoding="utf-8")
-    return path
