@@ -58,23 +58,17 @@ def compare_forms(
     report: str | None,
 ) -> None:
     """Compare difficulty (TOST), reliability (Feldt) and validity (Williams) of two forms taken by the same people."""
+    from eitest.human.forms import FormsOptions
     from eitest.human.forms import compare_forms as run_comparison
-    from eitest.human.forms import write_report
     from eitest.instruments import get
+    from eitest.outputs.forms_page import write_forms_page
 
-    result = run_comparison(
-        get(original),
-        get(generated),
-        list(responses),
-        external=list(external),
-        ignore=list(ignore),
-        bound=bound,
-        alpha=alpha,
-        correction=correction,
-        missing=missing,
+    options = FormsOptions(
+        bound=bound, alpha=alpha, correction=correction, missing=missing, external=external, ignore=ignore
     )
+    result = run_comparison(get(original), get(generated), list(responses), options)
     if report:
-        write_report(result, report)
+        write_forms_page(result, report)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from eitest.cli.output import UsageProblem, emit, user_errors
+
+if TYPE_CHECKING:
+    from eitest.generate.drafting import GenerateResult
 
 
 @click.command()
@@ -123,26 +127,7 @@ def generate(
             json.dumps({**result.to_dict(), "out": out if result.instrument else None}, indent=2, ensure_ascii=False)
         )
     else:
-        if result.rejected:
-            emit(
-                [{"attempt": r.attempt, "item": r.item, "reason": r.reason} for r in result.rejected],
-                as_json=False,
-                as_csv=False,
-                title="Rejected",
-            )
-        if result.duplicates:
-            rows = [
-                {
-                    "attempt": d.attempt,
-                    "item": d.item,
-                    "near duplicate of": d.near_duplicate_of,
-                    "similarity": d.similarity,
-                    "embedding": d.embedding_similarity,
-                    "kept": "yes" if d.kept else "no",
-                }
-                for d in result.duplicates
-            ]
-            emit(rows, as_json=False, as_csv=False, title="Near-duplicates")
+        _print_tables(result)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     if result.instrument is None:
@@ -155,3 +140,23 @@ def generate(
         f"{result.attempts} call(s))",
         err=True,
     )
+
+
+def _print_tables(result: GenerateResult) -> None:
+    """The rejections and the near-duplicates, each as a table (none when there are none)."""
+    if result.rejected:
+        rows = [{"attempt": r.attempt, "item": r.item, "reason": r.reason} for r in result.rejected]
+        emit(rows, as_json=False, as_csv=False, title="Rejected")
+    if result.duplicates:
+        rows = [
+            {
+                "attempt": d.attempt,
+                "item": d.item,
+                "near duplicate of": d.near_duplicate_of,
+                "similarity": d.similarity,
+                "embedding": d.embedding_similarity,
+                "kept": "yes" if d.kept else "no",
+            }
+            for d in result.duplicates
+        ]
+        emit(rows, as_json=False, as_csv=False, title="Near-duplicates")

@@ -1,15 +1,14 @@
 """Item generation (Study 2): a model drafts new items in an instrument's style, and eitest checks them.
 
 One generation is a bounded loop of calls. Each call sends a fresh conversation
-(protocol :data:`GENERATE_PROTOCOL_VERSION`) with the construct, the scoring rule,
-the option count and ``examples`` items of the source instrument, and asks for a
-JSON object ``{"items": [...]}``. Each reply is parsed (```json fences and text
-around the object are tolerated), each item is validated by the instrument rules
-(:func:`eitest.instruments.parse_instrument`, so the messages are the ones
-``eitest instruments validate`` prints) plus the source's option count, and each
-valid item is checked for near-duplicates of the source items and of the items
-already accepted (string similarity, and embedding similarity when the local model
-is installed; see :mod:`eitest.generate.novelty`).
+(:func:`eitest.generate.prompt.build_messages`, protocol
+:data:`~eitest.generate.prompt.GENERATE_PROTOCOL_VERSION`) with the construct, the
+scoring rule, the option count and ``examples`` items of the source instrument, and
+asks for a JSON object ``{"items": [...]}``. Each reply is read and each item checked
+by :mod:`eitest.generate.reply`, and each valid item is checked for near-duplicates
+of the source items and of the items already accepted (string similarity, and
+embedding similarity when the local model is installed; see
+:mod:`eitest.generate.novelty`).
 
 A flagged item is reported and marked (``meta.near_duplicate_of``,
 ``meta.similarity``) and, unless ``keep_duplicates``, left out. Every rejected
@@ -20,14 +19,11 @@ instrument whose items carry their provenance in ``meta``.
 
 from __future__ import annotations
 
-import json
-import random
-import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eitest.client.event_loop import run_coroutine
 from eitest.errors import EitestError
@@ -38,9 +34,13 @@ from eitest.generate.novelty import (
     SIMILARITY_METHOD,
     DuplicateChecker,
 )
-from eitest.instruments import Instrument, InstrumentError, Item, dump_yaml, get, load_yaml, parse_instrument
+from eitest.generate.prompt import GENERATE_PROTOCOL_VERSION, build_messages, pick_examples
+from eitest.generate.reply import ReplyError, check_candidate, parse_reply
+from eitest.instruments import Instrument, Item, dump_yaml, get, load_yaml, parse_instrument
 
-GENERATE_PROTOCOL_VERSION = "1"
+if TYPE_CHECKING:
+    from eitest.client import CallResult
+
 DEFAULT_LICENSE = "Unspecified: set by the user who generated the items (eitest generate --license)"
 
 
@@ -135,181 +135,6 @@ class GenerateResult:
         }
 
 
-# --------------------------------------------------------------------------- the prompt
-
-
-def option_counts(source: Instrument) -> list[int]:
-    """Option counts of the source's items, most common first."""
-    return [k for k, _ in Counter(len(it.options) for it in source.items).most_common()]
-
-
-def _example(item: Item) -> dict[str, Any]:
-    ex: dict[str, Any] = {
-        "stem": " ".join(item.stem.split()),
-        "question": item.question.strip(),
-        "options": [{"id": o.id, "text": o.text} for o in item.options],
-    }
-    if item.weights is not None:
-        ex["weights"] = dict(item.weights)
-    else:
-        ex["key"] = item.key
-    if item.rationale:
-        ex["rationale"] = item.rationale
-    return ex
-
-
-def pick_examples(source: Instrument, k: int, seed: int) -> list[Item]:
-    """``k`` source items drawn without replacement, reproducibly from ``seed``, in source order."""
-    k = min(k, source.n_items)
-    chosen = set(random.Random(seed).sample(range(source.n_items), k))
-    return [it for i, it in enumerate(source.items) if i in chosen]
-
-
-def _scoring_rule(source: Instrument) -> str:
-    if source.scoring == "keyed":
-        return (
-            'Each item has exactly one correct option. Give its option id as "key". '
-            "The key must be defensible by a careful expert, and the distractors must be plausible but wrong."
-        )
-    sums = {round(sum(it.weights.values()), 6) for it in source.items if it.weights}
-    rule = (
-        'Each option earns a credit between 0 and 1, given as "weights" (an object from option id to credit). '
-        "Exactly one option must have the highest credit."
-    )
-    if sums == {1.0}:
-        rule += " As in the examples, the credits of an item sum to 1 (they stand for the share of experts who would choose each option)."
-    if source.weights_source:
-        rule += f" In the source test the weights were set as follows: {source.weights_source}"
-    return rule
-
-
-def build_messages(
-    source: Instrument, examples: list[Item], n: int, feedback: list[str] | None = None
-) -> list[dict[str, str]]:
-    """The chat messages of one generation call (protocol :data:`GENERATE_PROTOCOL_VERSION`)."""
-    counts = option_counts(source)
-    n_opt = counts[0]
-    ids = [o.id for o in next(it for it in source.items if len(it.options) == n_opt).options]
-    key_field = (
-        '"weights": {' + ", ".join(f'"{i}": 0.0' for i in ids) + "}"
-        if source.scoring == "weighted"
-        else f'"key": "{ids[0]}"'
-    )
-    schema = (
-        '{"items": [{"stem": "...", "question": "...", "options": ['
-        + ", ".join(f'{{"id": "{i}", "text": "..."}}' for i in ids)
-        + f"], {key_field}, "
-        + '"rationale": "..."}]}'
-    )
-    lines = [
-        f'Write {n} new item{"s" if n != 1 else ""} for the test "{source.name}", which measures {source.construct}.',
-        "",
-        "What a test taker reads before the items:",
-        source.instructions.strip(),
-        "",
-        f'Every item has a situation ("stem"), a question, and exactly {n_opt} options with the ids {", ".join(ids)}.',
-        f"Scoring: {_scoring_rule(source)}",
-        'Give each item a one-line "rationale" saying why the best option is best.',
-        "",
-        "Rules:",
-        "- Write new situations with new people, names and contexts (work, family, friendship, health, study, money).",
-        "- Never copy, translate or paraphrase the examples below or items of any published test.",
-        "- One best answer a careful reader can defend; no trick questions and no giveaways: the best option is not longer or more specific than the others.",
-        "- Spread the position of the best option evenly over the option ids.",
-        "- Plain language, no regional idioms.",
-    ]
-    if examples:
-        lines += [
-            "",
-            f"{len(examples)} example item{'s' if len(examples) != 1 else ''} of the test, to show the style and the structure only:",
-        ]
-        lines.append(json.dumps({"items": [_example(it) for it in examples]}, indent=2, ensure_ascii=False))
-    if feedback:
-        lines += ["", "Your previous reply was not accepted, for these reasons; avoid them this time:"]
-        lines += [f"- {f}" for f in feedback[:8]]
-    lines += ["", "Reply with a JSON object only, no other text, in this form:", schema]
-    system = "You are an experienced psychometrician who writes items for ability tests of emotional intelligence."
-    return [{"role": "system", "content": system}, {"role": "user", "content": "\n".join(lines)}]
-
-
-# --------------------------------------------------------------------------- the reply
-
-
-class ReplyError(ValueError):
-    """A reply that holds no usable list of items."""
-
-
-_FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.S)
-
-
-def parse_reply(text: str | None) -> list[Any]:
-    """The list of raw items in a reply: ``{"items": [...]}`` or a bare list, fenced or not."""
-    if text is None or not text.strip():
-        raise ReplyError("the reply is empty")
-    body = text.strip()
-    fenced = _FENCE.search(body)
-    if fenced:
-        body = fenced.group(1).strip()
-    try:
-        data = json.loads(body)
-    except json.JSONDecodeError as exc:
-        data = None
-        # Text around the object ("Here are the items: {...}"): try the outermost braces.
-        start, end = body.find("{"), body.rfind("}")
-        if 0 <= start < end:
-            try:
-                data = json.loads(body[start : end + 1])
-            except json.JSONDecodeError:
-                data = None
-        if data is None:
-            raise ReplyError(
-                f"the reply is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
-            ) from None
-    if isinstance(data, dict) and "items" in data:
-        data = data["items"]
-    if not isinstance(data, list):
-        raise ReplyError('the reply is JSON but not an object with an "items" list')
-    return data
-
-
-def check_candidate(raw: Any, source: Instrument, item_id: str) -> tuple[Item | None, list[str]]:
-    """Validate one raw item from a reply by the source's rules; the item, or the reasons it fails."""
-    if not isinstance(raw, dict):
-        return None, [f"an item must be a JSON object, got {type(raw).__name__}"]
-    # Human data (human_p) and provenance (meta) are eitest's to record, never the model's.
-    reserved = sorted(k for k in ("human_p", "meta") if k in raw)
-    if reserved:
-        return None, [f"{k}: not a field the model may set" for k in reserved]
-    data = {k: v for k, v in raw.items() if k != "id"}
-    data["id"] = item_id
-    if isinstance(data.get("options"), list):
-        # Models sometimes number the option ids; the loader wants strings.
-        data["options"] = [
-            {**o, "id": str(o["id"])} if isinstance(o, dict) and isinstance(o.get("id"), int) else o
-            for o in data["options"]
-        ]
-    meta = {
-        "id": source.id,
-        "name": source.name,
-        "construct": source.construct,
-        "version": source.version,
-        "citation": source.citation,
-        "license": source.license,
-        "instructions": source.instructions,
-        "scoring": source.scoring,
-    }
-    try:
-        inst = parse_instrument({**meta, "items": [data]}, source="reply")
-    except InstrumentError as exc:
-        return None, [f"{p.field}: {p.message}" for p in exc.problems]
-    item = inst.items[0]
-    allowed = option_counts(source)
-    if len(item.options) not in allowed:
-        want = " or ".join(str(k) for k in sorted(allowed))
-        return None, [f"options: {len(item.options)} options, but {source.id} items have {want}"]
-    return item, []
-
-
 # --------------------------------------------------------------------------- the loop
 
 
@@ -327,6 +152,113 @@ def load_source(instrument: str) -> Instrument:
     return source
 
 
+@dataclass
+class _Drafting:
+    """One generation under way: the items kept so far, and what the next prompt must tell the model."""
+
+    cfg: GenerateConfig
+    source: Instrument
+    checker: DuplicateChecker
+    result: GenerateResult
+    kept: list[Item] = field(default_factory=list)
+    feedback: list[str] = field(default_factory=list)
+
+    @property
+    def out_id(self) -> str:
+        return self.cfg.out_id or f"{self.source.id}-gen"
+
+    def read(self, reply: CallResult, attempt: int) -> list[Any]:
+        """The raw items of one reply; a failed call or an unusable reply is recorded and gives none."""
+        if reply.error:
+            self.result.rejected.append(Rejection(attempt, "(call)", f"the call failed: {reply.error}"))
+            return []
+        self.result.model_returned = reply.model_returned or self.result.model_returned
+        try:
+            raws = parse_reply(reply.text)
+        except ReplyError as exc:
+            self.result.rejected.append(Rejection(attempt, "(reply)", str(exc)))
+            self.feedback.append(f"{exc}; reply with one JSON object only")
+            return []
+        if not raws:
+            self.result.rejected.append(Rejection(attempt, "(reply)", 'the "items" list is empty'))
+            self.feedback.append('the "items" list was empty')
+        return raws
+
+    def take(self, raws: list[Any], attempt: int) -> None:
+        """Check each raw item in turn and keep the valid, novel ones, up to the number asked for."""
+        for index, raw in enumerate(raws, start=1):
+            if len(self.kept) >= self.cfg.n:
+                self.result.notes.append(
+                    f"attempt {attempt}: {len(raws) - index + 1} item(s) beyond the {self.cfg.n} asked for were not used"
+                )
+                return
+            self._take_one(raw, index, attempt)
+
+    def _take_one(self, raw: Any, index: int, attempt: int) -> None:
+        item_id = f"{self.out_id}-{len(self.kept) + 1:03d}"
+        item, reasons = check_candidate(raw, self.source, item_id)
+        if item is None:
+            reason = "; ".join(reasons)
+            self.result.rejected.append(Rejection(attempt, f"#{index}", reason))
+            self.feedback.append(f"item #{index}: {reason}")
+            return
+        provenance = self._provenance(attempt)
+        match, score, emb = self.checker.check(item)
+        if match is not None:
+            keep = self.cfg.keep_duplicates
+            flag = DuplicateFlag(attempt, item_id if keep else f"#{index}", item.stem, match, score, emb, keep)
+            self.result.duplicates.append(flag)
+            self.feedback.append(
+                f"item #{index} was too close to an existing item ({match}); write situations of your own"
+            )
+            if not keep:
+                return
+            provenance.update(_duplicate_meta(flag))
+        item = item.model_copy(update={"meta": {**item.meta, **provenance}})
+        self.checker.add(item)
+        self.kept.append(item)
+
+    def _provenance(self, attempt: int) -> dict[str, Any]:
+        return {
+            "generator_model": self.result.model_returned or self.cfg.model,
+            "generator_model_requested": self.cfg.model,
+            "protocol_version": GENERATE_PROTOCOL_VERSION,
+            "generated_at": _now(),
+            "source_instrument": self.source.id,
+            "source_content_hash": self.source.content_hash,
+            "attempt": attempt,
+        }
+
+    def finish(self) -> GenerateResult:
+        """The result: the instrument of the kept items, and notes on a shortfall and on the key positions."""
+        cfg, kept, result = self.cfg, self.kept, self.result
+        if len(kept) < cfg.n:
+            result.notes.append(
+                f"only {len(kept)} of the {cfg.n} items asked for passed the checks after {result.attempts} attempt(s); "
+                "raise --max-attempts or run again for more"
+            )
+        if kept:
+            result.instrument = _assemble(cfg, self.source, kept, result.model_returned, self.out_id)
+            positions = Counter(it.option_ids.index(it.best_option) for it in kept)
+            result.notes.append(
+                "position of the best option: "
+                + ", ".join(f"{i + 1}: {positions.get(i, 0)}" for i in range(max(len(it.options) for it in kept)))
+            )
+        return result
+
+
+def _duplicate_meta(flag: DuplicateFlag) -> dict[str, Any]:
+    """What a kept near-duplicate records in its meta."""
+    meta: dict[str, Any] = {
+        "near_duplicate_of": flag.near_duplicate_of,
+        "similarity": round(flag.similarity, 2) if flag.similarity is not None else None,
+        "similarity_method": SIMILARITY_METHOD,
+    }
+    if flag.embedding_similarity is not None:
+        meta["embedding_similarity"] = round(flag.embedding_similarity, 4)
+    return meta
+
+
 async def _generate(cfg: GenerateConfig, source: Instrument) -> GenerateResult:
     from eitest import client
 
@@ -340,95 +272,19 @@ async def _generate(cfg: GenerateConfig, source: Instrument) -> GenerateResult:
     response_format = {"type": "json_object"} if client.supports_json_mode(cfg.model, cfg.api_base) else None
     examples = pick_examples(source, cfg.examples, cfg.seed)
     checker = DuplicateChecker(source, cfg.similarity_threshold, cfg.embedding_threshold, cfg.embeddings)
-    result = GenerateResult(None, source.id, source.content_hash, cfg.model, None, 0)
-    result.notes += checker.notes
-    out_id = cfg.out_id or f"{source.id}-gen"
-    kept: list[Item] = []
-    feedback: list[str] = []
+    drafting = _Drafting(cfg, source, checker, GenerateResult(None, source.id, source.content_hash, cfg.model, None, 0))
+    drafting.result.notes += checker.notes
     for attempt in range(1, cfg.max_attempts + 1):
-        need = cfg.n - len(kept)
+        need = cfg.n - len(drafting.kept)
         if need <= 0:
             break
-        result.attempts = attempt
-        reply = await client.complete(
-            cfg.model, build_messages(source, examples, need, feedback), settings, response_format=response_format
-        )
-        feedback = []
-        if reply.error:
-            result.rejected.append(Rejection(attempt, "(call)", f"the call failed: {reply.error}"))
-            continue
-        result.model_returned = reply.model_returned or result.model_returned
-        try:
-            raws = parse_reply(reply.text)
-        except ReplyError as exc:
-            result.rejected.append(Rejection(attempt, "(reply)", str(exc)))
-            feedback.append(f"{exc}; reply with one JSON object only")
-            continue
-        if not raws:
-            result.rejected.append(Rejection(attempt, "(reply)", 'the "items" list is empty'))
-            feedback.append('the "items" list was empty')
-            continue
-        for index, raw in enumerate(raws, start=1):
-            if len(kept) >= cfg.n:
-                result.notes.append(
-                    f"attempt {attempt}: {len(raws) - index + 1} item(s) beyond the {cfg.n} asked for were not used"
-                )
-                break
-            item_id = f"{out_id}-{len(kept) + 1:03d}"
-            item, reasons = check_candidate(raw, source, item_id)
-            if item is None:
-                reason = "; ".join(reasons)
-                result.rejected.append(Rejection(attempt, f"#{index}", reason))
-                feedback.append(f"item #{index}: {reason}")
-                continue
-            match, score, emb = checker.check(item)
-            provenance: dict[str, Any] = {
-                "generator_model": result.model_returned or cfg.model,
-                "generator_model_requested": cfg.model,
-                "protocol_version": GENERATE_PROTOCOL_VERSION,
-                "generated_at": _now(),
-                "source_instrument": source.id,
-                "source_content_hash": source.content_hash,
-                "attempt": attempt,
-            }
-            if match is not None:
-                result.duplicates.append(
-                    DuplicateFlag(
-                        attempt,
-                        item_id if cfg.keep_duplicates else f"#{index}",
-                        item.stem,
-                        match,
-                        score,
-                        emb,
-                        cfg.keep_duplicates,
-                    )
-                )
-                feedback.append(
-                    f"item #{index} was too close to an existing item ({match}); write situations of your own"
-                )
-                if not cfg.keep_duplicates:
-                    continue
-                provenance["near_duplicate_of"] = match
-                provenance["similarity"] = round(score, 2) if score is not None else None
-                provenance["similarity_method"] = SIMILARITY_METHOD
-                if emb is not None:
-                    provenance["embedding_similarity"] = round(emb, 4)
-            item = item.model_copy(update={"meta": {**item.meta, **provenance}})
-            checker.add(item)
-            kept.append(item)
-    if len(kept) < cfg.n:
-        result.notes.append(
-            f"only {len(kept)} of the {cfg.n} items asked for passed the checks after {result.attempts} attempt(s); "
-            "raise --max-attempts or run again for more"
-        )
-    if kept:
-        result.instrument = _assemble(cfg, source, kept, result.model_returned, out_id)
-        positions = Counter(it.option_ids.index(it.best_option) for it in kept)
-        result.notes.append(
-            "position of the best option: "
-            + ", ".join(f"{i + 1}: {positions.get(i, 0)}" for i in range(max(len(it.options) for it in kept)))
-        )
-    return result
+        drafting.result.attempts = attempt
+        messages = build_messages(source, examples, need, drafting.feedback)
+        reply = await client.complete(cfg.model, messages, settings, response_format=response_format)
+        # This attempt's feedback was sent; the next prompt says only what goes wrong with this reply.
+        drafting.feedback = []
+        drafting.take(drafting.read(reply, attempt), attempt)
+    return drafting.finish()
 
 
 def _assemble(

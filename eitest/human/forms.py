@@ -23,43 +23,66 @@ adjusted by Holm or Benjamini-Hochberg (:func:`eitest.stats.adjust_pvalues`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eitest.errors import EitestError
-from eitest.human.norm_building import coefficient, reliability
-from eitest.human.response_files import ResponseError, check_columns, participant_ids, read_responses, score_responses
+from eitest.human.forms_table import TABLE_COLUMNS as TABLE_COLUMNS  # the table's columns, named here too
+from eitest.human.forms_table import family_table
+from eitest.human.norm_building import reliability
+from eitest.human.response_files import (
+    MISSING_POLICIES,
+    ResponseError,
+    ScoredResponses,
+    check_columns,
+    participant_ids,
+    read_responses,
+    score_responses,
+)
 from eitest.instruments import Instrument, Problem
 from eitest.stats.correlation import pearson_ci, williams_test
+from eitest.vocabulary import Correction, choose
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
-TABLE_COLUMNS = [
-    "comparison",
-    "test",
-    "original",
-    "generated",
-    "estimate",
-    "ci_low",
-    "ci_high",
-    "ci_level",
-    "statistic",
-    "df",
-    "p",
-    "p_adj",
-    "reject_h0",
-    "conclusion",
-    "apa",
-]
+MIN_PARTICIPANTS = 4  # the Fisher-z interval of the forms' r has SE 1 / sqrt(n - 3), so n must exceed 3
+MIN_EXTERNAL = 5  # fewer values of an external measure, and its correlations are left out (with a note)
 
 
 class FormsError(EitestError):
     """Two forms that cannot be compared with the data given."""
 
 
-# --------------------------------------------------------------------------- the comparison
+@dataclass(frozen=True)
+class FormsOptions:
+    """How two forms are compared; ``eitest compare-forms`` has one option for each field."""
+
+    bound: float = 0.25  # equivalence bound of the difficulty TOST, in d_z units (Schlegel et al., 2025)
+    alpha: float = 0.05  # level of each test of the family, after correction
+    correction: str = Correction.HOLM  # a Correction (a plain string is turned into one)
+    missing: str = "wrong"  # an unanswered item: "wrong" scores it 0, "drop" leaves the participant out
+    ci: float = 0.95  # level of the intervals of the correlations and the alphas
+    external: tuple[str, ...] = ()  # columns of external measures (numeric) to correlate with each form
+    ignore: tuple[str, ...] = ()  # other columns of the response file to skip
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "correction", choose(Correction, self.correction, "correction"))
+        except ValueError as exc:
+            raise FormsError(str(exc)) from None
+        object.__setattr__(self, "external", tuple(self.external))
+        object.__setattr__(self, "ignore", tuple(self.ignore))
+        if self.missing not in MISSING_POLICIES:
+            raise FormsError(f"unknown missing policy {self.missing!r}; use one of {', '.join(MISSING_POLICIES)}")
+        if not self.bound > 0:
+            raise FormsError(f"the equivalence bound must be above 0 (in d_z units), got {self.bound}")
+        if not 0 < self.alpha < 0.5:
+            raise FormsError(f"alpha must lie between 0 and 0.5, got {self.alpha}")
+        if not 0 < self.ci < 1:
+            raise FormsError(f"the interval level must lie between 0 and 1 (e.g. 0.95), got {self.ci}")
 
 
 @dataclass
@@ -99,10 +122,94 @@ class FormsComparison:
         }
 
 
-def _externals(table: pd.DataFrame, columns: list[str]) -> tuple[dict[str, Any], list[Problem]]:
+def compare_forms(
+    original: Instrument,
+    generated: Instrument,
+    responses: str | Path | list[str | Path] | pd.DataFrame,
+    options: FormsOptions | None = None,
+    **fields: Any,
+) -> FormsComparison:
+    """Compare an original and a generated form taken by the same participants (see the module docstring).
+
+    ``responses`` is a response file (or files), or a table from
+    :func:`eitest.human.response_files.read_responses`. Any other column is an error
+    (a typo should not pass silently) unless it is named in ``ignore``. ``fields`` are
+    fields of :class:`FormsOptions` (``external=["vocab"]``), over ``options`` when both
+    are given.
+    """
+    opts = replace(options or FormsOptions(), **fields)
+    table, externals = read_paired_responses(original, generated, responses, opts)
+    paired = score_forms(table, externals, original, generated, opts.missing)
+    x, y = paired.x, paired.y
+    difficulty = compare_difficulty(x, y, opts)
+    correlation = correlate_forms(x, y, opts.ci)
+    reliab = compare_reliability(paired, correlation["r"], opts.ci)
+    external = external_validity(paired.scores, opts.external, opts.ci)
+    table_df = family_table(difficulty, correlation, reliab, external, opts)
+    difficulty["equivalent_adjusted"] = bool(table_df.loc[table_df["comparison"] == "difficulty", "reject_h0"].iloc[0])
+    return FormsComparison(
+        original=original.id,
+        generated=generated.id,
+        n=paired.n,
+        bound=opts.bound,
+        alpha=opts.alpha,
+        correction=opts.correction,
+        scores=paired.scores,
+        difficulty=difficulty,
+        correlation=correlation,
+        reliability=reliab,
+        external=external,
+        table=table_df,
+        notes=[*paired.notes, *_reliability_notes(reliab), *_external_notes(external)],
+    )
+
+
+# --------------------------------------------------------------------------- reading and scoring
+
+
+def read_paired_responses(
+    original: Instrument,
+    generated: Instrument,
+    responses: str | Path | list[str | Path] | pd.DataFrame,
+    options: FormsOptions,
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """The response table, checked against both forms, and each external measure's values (NaN when blank)."""
+    import pandas as pd
+
+    shared = sorted({it.id for it in original.items} & {it.id for it in generated.items})
+    if shared:
+        raise FormsError(
+            f"{original.id} and {generated.id} share item id(s) {', '.join(shared[:5])}; the response file needs one column per item, "
+            "so give the generated form distinct ids (eitest generate names them <source>-gen-NNN)"
+        )
+    table = responses if isinstance(responses, pd.DataFrame) else read_responses(responses)
+    external = list(options.external)
+    both = [it.id for it in original.items] + [it.id for it in generated.items]
+    problems = check_columns(
+        table,
+        both,
+        [*external, *options.ignore],
+        f"{original.id} or {generated.id}",
+        " (name an external measure with --external, or a column to skip with --ignore)",
+    )
+    src = str(table["_file"].iloc[0]) if len(table) else "(responses)"
+    problems += [
+        Problem(src, None, "(header)", f"no column {c!r} for the external measure")
+        for c in external
+        if c not in table.columns
+    ]
+    if problems:
+        raise ResponseError(problems)
+    values, problems = _externals(table, external)
+    if problems:
+        raise ResponseError(problems)
+    return table, values
+
+
+def _externals(table: pd.DataFrame, columns: list[str]) -> tuple[dict[str, np.ndarray], list[Problem]]:
     import numpy as np
 
-    values: dict[str, Any] = {}
+    values: dict[str, np.ndarray] = {}
     problems = []
     for col in columns:
         out = []
@@ -126,6 +233,73 @@ def _externals(table: pd.DataFrame, columns: list[str]) -> tuple[dict[str, Any],
     return values, problems
 
 
+@dataclass(frozen=True)
+class PairedScores:
+    """Both forms scored, for the participants who count (all, or under ``missing="drop"`` the complete ones)."""
+
+    scores: pd.DataFrame  # participant, original, generated (proportions), then the external columns
+    credit_original: pd.DataFrame  # participant x item of the original form
+    credit_generated: pd.DataFrame
+    binary_original: bool  # every credit 0 or 1: KR-20 rather than Cronbach's alpha
+    binary_generated: bool
+    notes: list[str]
+
+    @property
+    def n(self) -> int:
+        return len(self.scores)
+
+    @property
+    def x(self) -> np.ndarray:
+        return self.scores["original"].to_numpy()
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.scores["generated"].to_numpy()
+
+
+def score_forms(
+    table: pd.DataFrame,
+    externals: dict[str, np.ndarray],
+    original: Instrument,
+    generated: Instrument,
+    missing: str,
+) -> PairedScores:
+    """Score each form per participant (mean credit) and line the external measures up with them."""
+    import pandas as pd
+
+    s_orig = score_responses(table, original, missing=missing, check=False)
+    s_gen = score_responses(table, generated, missing=missing, check=False)
+    in_gen = set(s_gen.participants)
+    keep = [p for p in s_orig.participants if p in in_gen]
+    if len(keep) < MIN_PARTICIPANTS:
+        raise FormsError(
+            f"{len(keep)} participant(s) took both forms; the comparison needs at least {MIN_PARTICIPANTS}"
+        )
+    c_orig, c_gen = s_orig.credit.loc[keep], s_gen.credit.loc[keep]
+    scores = pd.DataFrame(
+        {"participant": keep, "original": c_orig.mean(axis=1).to_numpy(), "generated": c_gen.mean(axis=1).to_numpy()}
+    )
+    row_of = {p: i for i, p in enumerate(participant_ids(table))}
+    rows = [row_of[p] for p in keep]
+    for col, values in externals.items():
+        scores[col] = values[rows]
+    return PairedScores(
+        scores, c_orig, c_gen, s_orig.binary, s_gen.binary, _missing_notes(s_orig, s_gen, len(table), missing)
+    )
+
+
+def _missing_notes(s_orig: ScoredResponses, s_gen: ScoredResponses, n_rows: int, missing: str) -> list[str]:
+    n_kept = len(set(s_orig.participants) & set(s_gen.participants))
+    if missing == "drop" and n_kept < n_rows:
+        return [f"{n_rows - n_kept} participant(s) with an unanswered item left out (listwise)"]
+    if s_orig.n_missing or s_gen.n_missing:
+        return [f"{s_orig.n_missing + s_gen.n_missing} unanswered item response(s) scored as wrong"]
+    return []
+
+
+# --------------------------------------------------------------------------- the comparisons
+
+
 def _check(fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
     try:
         return fn(*args, **kwargs)
@@ -133,88 +307,15 @@ def _check(fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         raise FormsError(f"{getattr(fn, '__name__', 'statistic')}: {exc}") from None
 
 
-def compare_forms(
-    original: Instrument,
-    generated: Instrument,
-    responses: str | Path | list[str | Path] | pd.DataFrame,
-    *,
-    external: list[str] | tuple[str, ...] = (),
-    ignore: list[str] | tuple[str, ...] = (),
-    bound: float = 0.25,
-    alpha: float = 0.05,
-    correction: str = "holm",
-    missing: str = "wrong",
-    ci: float = 0.95,
-) -> FormsComparison:
-    """Compare an original and a generated form taken by the same participants (see the module docstring).
-
-    ``responses`` is a response file (or files), or a table from
-    :func:`eitest.human.norm_building.read_responses`. Any other column is an error (a
-    typo should not pass silently) unless it is named in ``ignore``.
-    """
-    import numpy as np
-    import pandas as pd
+def compare_difficulty(x: np.ndarray, y: np.ndarray, options: FormsOptions) -> dict[str, Any]:
+    """TOST equivalence in d_z units (:func:`eitest.stats.tost_paired`) and the ordinary paired t-test."""
     from scipy import stats as sps
 
-    from eitest import stats as psychometrics
-    from eitest.stats import adjust_pvalues, apa
-    from eitest.vocabulary import Correction, choose
+    from eitest.stats import tost_paired
 
-    try:
-        correction = choose(Correction, correction, "correction")
-    except ValueError as exc:
-        raise FormsError(str(exc)) from None
-    shared = sorted({it.id for it in original.items} & {it.id for it in generated.items})
-    if shared:
-        raise FormsError(
-            f"{original.id} and {generated.id} share item id(s) {', '.join(shared[:5])}; the response file needs one column per item, "
-            "so give the generated form distinct ids (eitest generate names them <source>-gen-NNN)"
-        )
-    table = responses if isinstance(responses, pd.DataFrame) else read_responses(responses)
-    external = list(external)
-    both = [it.id for it in original.items] + [it.id for it in generated.items]
-    problems = check_columns(
-        table,
-        both,
-        [*external, *ignore],
-        f"{original.id} or {generated.id}",
-        " (name an external measure with --external, or a column to skip with --ignore)",
-    )
-    src = str(table["_file"].iloc[0]) if len(table) else "(responses)"
-    problems += [
-        Problem(src, None, "(header)", f"no column {c!r} for the external measure")
-        for c in external
-        if c not in table.columns
-    ]
-    if problems:
-        raise ResponseError(problems)
-    ext_values, problems = _externals(table, external)
-    if problems:
-        raise ResponseError(problems)
-
-    s_orig = score_responses(table, original, missing="wrong" if missing == "wrong" else "drop", check=False)
-    s_gen = score_responses(table, generated, missing="wrong" if missing == "wrong" else "drop", check=False)
-    keep = [p for p in s_orig.participants if p in set(s_gen.participants)]
-    notes: list[str] = []
-    if missing == "drop" and len(keep) < len(table):
-        notes.append(f"{len(table) - len(keep)} participant(s) with an unanswered item left out (listwise)")
-    elif s_orig.n_missing or s_gen.n_missing:
-        notes.append(f"{s_orig.n_missing + s_gen.n_missing} unanswered item response(s) scored as wrong")
-    c_orig, c_gen = s_orig.credit.loc[keep], s_gen.credit.loc[keep]
-    x, y = c_orig.mean(axis=1).to_numpy(), c_gen.mean(axis=1).to_numpy()
-    n = len(keep)
-    if n < 4:
-        raise FormsError(f"{n} participant(s) took both forms; the comparison needs at least 4")
-    row_of = {p: i for i, p in enumerate(participant_ids(table))}
-    pos = [row_of[p] for p in keep]
-    scores = pd.DataFrame({"participant": keep, "original": x, "generated": y})
-    for col, vals in ext_values.items():
-        scores[col] = vals[pos]
-
-    # Difficulty: equivalence (TOST in d_z units) and the ordinary paired t-test.
-    tost = _check(psychometrics.tost_paired, x, y, bound_d=bound, alpha=alpha)
+    tost = _check(tost_paired, x, y, bound_d=options.bound, alpha=options.alpha)
     paired = sps.ttest_rel(x, y)
-    difficulty = {
+    return {
         **tost,
         "mean_original": float(x.mean()),
         "mean_generated": float(y.mean()),
@@ -224,199 +325,70 @@ def compare_forms(
         "p_diff": float(paired.pvalue),
     }
 
-    corr = _check(pearson_ci, x, y, ci)
 
-    rel_o = reliability(c_orig, s_orig.binary, ci)
-    rel_g = reliability(c_gen, s_gen.binary, ci)
-    for label, rel in (("original", rel_o), ("generated", rel_g)):
-        if rel["error"]:
-            notes.append(f"{label} form: {rel['name']} not computed: {rel['error']}")
-    feldt = {"t": math.nan, "df": n - 2, "p": math.nan}
+def correlate_forms(x: np.ndarray, y: np.ndarray, ci: float) -> dict[str, Any]:
+    """Pearson's r between the two forms' scores, with its Fisher-z interval."""
+    return _check(pearson_ci, x, y, ci)
+
+
+def compare_reliability(paired: PairedScores, r_forms: float, ci: float) -> dict[str, Any]:
+    """Each form's alpha (KR-20 for 0/1 items) with Feldt's interval, and Feldt's test of their difference."""
+    from eitest.stats import feldt_dependent
+
+    rel_o = reliability(paired.credit_original, paired.binary_original, ci)
+    rel_g = reliability(paired.credit_generated, paired.binary_generated, ci)
+    feldt = {"t": math.nan, "df": paired.n - 2, "p": math.nan}
     if not (math.isnan(rel_o["alpha"]) or math.isnan(rel_g["alpha"])):
-        feldt = _check(psychometrics.feldt_dependent, rel_o["alpha"], rel_g["alpha"], n, corr["r"])
-    reliab = {"original": rel_o, "generated": rel_g, "feldt": feldt}
+        feldt = _check(feldt_dependent, rel_o["alpha"], rel_g["alpha"], paired.n, r_forms)
+    return {"original": rel_o, "generated": rel_g, "feldt": feldt}
 
-    ext_results = []
-    for col in external:
-        e = scores[col].to_numpy()
-        ok = ~np.isnan(e)
-        if ok.sum() < 5:
-            notes.append(f"external {col}: {int(ok.sum())} value(s), too few for the correlations")
-            ext_results.append(
-                {
-                    "column": col,
-                    "n": int(ok.sum()),
-                    "r_original": math.nan,
-                    "r_generated": math.nan,
-                    "r_forms": math.nan,
-                    "t": math.nan,
-                    "df": math.nan,
-                    "p": math.nan,
-                }
-            )
-            continue
-        r_o = _check(pearson_ci, e[ok], x[ok], ci)
-        r_g = _check(pearson_ci, e[ok], y[ok], ci)
-        r_f = float(sps.pearsonr(x[ok], y[ok]).statistic)
-        w = _check(williams_test, r_o["r"], r_g["r"], r_f, int(ok.sum()))
-        ext_results.append(
-            {
-                "column": col,
-                "n": int(ok.sum()),
-                "r_original": r_o["r"],
-                "r_original_ci": [r_o["ci_low"], r_o["ci_high"]],
-                "p_original": r_o["p"],
-                "r_generated": r_g["r"],
-                "r_generated_ci": [r_g["ci_low"], r_g["ci_high"]],
-                "p_generated": r_g["p"],
-                "r_forms": r_f,
-                **w,
-            }
-        )
 
-    # The family of comparisons, corrected together.
-    rows: list[dict[str, Any]] = []
-    lvl = tost["ci_level"]
-    t_report = tost["t_lower"] if tost["p_lower"] >= tost["p_upper"] else tost["t_upper"]
-    rows.append(
-        {
-            "comparison": "difficulty",
-            "test": f"TOST paired, bounds ±{bound:g} d_z",
-            "original": difficulty["mean_original"],
-            "generated": difficulty["mean_generated"],
-            "estimate": tost["d"],
-            "ci_low": tost["d_ci_low"],
-            "ci_high": tost["d_ci_high"],
-            "ci_level": lvl,
-            "statistic": t_report,
-            "df": tost["df"],
-            "p": tost["p_tost"],
-            "apa": f"{apa.mean_sd(x.mean(), x.std(ddof=1))} vs {apa.mean_sd(y.mean(), y.std(ddof=1))}; "
-            f"{apa.effect(tost['d'], tost['d_ci_low'], tost['d_ci_high'], name='d_z', level=lvl)}; "
-            f"TOST {apa.t_test(t_report, tost['df'], tost['p_tost'])}; paired {apa.t_test(paired.statistic, tost['df'], paired.pvalue)}",
+def external_validity(scores: pd.DataFrame, columns: tuple[str, ...], ci: float) -> list[dict[str, Any]]:
+    """Per external measure: its correlation with each form and Williams' test of their difference."""
+    return [_external(scores, col, ci) for col in columns]
+
+
+def _external(scores: pd.DataFrame, column: str, ci: float) -> dict[str, Any]:
+    import numpy as np
+    from scipy import stats as sps
+
+    x, y, e = scores["original"].to_numpy(), scores["generated"].to_numpy(), scores[column].to_numpy()
+    ok = ~np.isnan(e)
+    n = int(ok.sum())
+    if n < MIN_EXTERNAL:
+        return {
+            "column": column,
+            "n": n,
+            **dict.fromkeys(("r_original", "r_generated", "r_forms", "t", "df", "p"), math.nan),
         }
-    )
-    rows.append(
-        {
-            "comparison": "reliability",
-            "test": "Feldt (1980), dependent alphas",
-            "original": rel_o["alpha"],
-            "generated": rel_g["alpha"],
-            "estimate": rel_o["alpha"] - rel_g["alpha"],
-            "ci_low": math.nan,
-            "ci_high": math.nan,
-            "ci_level": math.nan,
-            "statistic": feldt["t"],
-            "df": feldt["df"],
-            "p": feldt["p"],
-            "apa": f"original {_rel_short(rel_o)}, generated {_rel_short(rel_g)}; Feldt {apa.t_test(feldt['t'], feldt['df'], feldt['p'])}",
-        }
-    )
-    for e in ext_results:
-        rows.append(
-            {
-                "comparison": f"external: {e['column']}",
-                "test": "Williams (1959), dependent correlations",
-                "original": e["r_original"],
-                "generated": e["r_generated"],
-                "estimate": e["r_original"] - e["r_generated"],
-                "ci_low": math.nan,
-                "ci_high": math.nan,
-                "ci_level": math.nan,
-                "statistic": e["t"],
-                "df": e["df"],
-                "p": e["p"],
-                "apa": f"r_original = {coefficient(e['r_original'])}, r_generated = {coefficient(e['r_generated'])} (n = {e['n']}); "
-                f"Williams {apa.t_test(e['t'], e['df'], e['p'])}",
-            }
-        )
-    p_adj = adjust_pvalues(np.array([r["p"] for r in rows], dtype=float), method=correction)
-    for r, pa in zip(rows, p_adj, strict=True):
-        r["p_adj"] = float(pa)
-        r["reject_h0"] = None if pa != pa else bool(pa < alpha)
-        if r["comparison"] == "difficulty":
-            r["conclusion"] = (
-                f"equivalent within ±{bound:g} d" if r["reject_h0"] else f"not shown equivalent within ±{bound:g} d"
-            )
-        elif r["reject_h0"] is None:
-            r["conclusion"] = "not tested"
-        else:
-            r["conclusion"] = "differ" if r["reject_h0"] else "no significant difference"
-    rows.insert(
-        1,
-        {
-            "comparison": "forms correlation",
-            "test": "Pearson, Fisher-z CI",
-            "original": math.nan,
-            "generated": math.nan,
-            "estimate": corr["r"],
-            "ci_low": corr["ci_low"],
-            "ci_high": corr["ci_high"],
-            "ci_level": ci,
-            "statistic": math.nan,
-            "df": n - 2,
-            "p": corr["p"],
-            "p_adj": math.nan,
-            "reject_h0": None,
-            "conclusion": "not in the corrected family",
-            "apa": f"{apa.correlation(corr['r'], corr['p'], n)}, {100 * ci:g}% CI [{coefficient(corr['ci_low'])}, {coefficient(corr['ci_high'])}]",
-        },
-    )
-    table_df = pd.DataFrame(rows, columns=TABLE_COLUMNS)
-    difficulty["equivalent_adjusted"] = bool(table_df.loc[table_df["comparison"] == "difficulty", "reject_h0"].iloc[0])
-    return FormsComparison(
-        original.id,
-        generated.id,
-        n,
-        bound,
-        alpha,
-        correction,
-        scores,
-        difficulty,
-        corr,
-        reliab,
-        ext_results,
-        table_df,
-        notes,
-    )
+    r_o = _check(pearson_ci, e[ok], x[ok], ci)
+    r_g = _check(pearson_ci, e[ok], y[ok], ci)
+    r_f = float(sps.pearsonr(x[ok], y[ok]).statistic)
+    return {
+        "column": column,
+        "n": n,
+        "r_original": r_o["r"],
+        "r_original_ci": [r_o["ci_low"], r_o["ci_high"]],
+        "p_original": r_o["p"],
+        "r_generated": r_g["r"],
+        "r_generated_ci": [r_g["ci_low"], r_g["ci_high"]],
+        "p_generated": r_g["p"],
+        "r_forms": r_f,
+        **_check(williams_test, r_o["r"], r_g["r"], r_f, n),
+    }
 
 
-def _rel_short(rel: dict[str, Any]) -> str:
-    if rel["alpha"] != rel["alpha"]:
-        return f"{rel['name']} n/a"
-    return f"{rel['name']} = {coefficient(rel['alpha'])} [{coefficient(rel['ci_low'])}, {coefficient(rel['ci_high'])}]"
+def _reliability_notes(reliab: dict[str, Any]) -> list[str]:
+    return [
+        f"{label} form: {rel['name']} not computed: {rel['error']}"
+        for label, rel in (("original", reliab["original"]), ("generated", reliab["generated"]))
+        if rel["error"]
+    ]
 
 
-# --------------------------------------------------------------------------- the report
-
-
-def report_html(result: FormsComparison) -> str:
-    """A self-contained HTML page with the comparison table (jinja2, autoescaped)."""
-    import jinja2
-
-    from eitest import __version__
-    from eitest.stats import apa
-
-    def num(v: Any, digits: int = 3) -> str:
-        if v is None or (isinstance(v, float) and v != v):
-            return "—"
-        return f"{v:.{digits}f}"
-
-    def pval(v: Any) -> str:
-        if v is None or v != v:
-            return "—"
-        return apa.p_value(v).removeprefix("p ")
-
-    env = jinja2.Environment(loader=jinja2.PackageLoader("eitest.outputs", "templates"), autoescape=True)
-    env.filters["num"] = num
-    env.filters["pval"] = pval
-    return env.get_template("forms_report.html.j2").render(
-        r=result, rows=result.table.to_dict("records"), version=__version__
-    )
-
-
-def write_report(result: FormsComparison, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(report_html(result), encoding="utf-8")
-    return path
+def _external_notes(external: list[dict[str, Any]]) -> list[str]:
+    return [
+        f"external {e['column']}: {e['n']} value(s), too few for the correlations"
+        for e in external
+        if e["n"] < MIN_EXTERNAL
+    ]

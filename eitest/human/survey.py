@@ -154,21 +154,14 @@ def qualtrics_notes(instrument: Instrument, txt_name: str, randomize: bool) -> s
 # --------------------------------------------------------------------------- html
 
 
-def _jinja_env() -> Any:
-    import jinja2
-
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("eitest.outputs", "templates"), autoescape=True, keep_trailing_newline=True
-    )
-
-
 def html_page(instrument: Instrument, *, randomize: bool = True, seed: int | None = None) -> str:
-    """A standalone questionnaire page; every item text is HTML-escaped by jinja2."""
+    """A standalone questionnaire page; every item text is HTML-escaped (:mod:`eitest.outputs.templating`)."""
     from eitest import __version__
+    from eitest.outputs.templating import render
 
     _require_items(instrument)
-    template = _jinja_env().get_template("survey.html.j2")
-    return template.render(
+    return render(
+        "survey.html.j2",
         version=__version__,
         language=instrument.language,
         name=instrument.name,

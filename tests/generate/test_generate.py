@@ -14,17 +14,9 @@ import yaml
 from conftest import run_cli
 from openai_server import Action, ScriptedServer, prompt_of
 
-from eitest.generate.drafting import (
-    GENERATE_PROTOCOL_VERSION,
-    GenerateConfig,
-    ReplyError,
-    build_messages,
-    check_candidate,
-    generate,
-    parse_reply,
-    pick_examples,
-    write_instrument,
-)
+from eitest.generate.drafting import GenerateConfig, generate, write_instrument
+from eitest.generate.prompt import GENERATE_PROTOCOL_VERSION, build_messages, pick_examples
+from eitest.generate.reply import ReplyError, check_candidate, parse_reply
 from eitest.instruments import catalogue, load_yaml
 
 

@@ -17,9 +17,10 @@ from scipy.special import expit
 from statsmodels.stats.weightstats import ttost_paired
 
 from eitest.cli import cli
-from eitest.human.forms import FormsError, compare_forms, report_html
+from eitest.human.forms import FormsError, compare_forms
 from eitest.human.norm_building import ResponseError
 from eitest.instruments import load_yaml
+from eitest.outputs.forms_page import render_forms_page as report_html
 from eitest.stats.correlation import pearson_ci, williams_test
 
 K = 20

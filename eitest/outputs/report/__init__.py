@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from eitest import __version__
 from eitest.outputs.report.methods import methods_paragraph, sentences
+from eitest.outputs.templating import render
 
 MAX_REPLY_CHARS = 600
 MAX_REPLIES_SHOWN = 40
@@ -32,29 +33,6 @@ class ReportFiles:
 
 def _data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
-
-
-def _environment():
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("eitest.outputs", "templates"),
-        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    from eitest.stats import apa
-
-    env.filters.update(
-        pct=apa.percent,
-        prop=apa.proportion,
-        pval=apa.p_value,
-        num=lambda x, d=2: "—" if x is None or x != x else f"{x:.{d}f}",
-        money=lambda x: "unknown" if x is None or x != x else f"${x:.4f}",
-        short=lambda s, n=12: (s or "")[:n],
-    )
-    return env
 
 
 def _replies(trials, limit: int = MAX_REPLIES_SHOWN) -> list[dict[str, Any]]:
@@ -107,7 +85,7 @@ def _usage(trials) -> list[dict[str, Any]]:
 
 def render_section(template: str, **context: Any) -> str:
     """Render one of eitest's section templates (autoescaped) for ``extra_sections``."""
-    return _environment().get_template(template).render(**context)
+    return render(template, **context)
 
 
 def render_html(
@@ -178,7 +156,7 @@ def render_html(
         # Sections rendered by eitest's own autoescaping templates (see render_section).
         "extra_sections": [Markup(x) for x in extra_sections or []],
     }
-    return _environment().get_template("report.html.j2").render(**context)
+    return render("report.html.j2", **context)
 
 
 def write_report(db: str | Path, html: str | Path, pdf: str | Path | None = None, **kwargs: Any) -> ReportFiles:
