@@ -25,8 +25,10 @@ from eitest.stats import (
     adjust_pvalues,
     binomial_ci,
     bootstrap_accuracy,
+    hedges_j,
     noncentral_t_ci,
     paper_summary,
+    pearson_ci,
     single_case,
 )
 from eitest.stats.measurement import agreement, item_correlation, position_bias
@@ -88,11 +90,38 @@ def test_single_case_against_independent_computation(score, mean, sd, n):
     assert res["z_cc_ci_high"] == pytest.approx(d_hi / math.sqrt(n), abs=1e-6)
     assert res["percentile_ci_low"] == pytest.approx(100 * stats.norm.cdf(d_lo / math.sqrt(n)), abs=1e-6)
     assert res["percentile_ci_high"] == pytest.approx(100 * stats.norm.cdf(d_hi / math.sqrt(n)), abs=1e-6)
-    j = 1 - 3 / (4 * (n - 1) - 1)
+    df = n - 1
+    j = math.gamma(df / 2) / (math.sqrt(df / 2) * math.gamma((df - 1) / 2))  # Hedges (1981), exact
     assert res["hedges_g"] == pytest.approx(c * j, rel=1e-12)
+    assert res["hedges_g_reason"] is None
     assert res["hedges_g_ci_low"] == pytest.approx(j * d_lo / math.sqrt(n), abs=1e-6)
     assert res["hedges_g_ci_high"] == pytest.approx(j * d_hi / math.sqrt(n), abs=1e-6)
     assert res["z_cc_ci_low"] < c < res["z_cc_ci_high"]
+
+
+def test_hedges_j_exact_against_gamma_formula_and_the_approximation():
+    for df in (2, 3, 10, 29, 119, 206):
+        j, reason = hedges_j(df)
+        assert reason is None
+        assert j == pytest.approx(math.gamma(df / 2) / (math.sqrt(df / 2) * math.gamma((df - 1) / 2)), rel=1e-13)
+    # df = 10: exact 24 / (sqrt(5) Gamma(4.5)) = 0.922746 against the approximation 1 - 3/39 = 0.923077
+    j10, _ = hedges_j(10)
+    assert round(j10, 6) == 0.922746 and round(1 - 3 / (4 * 10 - 1), 6) == 0.923077
+    assert 3e-4 < (1 - 3 / 39) - j10 < 4e-4
+    # the approximation converges to the exact factor for large df (the error is O(df^-2))
+    big, _ = hedges_j(5000)
+    assert big == pytest.approx(1 - 3 / (4 * 5000 - 1), abs=1e-8) and big != 1 - 3 / (4 * 5000 - 1)
+
+
+def test_hedges_g_is_nan_with_a_reason_for_a_norm_of_two():
+    j, reason = hedges_j(1)
+    assert math.isnan(j) and "more than 1 degree of freedom" in reason
+    res = single_case(0.9, 0.5, 0.1, 2)  # the approximation gave J = 1 - 3/3 = 0, so g = 0 whatever the score
+    assert math.isnan(res["hedges_g"]) and math.isnan(res["hedges_g_ci_low"]) and math.isnan(res["hedges_g_ci_high"])
+    assert "degree of freedom" in res["hedges_g_reason"]
+    assert res["z_cc"] == pytest.approx(4.0) and math.isfinite(res["t"])
+    with pytest.raises(ValueError, match="df must be > 0"):
+        hedges_j(0)
 
 
 def test_single_case_percentile_below_mean_is_one_sided_p():
@@ -232,6 +261,34 @@ def test_bootstrap_accuracy_degenerate_and_incomplete_grids():
 def test_bootstrap_accuracy_rejects_bad_input(frame, message):
     with pytest.raises(ValueError, match=message):
         bootstrap_accuracy(frame)
+
+
+@pytest.mark.parametrize("n_boot", [2.5, 0, -3, True, "many", math.nan])
+def test_bootstrap_accuracy_rejects_a_count_that_is_not_whole(n_boot):
+    frame = grid_frame(np.array([[1.0, 0.0], [1.0, 1.0]]))
+    with pytest.raises(ValueError, match="n_boot must be"):
+        bootstrap_accuracy(frame, n_boot=n_boot)
+
+
+def test_bootstrap_accuracy_takes_a_whole_float_count():
+    frame = grid_frame(np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]))
+    assert bootstrap_accuracy(frame, n_boot=300.0) == bootstrap_accuracy(frame, n_boot=300)
+
+
+# --------------------------------------------------------------------------- pearson_ci
+
+
+@pytest.mark.parametrize("ci", [1.5, 1.0, 0.0, -0.2, math.nan])
+def test_pearson_ci_rejects_a_level_outside_zero_one(ci):
+    with pytest.raises(ValueError, match="ci must"):
+        pearson_ci([1, 2, 3, 4, 5], [2, 1, 4, 3, 5], ci=ci)
+
+
+def test_pearson_ci_level_matches_scipy():
+    x, y = [1, 2, 3, 4, 5, 6, 7], [2, 1, 4, 3, 7, 5, 6]
+    ref = stats.pearsonr(x, y).confidence_interval(0.80)
+    res = pearson_ci(x, y, ci=0.80)
+    assert (res["ci_low"], res["ci_high"]) == pytest.approx((ref.low, ref.high), abs=1e-12)
 
 
 # --------------------------------------------------------------------------- binomial_ci
