@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from eitest.stats.validation import _level
+
 __all__ = ["pearson_ci", "williams_test"]
 
 
@@ -18,6 +20,13 @@ def pearson_ci(x: Any, y: Any, ci: float = 0.95) -> dict[str, float]:
 
     ``z = atanh(r)``, ``se = 1 / sqrt(n - 3)``, interval ``tanh(z +- z_{(1+ci)/2} se)``
     (Fisher, 1921).
+
+    Parameters
+    ----------
+    x, y : array-like
+        Paired values, same length (at least 4 pairs).
+    ci : float
+        Confidence level, strictly between 0 and 1.
 
     Returns
     -------
@@ -32,6 +41,7 @@ def pearson_ci(x: Any, y: Any, ci: float = 0.95) -> dict[str, float]:
     import numpy as np
     from scipy import stats
 
+    ci = _level("ci", ci)
     a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     n = a.size
     if n < 4:

@@ -1,4 +1,10 @@
-"""Uncertainty of a model's score on one test: the two-way bootstrap and binomial intervals."""
+"""Uncertainty of a model's score on one test, each interval named by the question it answers.
+
+- :func:`rep_interval`: "this model on this test" (run-to-run variation, from the repetitions);
+- :func:`item_interval`: "new items like these" (items resampled; exact bounds at 0 % / 100 %);
+- :func:`wilson_over_items`: Wilson's interval with n = items, never pooled trials;
+- :func:`bootstrap_accuracy` (two-way bootstrap, both sources at once) and :func:`binomial_ci`.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from eitest.stats.validation import _finite, _level, _require_columns
+from eitest.stats.validation import _finite, _level, _require_columns, _whole
 
 # --------------------------------------------------------------------------- accuracy
 
@@ -38,7 +45,7 @@ def bootstrap_accuracy(trials: pd.DataFrame, n_boot: int = 2000, seed: int = 0, 
         Columns ``item_id``, ``repetition``, ``score`` (in [0, 1]); one row per
         item and repetition.
     n_boot : int
-        Number of bootstrap replicates.
+        Number of bootstrap replicates (a whole number >= 1).
     seed : int
         Seed for ``numpy.random.default_rng``; the result is reproducible.
     ci : float
@@ -63,9 +70,7 @@ def bootstrap_accuracy(trials: pd.DataFrame, n_boot: int = 2000, seed: int = 0, 
     _require_columns(trials, ["item_id", "repetition", "score"], "trials")
     if len(trials) == 0:
         raise ValueError("trials is empty: there is nothing to score")
-    n_boot = int(n_boot)
-    if n_boot < 1:
-        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    n_boot = _whole("n_boot", n_boot, 1)
     ci = _level("ci", ci)
     score = pd.to_numeric(trials["score"], errors="coerce")
     if score.isna().any():
@@ -156,3 +161,207 @@ def binomial_ci(k: int, n: int, method: str = "wilson", alpha: float = 0.05) -> 
         "method": method,
         "ci_level": 1 - alpha,
     }
+
+
+# --------------------------------------------------------------------------- the two labelled intervals
+
+THIS_TEST = "this model on this test"
+NEW_ITEMS = "new items like these"
+
+
+def rep_interval(rep_scores: Any, ci: float = 0.95) -> dict[str, Any]:
+    """The interval for "this model on this test": the mean over repetitions, t interval from the repetitions.
+
+    Each repetition is one full administration of the same items, so the
+    spread of the R per-repetition scores is the model's run-to-run
+    variation on this test; item sampling plays no part. With ``sd_reps`` the
+    SD (ddof=1) of the per-repetition scores,
+
+        mean +- t_{(1 + ci)/2, R - 1} * sd_reps / sqrt(R)
+
+    (Student, 1908). NaN with a reason for one repetition, and when the
+    repetitions do not vary: a [x, x] interval would claim no uncertainty
+    where none was merely observed.
+
+    Parameters
+    ----------
+    rep_scores : array-like
+        The model's score on the test in each repetition (NaN dropped).
+    ci : float
+        Confidence level.
+
+    Returns
+    -------
+    dict
+        ``mean``, ``sd_reps``, ``n_reps``, ``df`` (R - 1), ``ci_low``,
+        ``ci_high``, ``ci_level``, ``question`` ("this model on this test"),
+        ``reason`` (None, or why the interval is NaN).
+
+    References
+    ----------
+    Student. (1908). The probable error of a mean. *Biometrika, 6*, 1-25.
+    """
+    ci = _level("ci", ci)
+    scores = np.asarray(rep_scores, dtype=float).ravel()
+    scores = scores[~np.isnan(scores)]
+    n = int(scores.size)
+    if n == 0:
+        raise ValueError("rep_scores has no scores: there is no repetition to summarize")
+    result: dict[str, Any] = {
+        "mean": float(scores.mean()),
+        "sd_reps": math.nan,
+        "n_reps": n,
+        "df": n - 1,
+        "ci_low": math.nan,
+        "ci_high": math.nan,
+        "ci_level": ci,
+        "question": THIS_TEST,
+        "reason": None,
+    }
+    if n < 2:
+        result["reason"] = "one repetition gives no run-to-run variation to build an interval from; run more"
+        return result
+    sd = float(scores.std(ddof=1))
+    result["sd_reps"] = sd
+    if sd == 0:
+        result["reason"] = (
+            f"all {n} repetitions scored {scores[0]:g}: no run-to-run variation was seen, which does not show "
+            "there is none; no interval is given"
+        )
+        return result
+    half = float(stats.t.ppf((1 + ci) / 2, n - 1)) * sd / math.sqrt(n)
+    result.update(ci_low=result["mean"] - half, ci_high=result["mean"] + half)
+    return result
+
+
+def item_interval(
+    item_scores: Any, ci: float = 0.95, n_boot: int = 2000, seed: int = 0, binary: bool = False
+) -> dict[str, Any]:
+    """The interval for "new items like these": items resampled; exact bounds when all items score 0 or all 1.
+
+    Each item's score is its mean over repetitions, so repetitions of one item
+    form one cluster and are never counted as independent. The interval is the
+    percentile interval of the mean over ``n_boot`` samples of n items drawn
+    with replacement (cluster bootstrap; Davison & Hinkley, 1997, sec. 3.8;
+    Field & Welsh, 2007). When the test is keyed (``binary``) and every item
+    scored 0, or every item 1, the bootstrap would be the degenerate [x, x];
+    the exact Clopper-Pearson (1934) bounds over the n items are used instead:
+    for all 1, ``[(alpha/2)^(1/n), 1]`` (n = 19 at 95 %: lower bound .8237),
+    for all 0, ``[0, 1 - (alpha/2)^(1/n)]``.
+
+    Parameters
+    ----------
+    item_scores : array-like
+        Per item, the mean score over repetitions, in [0, 1].
+    ci : float
+        Confidence level.
+    n_boot : int
+        Number of bootstrap samples (a whole number >= 1).
+    seed : int
+        Seed for ``numpy.random.default_rng``; the result is reproducible.
+    binary : bool
+        True for a keyed test (a trial scores 0 or 1).
+
+    Returns
+    -------
+    dict
+        ``mean``, ``ci_low``, ``ci_high``, ``ci_level``, ``n_items``,
+        ``n_boot``, ``method`` ("cluster bootstrap over items",
+        "Clopper-Pearson over items", or None), ``question`` ("new items like
+        these"), ``reason`` (None, or why the interval is NaN).
+
+    References
+    ----------
+    Clopper, C. J., & Pearson, E. S. (1934). The use of confidence or fiducial
+    limits illustrated in the case of the binomial. *Biometrika, 26*, 404-413.
+
+    Davison, A. C., & Hinkley, D. V. (1997). *Bootstrap methods and their
+    application*. Cambridge University Press.
+
+    Field, C. A., & Welsh, A. H. (2007). Bootstrapping clustered data. *Journal
+    of the Royal Statistical Society B, 69*, 369-390.
+    """
+    ci = _level("ci", ci)
+    n_boot = _whole("n_boot", n_boot, 1)
+    scores = _item_scores(item_scores)
+    n = int(scores.size)
+    result: dict[str, Any] = {
+        "mean": float(scores.mean()),
+        "ci_low": math.nan,
+        "ci_high": math.nan,
+        "ci_level": ci,
+        "n_items": n,
+        "n_boot": n_boot,
+        "method": None,
+        "question": NEW_ITEMS,
+        "reason": None,
+    }
+    if binary and (np.all(scores == 0) or np.all(scores == 1)):
+        lo, hi = proportion_confint(int(scores.sum()), n, alpha=1 - ci, method="beta")
+        result.update(ci_low=float(lo), ci_high=float(hi), method="Clopper-Pearson over items")
+        return result
+    if np.ptp(scores) == 0:
+        result["reason"] = f"every item scored {scores[0]:g}, so resampling items gives no spread; no interval is given"
+        return result
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(n, np.full(n, 1 / n), size=n_boot)
+    lo, hi = np.quantile(weights @ scores / n, [(1 - ci) / 2, (1 + ci) / 2])
+    result.update(ci_low=float(lo), ci_high=float(hi), method="cluster bootstrap over items")
+    return result
+
+
+def wilson_over_items(item_scores: Any, ci: float = 0.95) -> dict[str, Any]:
+    """Wilson's score interval over items: k = sum of item scores, n = number of items.
+
+    With ``p = k / n`` and ``z = z_{(1 + ci)/2}``,
+
+        (p + z^2/2n +- z sqrt(p(1 - p)/n + z^2/4n^2)) / (1 + z^2/n)
+
+    (Wilson, 1927), computed by statsmodels' ``proportion_confint``. n counts
+    items, never pooled trials: R repetitions of an item are one respondent
+    answering it R times, not R respondents. With item scores averaged over
+    repetitions, k need not be a whole number (a quasi-binomial count).
+
+    Parameters
+    ----------
+    item_scores : array-like
+        Per item, the mean score over repetitions, in [0, 1].
+    ci : float
+        Confidence level.
+
+    Returns
+    -------
+    dict
+        ``k``, ``n``, ``proportion``, ``ci_low``, ``ci_high``, ``ci_level``,
+        ``method`` ("Wilson over items").
+
+    References
+    ----------
+    Wilson, E. B. (1927). Probable inference, the law of succession, and
+    statistical inference. *Journal of the American Statistical Association,
+    22*, 209-212.
+    """
+    ci = _level("ci", ci)
+    scores = _item_scores(item_scores)
+    k, n = float(scores.sum()), int(scores.size)
+    lo, hi = proportion_confint(k, n, alpha=1 - ci, method="wilson")
+    return {
+        "k": k,
+        "n": n,
+        "proportion": k / n,
+        "ci_low": float(lo),
+        "ci_high": float(hi),
+        "ci_level": ci,
+        "method": "Wilson over items",
+    }
+
+
+def _item_scores(item_scores: Any) -> np.ndarray:
+    scores = np.asarray(item_scores, dtype=float).ravel()
+    if scores.size == 0:
+        raise ValueError("item_scores is empty: there is no item to summarize")
+    if np.isnan(scores).any():
+        raise ValueError("item_scores has missing values; leave out the items that have no scored trial")
+    if ((scores < 0) | (scores > 1)).any():
+        raise ValueError("item_scores must lie in [0, 1] (a mean score over repetitions per item)")
+    return scores

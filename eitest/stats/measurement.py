@@ -1,7 +1,8 @@
 """Checks of the measurement itself: agreement across repetitions, position bias, item-level validity.
 
 Pure functions in the manner of :mod:`eitest.stats`: tidy inputs, dict results
-with documented keys, and a ``reason`` wherever a value is undefined.
+with documented keys, and a ``reason`` wherever a value is undefined. The
+position-bias test lives in :mod:`eitest.stats.position` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
-from eitest.stats.validation import _finite, _require_columns
+from eitest.stats.position import position_bias
+from eitest.stats.validation import _require_columns
+from eitest.vocabulary import Status
 
 __all__ = ["NO_ANSWER", "agreement", "item_correlation", "position_bias"]
 
@@ -24,10 +27,18 @@ NO_ANSWER = "<none>"
 def agreement(choices: pd.DataFrame) -> dict[str, Any]:
     """Agreement of one model with itself across repetitions.
 
-    ``modal_rate`` is the share of items answered identically in every
+    A failed call (``status == "error"``: the call failed after its retries)
+    is not an answer the model gave, so it is left out: two failed calls on one
+    item must not count as agreeing. A reply that gave no answer (unparseable,
+    refused, empty) is something the model did, and stays a category of its own
+    (``"<none>"``). Both statistics need every item rated in every repetition,
+    so they are computed over the *complete* items: those with a row, not
+    failed, in every repetition present in ``choices``. The others are left out
+    and counted in ``n_items_left_out``; ``reason`` says so.
+
+    ``modal_rate`` is the share of complete items answered identically in every
     repetition. Fleiss' kappa treats repetitions as raters and options as
-    categories, "no answer" (``None``/NaN) being a category of its own
-    (``"<none>"``):
+    categories:
 
         kappa = (P_bar - P_e) / (1 - P_e),
 
@@ -39,15 +50,22 @@ def agreement(choices: pd.DataFrame) -> dict[str, Any]:
     ----------
     choices : DataFrame
         Columns ``item_id``, ``repetition``, ``choice`` (option id, or None when
-        the reply gave no answer). Every item must have the same repetitions.
+        the reply gave no answer) and, optionally, ``status`` (the trial's
+        status; rows with ``"error"`` are left out). Without ``status`` every
+        row counts as a reply: leave failed calls out before calling, or pass
+        the status. The index is ignored.
 
     Returns
     -------
     dict
-        ``modal_rate``, ``fleiss_kappa``, ``n_items``, ``n_reps``,
-        ``n_categories`` (categories used, ``"<none>"`` included), ``reason``:
-        None, or why a value is NaN (fewer than two repetitions; kappa is
-        undefined when every answer falls in one category).
+        ``modal_rate``, ``fleiss_kappa``, ``n_items`` (complete items used),
+        ``n_reps`` (repetitions present), ``n_categories`` (categories used,
+        ``"<none>"`` included), ``n_items_left_out`` (items lacking a usable
+        answer in some repetition), ``n_failed`` (rows left out as failed
+        calls), ``reason``: None when every item was used and both values are
+        defined; otherwise which items were left out and why a value is NaN
+        (fewer than two repetitions; no complete item; kappa is undefined when
+        every answer falls in one category).
 
     References
     ----------
@@ -57,131 +75,54 @@ def agreement(choices: pd.DataFrame) -> dict[str, Any]:
     _require_columns(choices, ["item_id", "repetition", "choice"], "choices")
     if len(choices) == 0:
         raise ValueError("choices is empty")
-    if choices[["item_id", "repetition"]].isna().any().any():
+    frame = choices.reset_index(drop=True)
+    if frame[["item_id", "repetition"]].isna().any().any():
         raise ValueError("choices.item_id and choices.repetition must not be missing")
-    if choices.duplicated(["item_id", "repetition"]).any():
+    if frame.duplicated(["item_id", "repetition"]).any():
         raise ValueError("choices has more than one row for some (item_id, repetition)")
-    labels = choices["choice"].astype(object).where(choices["choice"].notna(), NO_ANSWER).astype(str)
-    wide = choices.assign(choice=labels).pivot(index="item_id", columns="repetition", values="choice")
-    incomplete = wide.index[wide.isna().any(axis=1)].tolist()
-    if incomplete:
-        raise ValueError(
-            f"items {incomplete[:5]} lack some repetitions; Fleiss' kappa needs every item rated in every "
-            "repetition (keep failed replies as choice=None, or drop the incomplete items)"
-        )
-    n_items, n_reps = wide.shape
-    data = wide.to_numpy(dtype=str)
-    n_categories = int(np.unique(data).size)
+    failed = (
+        frame["status"].astype(str).eq(Status.ERROR.value)
+        if "status" in frame.columns
+        else pd.Series(False, index=frame.index)
+    )
+    labels = frame["choice"].astype(object).where(frame["choice"].notna(), NO_ANSWER).astype(str)
+    wide = (
+        frame.assign(choice=labels)[~failed]
+        .pivot(index="item_id", columns="repetition", values="choice")
+        .reindex(index=pd.unique(frame["item_id"]), columns=sorted(pd.unique(frame["repetition"])))
+    )
+    complete = wide.notna().all(axis=1).to_numpy()
+    data = wide[complete].to_numpy(dtype=str)
+    n_reps = int(wide.shape[1])
+    left_out = int((~complete).sum())
     result: dict[str, Any] = {
         "modal_rate": math.nan,
         "fleiss_kappa": math.nan,
-        "n_items": int(n_items),
-        "n_reps": int(n_reps),
-        "n_categories": n_categories,
+        "n_items": int(complete.sum()),
+        "n_reps": n_reps,
+        "n_categories": int(np.unique(data).size),
+        "n_items_left_out": left_out,
+        "n_failed": int(failed.sum()),
         "reason": None,
     }
+    reasons = []
+    if left_out:
+        reasons.append(
+            f"{left_out} of {wide.shape[0]} items left out (a failed call or no row in some repetition); "
+            f"agreement is over the {result['n_items']} items answered in all {n_reps} repetitions"
+        )
     if n_reps < 2:
-        result["reason"] = "agreement needs at least two repetitions"
-        return result
-    result["modal_rate"] = float((data == data[:, :1]).all(axis=1).mean())
-    if n_categories < 2:
-        result["reason"] = "every answer fell in one category, so chance agreement is 1 and kappa is undefined"
-        return result
-    table, _ = aggregate_raters(data)
-    result["fleiss_kappa"] = float(fleiss_kappa(table, method="fleiss"))
-    return result
-
-
-def position_bias(df: pd.DataFrame, min_excess: float = 0.10) -> dict[str, Any]:
-    """Does the model favour a screen position, whatever the key?
-
-    With options shown in varied order, the keyed answer sits in different
-    positions; a responder that follows content chooses positions as often as
-    the keys put the answer there. The observed counts of chosen positions
-    (answered trials only) are compared with expected counts ``E_j = N *
-    share of trials keyed at position j`` by Pearson's chi-square
-    (``scipy.stats.chisquare``), ``chi2 = sum (O_j - E_j)^2 / E_j``, ``df =
-    (positions with E_j > 0) - 1``. Positions neither keyed nor chosen are left
-    out. If the model chose a position that is never keyed, chi2 is infinite and
-    p is 0. A bias is flagged when ``p < .05`` and the most chosen position's
-    share exceeds its expected share by at least ``min_excess``.
-
-    Parameters
-    ----------
-    df : DataFrame
-        Columns ``chosen_position`` (NaN when no answer), ``keyed_position``,
-        ``n_options``; all 0-based; only trials whose options were shuffled.
-    min_excess : float
-        How far (as a share) the top position must exceed its expectation to be
-        flagged; default 0.10.
-
-    Returns
-    -------
-    dict
-        ``n`` (answered trials), ``chi2``, ``df``, ``p``, ``observed`` and
-        ``expected`` (arrays indexed by position 0..max(n_options)-1),
-        ``top_position``, ``top_share``, ``top_expected_share``, ``flag``
-        (bool), ``reason`` (None, or why the test could not be run).
-
-    References
-    ----------
-    Pearson, K. (1900). On the criterion that a given system of deviations from
-    the probable in the case of a correlated system of variables is such that it
-    can be reasonably supposed to have arisen from random sampling.
-    *Philosophical Magazine, 50*, 157-175.
-    """
-    _require_columns(df, ["chosen_position", "keyed_position", "n_options"], "df")
-    if len(df) == 0:
-        raise ValueError("df is empty: no trials with shuffled options")
-    min_excess = _finite("min_excess", min_excess)
-    keyed = pd.to_numeric(df["keyed_position"], errors="coerce")
-    n_opt = pd.to_numeric(df["n_options"], errors="coerce")
-    chosen = pd.to_numeric(df["chosen_position"], errors="coerce")
-    if keyed.isna().any() or n_opt.isna().any():
-        raise ValueError("keyed_position and n_options must be present in every row")
-    if (n_opt < 2).any():
-        raise ValueError("n_options must be >= 2")
-    for name, col in (("keyed_position", keyed), ("chosen_position", chosen.dropna())):
-        bad = (col < 0) | (col >= n_opt.loc[col.index]) | (col != np.floor(col))
-        if bad.any():
-            raise ValueError(f"{name} must be a whole number in [0, n_options); bad rows: {list(col.index[bad][:5])}")
-
-    n_pos = int(n_opt.max())
-    answered = chosen.dropna().astype(int)
-    n = int(answered.size)
-    observed = np.bincount(answered, minlength=n_pos).astype(float)
-    key_share = np.bincount(keyed.astype(int), minlength=n_pos) / len(keyed)
-    expected = key_share * n
-    result: dict[str, Any] = {
-        "n": n,
-        "chi2": math.nan,
-        "df": math.nan,
-        "p": math.nan,
-        "observed": observed,
-        "expected": expected,
-        "top_position": None,
-        "top_share": math.nan,
-        "top_expected_share": math.nan,
-        "flag": False,
-        "reason": None,
-    }
-    if n == 0:
-        result["reason"] = "no answered trials"
-        return result
-    top = int(np.argmax(observed))
-    result.update(top_position=top, top_share=float(observed[top] / n), top_expected_share=float(key_share[top]))
-    keyed_somewhere = expected > 0
-    if keyed_somewhere.sum() < 2:
-        result["reason"] = "the keys sit in a single position, so there is nothing to compare against"
-        return result
-    dof = int(keyed_somewhere.sum()) - 1
-    if (observed[~keyed_somewhere] > 0).any():
-        chi2, p = math.inf, 0.0
+        reasons.append("agreement needs at least two repetitions")
+    elif result["n_items"] == 0:
+        reasons.append("no item was answered in every repetition, so agreement is undefined")
     else:
-        res = stats.chisquare(observed[keyed_somewhere], expected[keyed_somewhere])
-        chi2, p = float(res.statistic), float(res.pvalue)
-    result.update(chi2=chi2, df=dof, p=p)
-    result["flag"] = bool(p < 0.05 and result["top_share"] - result["top_expected_share"] >= min_excess)
+        result["modal_rate"] = float((data == data[:, :1]).all(axis=1).mean())
+        if result["n_categories"] < 2:
+            reasons.append("every answer fell in one category, so chance agreement is 1 and kappa is undefined")
+        else:
+            table, _ = aggregate_raters(data)
+            result["fleiss_kappa"] = float(fleiss_kappa(table, method="fleiss"))
+    result["reason"] = "; ".join(reasons) or None
     return result
 
 

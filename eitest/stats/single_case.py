@@ -8,8 +8,9 @@ two-sample t-test with n = repetitions.
 from __future__ import annotations
 
 import math
+from typing import Any
 
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from eitest.stats.validation import _finite, _level
 
@@ -85,10 +86,45 @@ def noncentral_t_ci(t_obs: float, df: float, ci: float = 0.95) -> tuple[float, f
     return solve((1 + ci) / 2), solve((1 - ci) / 2)
 
 
+def hedges_j(df: float) -> tuple[float, str | None]:
+    """Hedges' (1981) exact small-sample correction factor and, when it is undefined, why.
+
+        J(df) = Gamma(df / 2) / (sqrt(df / 2) Gamma((df - 1) / 2)),
+
+    computed on the log scale (``scipy.special.gammaln``) so that large df do
+    not overflow. The usual approximation ``1 - 3 / (4 df - 1)`` is within
+    4e-4 of it at df = 10 (0.92308 vs 0.92275). At df = 1 (an SD from two
+    values) ``Gamma(0)`` is infinite, J is 0 and g would be 0 whatever the
+    effect, so J is NaN with a reason instead.
+
+    Parameters
+    ----------
+    df : float
+        Degrees of freedom of the SD that standardizes the effect (> 0).
+
+    Returns
+    -------
+    tuple
+        ``(J, reason)``: ``reason`` is None, or why J is NaN (df <= 1).
+
+    References
+    ----------
+    Hedges, L. V. (1981). Distribution theory for Glass's estimator of effect
+    size and related estimators. *Journal of Educational Statistics, 6*, 107-128.
+    """
+    df = _finite("df", df)
+    if df <= 0:
+        raise ValueError(f"df must be > 0, got {df}")
+    if df <= 1:
+        return math.nan, f"Hedges' J needs more than 1 degree of freedom (got {df:g}; a norm sample of n >= 3)"
+    log_j = special.gammaln(df / 2) - special.gammaln((df - 1) / 2) - 0.5 * math.log(df / 2)
+    return float(math.exp(log_j)), None
+
+
 # --------------------------------------------------------------------------- single case
 
 
-def single_case(score: float, mean: float, sd: float, n: int, alpha: float = 0.05) -> dict[str, float]:
+def single_case(score: float, mean: float, sd: float, n: int, alpha: float = 0.05) -> dict[str, Any]:
     """Compare one respondent (a model) with a normative sample.
 
     Crawford & Howell's (1998) modified t-test treats the norm mean and SD as
@@ -106,8 +142,9 @@ def single_case(score: float, mean: float, sd: float, n: int, alpha: float = 0.0
     the interval is ``100 * Phi(delta / sqrt(n))``. The effect size
     ``z_CC = (x - m) / s`` (Cohen's d against the norm SD) has the interval
     ``delta / sqrt(n)`` (Crawford, Garthwaite & Porter, 2010). Hedges' g is
-    ``z_CC * J`` with the small-sample factor ``J = 1 - 3 / (4 (n - 1) - 1)`` on
-    the norm SD's df, and its interval is the z_CC interval times J.
+    ``z_CC * J`` with Hedges' exact small-sample factor ``J`` (:func:`hedges_j`)
+    on the norm SD's ``n - 1`` df, and its interval is the z_CC interval times
+    J; with n = 2 J is undefined and g is NaN.
 
     Parameters
     ----------
@@ -131,6 +168,7 @@ def single_case(score: float, mean: float, sd: float, n: int, alpha: float = 0.0
         percentage of the population below the case, with its interval;
         ``z_cc``, ``z_cc_ci_low``, ``z_cc_ci_high``;
         ``hedges_g``, ``hedges_g_ci_low``, ``hedges_g_ci_high``;
+        ``hedges_g_reason`` (None, or why g is NaN);
         ``n``; ``ci_level`` (= 1 - alpha).
 
     References
@@ -167,7 +205,7 @@ def single_case(score: float, mean: float, sd: float, n: int, alpha: float = 0.0
     p_two = float(2 * stats.t.sf(abs(t), df))
     delta_low, delta_high = noncentral_t_ci(c * math.sqrt(n), df, 1 - alpha)
     zcc_low, zcc_high = delta_low / math.sqrt(n), delta_high / math.sqrt(n)
-    j = 1 - 3 / (4 * df - 1)
+    j, j_reason = hedges_j(df)
     return {
         "t": t,
         "df": df,
@@ -184,6 +222,7 @@ def single_case(score: float, mean: float, sd: float, n: int, alpha: float = 0.0
         "hedges_g": c * j,
         "hedges_g_ci_low": zcc_low * j,
         "hedges_g_ci_high": zcc_high * j,
+        "hedges_g_reason": j_reason,
         "n": n,
         "ci_level": 1 - alpha,
     }

@@ -32,3 +32,13 @@ def _require_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> Non
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ValueError(f"{what} lacks column(s) {missing}; it needs {list(columns)}")
+
+
+def _whole(name: str, value: Any, minimum: int) -> int:
+    # A count given as 2.5 must not be truncated to 2 in silence; 2000.0 is still 2000.
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    x = _finite(name, value)
+    if x != int(x) or x < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return int(x)

@@ -190,34 +190,79 @@ def paired_sample(seed: int, n: int = 60, shift: float = 0.05) -> tuple[np.ndarr
     return x, y
 
 
-def test_tost_paired_against_statsmodels_and_formulas():
+def test_tost_paired_is_exact_noncentral_t_on_d_z():
     x, y = paired_sample(6)
     res = tost_paired(x, y, bound_d=0.25)
     diff = x - y
     n, mean, sd = diff.size, diff.mean(), diff.std(ddof=1)
+    d_z, ncp = mean / sd, 0.25 * math.sqrt(n)
+    t = d_z * math.sqrt(n)
+    # the two one-sided p values: scipy's nct (sf with -ncp, not the implementation's reflected cdf) ...
+    p_lower = stats.nct.sf(t, n - 1, -ncp)
+    p_upper = stats.nct.cdf(t, n - 1, ncp)
+    assert res["p_lower"] == pytest.approx(p_lower, rel=1e-10)
+    assert res["p_upper"] == pytest.approx(p_upper, rel=1e-10)
+    assert res["p_tost"] == pytest.approx(max(p_lower, p_upper), rel=1e-10)
+    # ... and the noncentral t written from its definition, by integration
+    assert res["p_upper"] == pytest.approx(nct_cdf_by_integration(t, n - 1, ncp), abs=1e-10)
+    assert res["p_lower"] == pytest.approx(1 - nct_cdf_by_integration(t, n - 1, -ncp), abs=1e-10)
+    # t_lower / t_upper: the distance of the observed t from each bound, the familiar TOST t (as statsmodels)
     low, upp = -0.25 * sd, 0.25 * sd
-    p_sm, (t1, p1, df1), (t2, p2, _) = ttost_paired(x, y, low, upp)
-    assert res["p_tost"] == pytest.approx(p_sm, abs=1e-12)
-    assert res["t_lower"] == pytest.approx(t1, abs=1e-12) and res["p_lower"] == pytest.approx(p1, abs=1e-12)
-    assert res["t_upper"] == pytest.approx(t2, abs=1e-12) and res["p_upper"] == pytest.approx(p2, abs=1e-12)
-    # the same from the one-sided t formulas
-    se = sd / math.sqrt(n)
-    assert res["t_lower"] == pytest.approx((mean - low) / se, rel=1e-12)
-    assert res["p_lower"] == pytest.approx(stats.t.sf((mean - low) / se, n - 1), rel=1e-10)
-    assert res["p_upper"] == pytest.approx(stats.t.cdf((mean - upp) / se, n - 1), rel=1e-10)
+    _, (t1, _, df1), (t2, _, _) = ttost_paired(x, y, low, upp)
+    assert res["t_lower"] == pytest.approx(t1, rel=1e-12) and res["t_upper"] == pytest.approx(t2, rel=1e-12)
+    assert res["t_lower"] == pytest.approx((d_z + 0.25) * math.sqrt(n), rel=1e-12)
     assert res["df"] == df1 == n - 1
     assert res["mean_diff"] == pytest.approx(mean) and res["sd_diff"] == pytest.approx(sd)
     assert (res["bound_low"], res["bound_high"]) == pytest.approx((low, upp))
     assert res["equivalent"] is (res["p_tost"] < 0.05)
-    assert res["d"] == pytest.approx(mean / sd, rel=1e-12)
+    assert res["d"] == pytest.approx(d_z, rel=1e-12)
 
     # exact 90% interval for d_z (noncentral t), against the integrated cdf
-    t_obs = mean / se
-    d_lo = optimize.brentq(lambda d: nct_cdf_by_integration(t_obs, n - 1, d) - 0.95, t_obs - 10, t_obs + 10)
-    d_hi = optimize.brentq(lambda d: nct_cdf_by_integration(t_obs, n - 1, d) - 0.05, t_obs - 10, t_obs + 10)
+    d_lo = optimize.brentq(lambda d: nct_cdf_by_integration(t, n - 1, d) - 0.95, t - 10, t + 10)
+    d_hi = optimize.brentq(lambda d: nct_cdf_by_integration(t, n - 1, d) - 0.05, t - 10, t + 10)
     assert res["ci_level"] == pytest.approx(0.90)
     assert res["d_ci_low"] == pytest.approx(d_lo / math.sqrt(n), abs=1e-6)
     assert res["d_ci_high"] == pytest.approx(d_hi / math.sqrt(n), abs=1e-6)
+
+
+def paired_with_d_z(n: int, d_z: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Paired scores whose differences have exactly the standardized mean d_z."""
+    z = np.random.default_rng(seed).normal(size=n)
+    diff = (z - z.mean()) / z.std(ddof=1) + d_z
+    y = np.random.default_rng(seed + 1).normal(0.56, 0.12, n)
+    return y + diff * 0.1, y
+
+
+def test_tost_paired_issue_example_n50_dz015_is_equivalent():
+    # The case that made the raw-unit TOST contradict its own interval: n = 50, d_z = .015.
+    x, y = paired_with_d_z(50, 0.015, seed=3)
+    res = tost_paired(x, y, bound_d=0.25)
+    assert res["d"] == pytest.approx(0.015, abs=1e-12)
+    # the raw-unit TOST (observed SD taken as known) says "not equivalent" ...
+    sd = (x - y).std(ddof=1)
+    assert ttost_paired(x, y, -0.25 * sd, 0.25 * sd)[0] == pytest.approx(0.05148, abs=5e-5)
+    # ... while the 90% interval lies inside +-.25; the exact test agrees with the interval
+    assert (round(res["d_ci_low"], 3), round(res["d_ci_high"], 3)) == (-0.218, 0.248)
+    t, ncp = 0.015 * math.sqrt(50), 0.25 * math.sqrt(50)
+    assert res["p_tost"] == pytest.approx(stats.nct.cdf(t, 49, ncp), rel=1e-10)
+    assert res["p_tost"] == pytest.approx(0.048242, abs=1e-6)
+    assert res["p_upper"] > res["p_lower"] and res["equivalent"] is True
+
+
+def test_tost_paired_decision_agrees_with_the_interval_over_a_grid():
+    cases = 0
+    for n in (8, 20, 50, 150, 400):
+        for true_d in (0.0, 0.1, 0.2, 0.3):
+            for seed in range(3):
+                rng = np.random.default_rng(1000 * n + 10 * int(true_d * 10) + seed)
+                diff = rng.normal(true_d, 1.0, n)
+                y = rng.normal(0.0, 1.0, n)
+                for bound in (0.1, 0.25, 0.5):
+                    res = tost_paired(y + diff, y, bound_d=bound)
+                    inside = -bound < res["d_ci_low"] and res["d_ci_high"] < bound
+                    assert res["equivalent"] is inside, (n, true_d, seed, bound, res)
+                    cases += inside
+    assert 10 < cases < 150  # the grid holds both decisions (180 cases in all)
 
 
 def test_tost_paired_decisions():
