@@ -8,7 +8,6 @@ this module schedules it, saves what it returns and keeps to the budget.
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 from eitest import __version__
 from eitest.administer.one_trial import RunSettings, administer_one
 from eitest.administer.plan import Plan, TrialSpec, estimate_usage, make_plan
-from eitest.administer.provenance import dist_version, git_revision
+from eitest.administer.provenance import dist_version, git_revision, python_call
 from eitest.administer.study import Study
 from eitest.client.event_loop import run_coroutine
 from eitest.errors import EitestError
@@ -83,6 +82,8 @@ def run_study(
 
     ``on_plan`` sees the plan before any call and may return False to stop; a plan
     whose estimated cost exceeds ``study.max_cost`` is refused with :class:`BudgetExceeded`.
+    ``command`` is what the run records as how it was started (the CLI gives its command
+    line); without it, the run records this call with the study's fields and where it ran.
     """
     from eitest.client import litellm_module, redact
 
@@ -104,7 +105,7 @@ def run_study(
                 litellm_version=getattr(litellm, "__version__", None) or dist_version("litellm"),
                 git_revision=revision,
                 git_dirty=dirty,
-                command=redact(command or " ".join(sys.argv)),
+                command=redact(command or python_call(study, db)),
                 created_at=now(),
                 started_at=None,
                 finished_at=None,
