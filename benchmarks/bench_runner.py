@@ -10,8 +10,10 @@ measured here is the client's alone. For each latency x concurrency it alternate
 parsing, scoring, one SQLite commit per trial) for ``--rounds`` rounds and prints,
 for each, the client CPU per call (minimum over rounds: the least disturbed run;
 the spread of a 2-core machine is about +-1 ms), calls per second, and wall time
-over the ideal ``calls x latency / concurrency``. It also times eitest's own work
-per trial with no HTTP at all, which is the overhead it adds to a call.
+over the ideal ``calls x latency / concurrency``. It also times one trial with no
+HTTP at all: the runner's own ``administer_one`` and commit on the offline oracle
+against a bare litellm call to the same provider, whose difference is the overhead
+eitest adds to a call.
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from eitest.administer.one_trial import RunSettings
+    from eitest.administer.plan import TrialSpec
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 REPO = Path(__file__).resolve().parents[1]
@@ -84,36 +91,60 @@ def measure(fn, *args) -> tuple[float, float]:
     return time.process_time() - cpu0, time.perf_counter() - wall0
 
 
-def own_work_per_trial(n_trials: int) -> float:
-    """CPU seconds per trial of what eitest does around a call: prompt, parse, score, commit."""
-    from eitest.administer.parsing import parse_reply
-    from eitest.administer.prompts import get_protocol
-    from eitest.administer.runner import _trial_seed, make_plan
+def own_work_per_trial(n_trials: int, rounds: int) -> tuple[float, float]:
+    """CPU seconds per trial with no HTTP: (eitest's trial, a bare litellm call), both on ``eitest/oracle``.
+
+    eitest's trial is the runner's own :func:`administer_one` (prompt, the call through
+    the model door, parse, score) plus the store's commit of the Trial it returns; the
+    bare call is ``litellm.acompletion`` to the same offline provider with the same
+    messages and metadata, so the difference is the work eitest adds around a call.
+    Each is the minimum over ``rounds``, after one round to warm the caches.
+    """
+    import litellm
+
+    from eitest.administer.one_trial import RunSettings, administer_one
+    from eitest.administer.plan import make_plan
     from eitest.administer.study import Study
     from eitest.store import RunRecord, Store, now
 
-    study = Study(models=["eitest/oracle"], instruments=["open-steu", "open-stem"], reps=max(1, n_trials // 77))
-    protocol = get_protocol(study.protocol)
+    study = Study(models=["eitest/oracle"], instruments=["open-steu", "open-stem"], reps=max(1, round(n_trials / 77)))
+    plan = make_plan(study, estimate=False)
+    settings = RunSettings.for_plan(plan)
+
+    async def ours(store: Store) -> None:
+        for spec in plan.trials:
+            store.save_trial(await administer_one(spec, settings))
+
+    async def bare(calls: list[tuple[list[dict[str, str]], dict]]) -> None:
+        for messages, metadata in calls:
+            await litellm.acompletion(model="eitest/oracle", messages=messages, metadata=metadata, max_tokens=64)
+
+    calls = [
+        (settings.protocol.messages(t.instrument, t.item, list(t.shown)), _oracle_metadata(settings, t))
+        for t in plan.trials
+    ]
+    ours_cpu, bare_cpu = [], []
     with tempfile.TemporaryDirectory() as d, Store(Path(d) / "own.db") as store:
-        cpu0 = time.process_time()
-        plan = make_plan(study)
         store.ensure_run(RunRecord(plan.run_id, {}, {}, "0", None, None, None, None, now(), None, None))
-        for t in plan.trials:
-            shown = list(t.shown)
-            messages = protocol.messages(t.instrument, t.item, shown)
-            texts = [t.item.option(o).text for o in shown]
-            best = shown.index(t.item.best_option)
-            _trial_seed(study, t)
-            started = now()
-            parsed = parse_reply("B", texts, protocol=protocol.name)
-            chosen = shown[parsed.position]
-            store.save_trial(
-                {"run_id": plan.run_id, "model": t.model, "instrument": t.instrument.id, "item_id": t.item.id, "repetition": t.repetition,
-                 "protocol": protocol.name, "protocol_version": protocol.version, "option_order": study.option_order, "shown_order": shown,
-                 "keyed_position": best, "prompt": messages, "raw_reply": "B", "status": parsed.status, "parse_rule": parsed.rule,
-                 "chosen_position": parsed.position, "chosen_option": chosen, "score": t.item.credit(chosen), "started_at": started, "finished_at": now()}
-            )  # fmt: skip
-        return (time.process_time() - cpu0) / len(plan.trials)
+        for _ in range(rounds + 1):
+            store.conn.execute("DELETE FROM trials")  # each round inserts, as a fresh run does
+            ours_cpu.append(measure(asyncio.run, ours(store))[0])
+            bare_cpu.append(measure(asyncio.run, bare(calls))[0])
+    return min(ours_cpu[1:]) / len(plan.trials), min(bare_cpu[1:]) / len(calls)
+
+
+def _oracle_metadata(settings: RunSettings, spec: TrialSpec) -> dict:
+    from eitest.administer.one_trial import trial_seed
+    from eitest.client import offline
+
+    shown = list(spec.shown)
+    return offline.metadata(
+        answers=[settings.protocol.answer_text(i) for i in range(len(shown))],
+        best_position=shown.index(spec.item.best_option),
+        seed=trial_seed(settings.seed, spec),
+        situation=f"{spec.item.stem}\n{spec.item.question}",
+        options=[spec.item.option(o).text for o in shown],
+    )
 
 
 def _ratio(wall: float, ideal: float) -> str:
@@ -128,8 +159,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
 
+    from eitest.administer.plan import make_plan
     from eitest.administer.prompts import get_protocol
-    from eitest.administer.runner import make_plan, run_study
+    from eitest.administer.runner import run_study
     from eitest.client import litellm_module
 
     litellm_module()  # import and configure once, outside the timings
@@ -137,8 +169,11 @@ def main() -> None:
     subprocess.run([sys.executable, "-m", "eitest", "--help"], capture_output=True, check=True)
     help_s = time.perf_counter() - t0
     print(f"eitest --help: {help_s:.3f} s (goal < 0.3 s)")
+    ours, bare = own_work_per_trial(args.trials, args.rounds)
     print(
-        f"eitest's own work per trial, no HTTP: {1000 * own_work_per_trial(args.trials):.3f} ms CPU (goal: < 0.5 ms over bare litellm)"
+        f"one trial, no HTTP (eitest/oracle): administer_one + commit {1000 * ours:.3f} ms CPU, "
+        f"bare litellm call {1000 * bare:.3f} ms, eitest's own work {1000 * (ours - bare):.3f} ms "
+        "(goal: < 0.5 ms over bare litellm)"
     )
     print(
         f"{'latency':>8} {'conc':>5} {'calls':>6} | {'bare ms/call':>12} {'eitest ms/call':>14} {'diff ms':>8} | "

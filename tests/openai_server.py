@@ -32,6 +32,7 @@ class Action:
     delay_s: float = 0.0
     malformed: bool = False
     hang_s: float = 0.0  # sleep this long before answering (a timeout for the client)
+    message: str | None = None  # the error message of a failure (status other than 200)
 
 
 def prompt_of(body: dict[str, Any]) -> str:
@@ -98,7 +99,7 @@ class ScriptedServer:
                     time.sleep(action.delay_s)
                 if action.status != 200:
                     payload = json.dumps(
-                        {"error": {"message": f"scripted {action.status}", "type": "server_error"}}
+                        {"error": {"message": action.message or f"scripted {action.status}", "type": "server_error"}}
                     ).encode()
                     self._send(action.status, payload)
                     return

@@ -24,7 +24,16 @@ class Protocol:
     closing: str
     max_tokens: int  # generous ceiling for the reply
     expected_completion_tokens: int  # for cost estimates before a run
+    # A well-formed reply under this protocol, "{letter}" standing for the chosen option's letter;
+    # the offline responders give it, so they are read by the same parser as a model.
+    answer_form: str = "{letter}"
     structured: bool = False  # ask the provider for a JSON object when it supports it
+
+    def answer_text(self, position: int) -> str:
+        """The reply a well-behaved model gives under this protocol to choose the option shown at ``position``."""
+        if not 0 <= position < len(LETTERS):
+            raise ValueError(f"position {position} has no letter: options are lettered {LETTERS[0]} to {LETTERS[-1]}")
+        return self.answer_form.format(letter=LETTERS[position])
 
     def messages(self, instrument: Instrument, item: Item, shown: list[str]) -> list[dict[str, str]]:
         """One fresh conversation: the instrument's instructions, the situation, the question, lettered options."""
@@ -52,6 +61,7 @@ PROTOCOLS: dict[str, Protocol] = {
             "in the form 'ANSWER: <letter>', choosing exactly one option.",
             max_tokens=2048,
             expected_completion_tokens=350,
+            answer_form="Weighing the options against the situation.\nANSWER: {letter}",
         ),
         Protocol(
             ProtocolName.JSON,
@@ -59,6 +69,7 @@ PROTOCOLS: dict[str, Protocol] = {
             'Reply with a JSON object only, of the form {"answer": "<letter>"}, choosing exactly one option.',
             max_tokens=64,
             expected_completion_tokens=10,
+            answer_form='{{"answer": "{letter}"}}',
             structured=True,
         ),
     )

@@ -2,7 +2,8 @@
 
 litellm is imported on first use only (it takes seconds), with its price list read
 from the installed package, never fetched. The offline responders (``eitest/...``)
-register as a litellm custom provider, so they pass through the same door.
+register as a litellm custom provider, so they pass through the same door; which
+model strings they serve is :mod:`eitest.client.offline`'s to say.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from eitest.client import offline
 from eitest.errors import EitestError
 
 # Retried: rate limits, server errors, timeouts and broken connections or bodies.
@@ -69,9 +71,7 @@ def litellm_module() -> Any:
         litellm.telemetry = False
         litellm.suppress_debug_info = True
         litellm.drop_params = True  # a provider that lacks e.g. temperature still answers
-        from eitest.client.offline import register
-
-        register(litellm)
+        offline.register(litellm)
         _litellm = litellm
     return _litellm
 
@@ -104,15 +104,11 @@ class ModelError(EitestError):
 
 def check_model(model: str, api_base: str | None = None, *, require_key: bool = True) -> None:
     """Fail early, with the fix, for an unknown model string or (when ``require_key``) a missing key."""
-    if model.startswith("eitest/"):
-        from eitest.client.offline import RESPONDERS
-
-        name = model.split("/", 1)[1]
-        if name not in RESPONDERS:
-            raise ModelError(
-                f"unknown offline responder {model!r}; use one of {', '.join('eitest/' + r for r in RESPONDERS)}"
-            )
-        RESPONDERS[name].check()
+    if offline.is_offline(model):
+        responder = offline.responder(model)
+        if responder is None:
+            raise ModelError(f"unknown offline responder {model!r}; use one of {', '.join(offline.model_names())}")
+        responder.check()
         return
     litellm = litellm_module()
     try:
@@ -131,7 +127,7 @@ def check_model(model: str, api_base: str | None = None, *, require_key: bool = 
 
 def missing_keys(model: str) -> list[str]:
     """Environment variables the provider of ``model`` needs and that are not set."""
-    if model.startswith("eitest/"):
+    if offline.is_offline(model):
         return []
     env = litellm_module().validate_environment(model=model)
     return list(env.get("missing_keys") or [])
@@ -241,7 +237,7 @@ def _fill(result: CallResult, response: Any, model: str) -> None:
     if usage is not None:
         result.prompt_tokens = getattr(usage, "prompt_tokens", None)
         result.completion_tokens = getattr(usage, "completion_tokens", None)
-    if model.startswith("eitest/"):
+    if offline.is_offline(model):
         result.cost = 0.0
         return
     # litellm prices the response as it logs it; asking again for a model without a
@@ -253,7 +249,7 @@ def _fill(result: CallResult, response: Any, model: str) -> None:
 
 def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
     """Price of a call from litellm's local price list; None when the model has no price."""
-    if model.startswith("eitest/"):
+    if offline.is_offline(model):
         return 0.0
     litellm = litellm_module()
     try:
@@ -273,7 +269,7 @@ def count_tokens(model: str, messages: list[dict[str, str]]) -> int:
 
 
 def supports_json_mode(model: str, api_base: str | None) -> bool:
-    if model.startswith("eitest/"):
+    if offline.is_offline(model):
         return False
     litellm = litellm_module()
     try:

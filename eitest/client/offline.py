@@ -10,33 +10,42 @@ model, so the demo and the tests exercise the whole path:
 - ``eitest/local-minilm``: the option most similar to the situation by a small
   sentence-embedding model (extra ``local``); a real, weak baseline.
 
-The runner passes what a responder needs in the call's ``metadata["eitest"]``:
-``best_position``, ``n_options``, ``seed``, ``protocol``, ``situation``, ``options``.
+This module is the one place that knows a model string is an offline responder
+(:func:`is_offline`). A responder only chooses a position; what a well-formed reply
+for each position looks like belongs to the prompt protocol, so the caller sends
+those replies along (:func:`metadata`) and the provider returns the chosen one. That
+keeps the model door free of the prompt layer.
 """
 
 from __future__ import annotations
 
-import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eitest.administer.prompts import LETTERS
 from eitest.errors import EitestError
+
+PROVIDER = "eitest"
+PREFIX = PROVIDER + "/"
+METADATA_KEY = "eitest"  # the responder's inputs travel in the call's metadata under this key
+
+
+def is_offline(model: str) -> bool:
+    """True for a model string served by the offline responders (``eitest/...``)."""
+    return model.startswith(PREFIX)
 
 
 @dataclass(frozen=True)
 class Responder:
     name: str
-    choose: Callable[[dict[str, Any]], int]
+    choose: Callable[[dict[str, Any]], int]  # the metadata -> the 0-based position it answers
     description: str
+    check: Callable[[], None] = lambda: None  # raises, with the fix, when the responder cannot run here
 
-    def check(self) -> None:
-        if self.name == "local-minilm":
-            from eitest.client.local_model import check_available
-
-            check_available()
+    @property
+    def model(self) -> str:
+        return PREFIX + self.name
 
 
 def _oracle(info: dict[str, Any]) -> int:
@@ -44,7 +53,7 @@ def _oracle(info: dict[str, Any]) -> int:
 
 
 def _chance(info: dict[str, Any]) -> int:
-    return random.Random(info["seed"]).randrange(int(info["n_options"]))
+    return random.Random(info["seed"]).randrange(len(info["answers"]))
 
 
 def _first(info: dict[str, Any]) -> int:
@@ -57,6 +66,12 @@ def _local_minilm(info: dict[str, Any]) -> int:
     return most_similar(info["situation"], info["options"])
 
 
+def _check_local_minilm() -> None:
+    from eitest.client.local_model import check_available
+
+    check_available()
+
+
 RESPONDERS: dict[str, Responder] = {
     r.name: r
     for r in (
@@ -64,40 +79,69 @@ RESPONDERS: dict[str, Responder] = {
         Responder("chance", _chance, "a uniformly random option, seeded per trial"),
         Responder("first", _first, "always the first option shown"),
         Responder(
-            "local-minilm", _local_minilm, "the option most similar to the situation (all-MiniLM-L6-v2, extra 'local')"
+            "local-minilm",
+            _local_minilm,
+            "the option most similar to the situation (all-MiniLM-L6-v2, extra 'local')",
+            _check_local_minilm,
         ),
     )
 }
 
 
-def reply_text(position: int, protocol: str) -> str:
-    """The reply a well-behaved model would give under ``protocol``."""
-    letter = LETTERS[position]
-    if protocol == "json":
-        return json.dumps({"answer": letter})
-    if protocol == "reasoning":
-        return f"Weighing the options against the situation.\nANSWER: {letter}"
-    return letter
+def responder(model: str) -> Responder | None:
+    """The responder behind ``model`` (``eitest/oracle`` or ``oracle``), or None if there is none."""
+    return RESPONDERS.get(model.removeprefix(PREFIX))
+
+
+def model_names() -> list[str]:
+    return [r.model for r in RESPONDERS.values()]
+
+
+def metadata(
+    *, answers: Sequence[str], best_position: int, seed: int, situation: str, options: Sequence[str]
+) -> dict[str, Any]:
+    """The call metadata a responder needs for one trial.
+
+    ``answers`` are the well-formed replies, one per shown position, of which the
+    responder returns one; ``best_position`` is where the keyed option is shown,
+    ``seed`` seeds a random choice, and ``situation`` and ``options`` (texts in shown
+    order) are what a content-reading responder compares.
+    """
+    if len(answers) != len(options):
+        raise ValueError(f"one answer per shown option: {len(answers)} answers for {len(options)} options")
+    return {
+        METADATA_KEY: {
+            "answers": list(answers),
+            "best_position": best_position,
+            "seed": seed,
+            "situation": situation,
+            "options": list(options),
+        }
+    }
+
+
+def reply(model: str, call_metadata: dict[str, Any] | None) -> str:
+    """What responder ``model`` replies to a call carrying ``call_metadata``."""
+    chosen = responder(model)
+    if chosen is None:
+        raise EitestError(f"unknown offline responder {PREFIX}{model.removeprefix(PREFIX)}")
+    info = (call_metadata or {}).get(METADATA_KEY)
+    if not info:
+        raise EitestError(f"{PREFIX} responders answer only items sent by eitest (metadata[{METADATA_KEY!r}] missing)")
+    return info["answers"][chosen.choose(info)]
 
 
 def register(litellm: Any) -> None:
     """Register the ``eitest`` custom provider with litellm (idempotent)."""
-    if any(p.get("provider") == "eitest" for p in litellm.custom_provider_map):
+    if any(p.get("provider") == PROVIDER for p in litellm.custom_provider_map):
         return
     from litellm import CustomLLM
 
-    class EitestProvider(CustomLLM):
+    class OfflineProvider(CustomLLM):
         def _answer(self, model: str, model_response: Any, litellm_params: dict[str, Any] | None) -> Any:
-            responder = RESPONDERS.get(model)
-            if responder is None:
-                raise EitestError(f"unknown offline responder eitest/{model}")
-            meta = ((litellm_params or {}).get("metadata") or {}).get("eitest")
-            if not meta:
-                raise EitestError("eitest responders answer only items sent by eitest (metadata['eitest'] missing)")
-            position = responder.choose(meta)
-            model_response.choices[0].message.content = reply_text(position, meta.get("protocol", "standard"))
+            model_response.choices[0].message.content = reply(model, (litellm_params or {}).get("metadata"))
             model_response.choices[0].finish_reason = "stop"
-            model_response.model = f"eitest/{model}"
+            model_response.model = PREFIX + model
             return model_response
 
         def completion(
@@ -112,7 +156,7 @@ def register(litellm: Any) -> None:
 
     litellm.custom_provider_map = [
         *litellm.custom_provider_map,
-        {"provider": "eitest", "custom_handler": EitestProvider()},
+        {"provider": PROVIDER, "custom_handler": OfflineProvider()},
     ]
-    if "eitest" not in litellm._custom_providers:
-        litellm._custom_providers.append("eitest")
+    if PROVIDER not in litellm._custom_providers:
+        litellm._custom_providers.append(PROVIDER)

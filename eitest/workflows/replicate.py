@@ -166,7 +166,8 @@ def replicate(
     **study_overrides: Any,
 ) -> ReplicationResult:
     """Run the available tests of design ``name`` and report them beside the paper's aggregates."""
-    from eitest.administer.runner import make_plan, run_study
+    from eitest.administer.plan import make_plan
+    from eitest.administer.runner import run_study
 
     design = load_design(name)
     status = availability(design)

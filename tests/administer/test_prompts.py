@@ -52,3 +52,24 @@ def test_rotated_balances_positions(steu):
             positions[(oid, pos)] += 1
     assert set(positions.values()) == {2}
     assert shown_order("original", item, model="m", instrument="x", repetition=3, seed=0) == item.option_ids
+
+
+@pytest.mark.parametrize("name", list(PROTOCOLS))
+def test_answer_text_is_read_back_as_its_position(name):
+    from eitest.administer.parsing import parse_reply
+
+    protocol = get_protocol(name)
+    options = ["Anger", "Relief", "Guilt", "Pride", "Sadness"]
+    replies = [protocol.answer_text(i) for i in range(len(options))]
+    assert len(set(replies)) == len(options)
+    for i, reply in enumerate(replies):
+        got = parse_reply(reply, options, protocol=name)
+        assert (got.status, got.position) == ("answered", i), reply
+
+
+def test_answer_text_takes_each_protocols_form():
+    assert get_protocol("standard").answer_text(2) == "C"
+    assert get_protocol("json").answer_text(0) == '{"answer": "A"}'
+    assert get_protocol("reasoning").answer_text(4).splitlines()[-1] == "ANSWER: E"
+    with pytest.raises(ValueError, match="position 10 has no letter"):
+        get_protocol("standard").answer_text(10)

@@ -1,0 +1,120 @@
+"""One trial: put one item to one model once, read the reply, score it, as a :class:`~eitest.store.trial.Trial`.
+
+:func:`administer_one` is the whole work of a trial (messages, the call through the
+model door, the parse, the score). The runner schedules it and saves what it returns;
+the benchmark times the same function. What is the same for every trial of a run
+travels in one :class:`RunSettings`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from eitest import client
+from eitest.administer.parsing import parse_reply
+from eitest.administer.plan import Plan, TrialSpec
+from eitest.administer.prompts import Protocol, get_protocol
+from eitest.client import CallSettings, offline
+from eitest.store import now
+from eitest.store.trial import Trial
+from eitest.vocabulary import Status
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What every trial of a run shares: its id, the protocol, how calls are made, the order rule and seed."""
+
+    run_id: str
+    protocol: Protocol
+    call: CallSettings
+    option_order: str
+    seed: int
+    json_mode: frozenset[str] = frozenset()  # models asked for a JSON object (the protocol wants one, they support it)
+
+    @classmethod
+    def for_plan(cls, plan: Plan) -> RunSettings:
+        """The settings of ``plan``'s run, from its study; asks litellm which models take a JSON mode."""
+        study = plan.study
+        protocol = get_protocol(study.protocol)
+        call = CallSettings(
+            temperature=study.temperature,
+            max_tokens=study.max_tokens,
+            api_base=study.api_base,
+            timeout_s=study.timeout_s,
+            max_retries=study.max_retries,
+            backoff_s=study.backoff_s,
+        )
+        json_mode = frozenset(
+            m for m in study.models if protocol.structured and client.supports_json_mode(m, study.api_base)
+        )
+        return cls(plan.run_id, protocol, call, study.option_order, study.seed, json_mode)
+
+
+def trial_seed(seed: int, spec: TrialSpec) -> int:
+    """A stable per-trial seed (for the chance responder) from the study's seed and the trial's key."""
+    parts = (seed, spec.model, spec.instrument.id, spec.item.id, spec.repetition)
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+async def administer_one(spec: TrialSpec, run: RunSettings) -> Trial:
+    """Administer one trial and return its record; a failed call is a trial with status error, never a raise."""
+    protocol = run.protocol
+    shown = list(spec.shown)
+    item = spec.item
+    messages = protocol.messages(spec.instrument, item, shown)
+    texts = [item.option(o).text for o in shown]
+    best = shown.index(item.best_option)
+    started = now()
+    result = await client.complete(
+        spec.model,
+        messages,
+        run.call,
+        metadata=_responder_metadata(spec, run, texts, best) if offline.is_offline(spec.model) else None,
+        response_format={"type": "json_object"} if spec.model in run.json_mode else None,
+        max_tokens=protocol.max_tokens,
+    )
+    parsed = parse_reply(result.text, texts, protocol=protocol.name, error=result.error)
+    chosen = shown[parsed.position] if parsed.position is not None else None
+    return Trial(
+        run_id=run.run_id,
+        model=spec.model,
+        instrument=spec.instrument.id,
+        item_id=item.id,
+        repetition=spec.repetition,
+        protocol=protocol.name,
+        protocol_version=protocol.version,
+        option_order=run.option_order,
+        shown_order=shown,
+        keyed_position=best,
+        prompt=messages,
+        raw_reply=result.text,
+        model_returned=result.model_returned,
+        finish_reason=result.finish_reason,
+        status=parsed.status,
+        parse_rule=parsed.rule,
+        chosen_position=parsed.position,
+        chosen_option=chosen,
+        score=item.credit(chosen) if parsed.status == Status.ANSWERED else None,
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        cost=result.cost,
+        latency_s=result.latency_s,
+        attempts=result.attempts,
+        error=result.error if result.error else ("; ".join(result.errors) or None),
+        started_at=started,
+        finished_at=now(),
+    )
+
+
+def _responder_metadata(spec: TrialSpec, run: RunSettings, texts: list[str], best: int) -> dict[str, Any]:
+    # An offline responder only chooses a position; the protocol says what that answer looks like.
+    return offline.metadata(
+        answers=[run.protocol.answer_text(i) for i in range(len(texts))],
+        best_position=best,
+        seed=trial_seed(run.seed, spec),
+        situation=f"{spec.item.stem}\n{spec.item.question}",
+        options=texts,
+    )

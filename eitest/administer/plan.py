@@ -1,0 +1,136 @@
+"""The plan of a study: every model x instrument x item x repetition as one trial spec, and its cost.
+
+A study's identity (models, instruments with their content hashes, protocol, option
+order, repetitions, temperature, seed, ...) names its run, so planning the same study
+again against a store finds the trials already finished in it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from eitest.administer.prompts import get_protocol, shown_order
+from eitest.administer.study import Study, StudyError
+from eitest.instruments import Instrument, Item, get
+from eitest.store import Store
+
+TrialKey = tuple[str, str, str, int]  # (model, instrument id, item id, repetition)
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """One trial to administer: an item put to a model once, with the option order it is shown."""
+
+    model: str
+    instrument: Instrument
+    item: Item
+    repetition: int
+    shown: tuple[str, ...]
+
+    @property
+    def key(self) -> TrialKey:
+        return (self.model, self.instrument.id, self.item.id, self.repetition)
+
+
+@dataclass
+class Plan:
+    study: Study
+    run_id: str
+    identity: dict[str, Any]
+    hashes: dict[str, str]
+    trials: list[TrialSpec]
+    done: set[TrialKey]
+    estimate_tokens: dict[str, tuple[int, int]] = field(default_factory=dict)  # model -> (prompt, completion)
+    estimate_cost: dict[str, float | None] = field(default_factory=dict)
+
+    @property
+    def todo(self) -> list[TrialSpec]:
+        return [t for t in self.trials if t.key not in self.done]
+
+    @property
+    def total_cost(self) -> float | None:
+        costs = list(self.estimate_cost.values())
+        if any(c is None for c in costs):
+            return None
+        return float(sum(costs))  # type: ignore[arg-type]
+
+    def describe(self) -> list[str]:
+        todo = self.todo
+        lines = [
+            f"run {self.run_id}: {len(self.study.models)} model(s) x {len(self.study.instruments)} instrument(s) "
+            f"x {self.study.reps} repetition(s) = {len(self.trials)} trials; "
+            f"{len(self.trials) - len(todo)} already done, {len(todo)} to call",
+            f"protocol {self.study.protocol}, option order {self.study.option_order}, temperature {self.study.temperature}",
+        ]
+        for model in self.study.models:
+            p, c = self.estimate_tokens.get(model, (0, 0))
+            cost = self.estimate_cost.get(model)
+            shown = "unknown (no price in litellm's list)" if cost is None else f"${cost:.4f}"
+            lines.append(f"  {model}: ~{p:,} prompt + ~{c:,} completion tokens, estimated cost {shown}")
+        return lines
+
+
+def make_plan(study: Study, store: Store | None = None, *, estimate: bool = True, require_keys: bool = True) -> Plan:
+    """Resolve instruments, check models, list every trial, and estimate tokens and cost."""
+    from eitest import client
+
+    instruments: list[Instrument] = []
+    for name in study.instruments:
+        inst = get(name)
+        if inst.is_metadata_only:
+            how = inst.published.obtain if inst.published else ""
+            raise StudyError(f"{inst.id} has no items on this machine: its items belong to their authors. {how}")
+        instruments.append(inst)
+    study = study.model_copy(update={"instruments": [i.id for i in instruments]})
+    for model in study.models:
+        client.check_model(model, study.api_base, require_key=require_keys)
+    hashes = {i.id: i.content_hash for i in instruments}
+    identity = study.identity(hashes)
+    run_id = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+    trials = [
+        TrialSpec(
+            model,
+            inst,
+            item,
+            rep,
+            tuple(
+                shown_order(study.option_order, item, model=model, instrument=inst.id, repetition=rep, seed=study.seed)
+            ),
+        )
+        for model in study.models
+        for inst in instruments
+        for rep in range(study.reps)
+        for item in inst.items
+    ]
+    done = store.finished_keys(run_id) if store is not None else set()
+    plan = Plan(study, run_id, identity, hashes, trials, done)
+    if estimate:
+        estimate_usage(plan)
+    return plan
+
+
+def estimate_usage(plan: Plan) -> None:
+    """Fill the plan's token and cost estimates for the trials still to call."""
+    from eitest import client
+    from eitest.client import offline
+
+    protocol = get_protocol(plan.study.protocol)
+    todo = plan.todo
+    for model in plan.study.models:
+        mine = [t for t in todo if t.model == model]
+        if offline.is_offline(model):
+            plan.estimate_tokens[model] = (0, 0)
+            plan.estimate_cost[model] = 0.0
+            continue
+        per_item: dict[tuple[str, str], int] = {}
+        for t in mine:
+            k = (t.instrument.id, t.item.id)
+            if k not in per_item:
+                per_item[k] = client.count_tokens(model, protocol.messages(t.instrument, t.item, list(t.shown)))
+        prompt = sum(per_item[(t.instrument.id, t.item.id)] for t in mine)
+        completion = protocol.expected_completion_tokens * len(mine)
+        plan.estimate_tokens[model] = (prompt, completion)
+        plan.estimate_cost[model] = client.estimate_cost(model, prompt, completion) if mine else 0.0
