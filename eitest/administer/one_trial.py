@@ -53,8 +53,13 @@ class RunSettings:
 
 
 def trial_seed(seed: int, spec: TrialSpec) -> int:
-    """A stable per-trial seed (for the chance responder) from the study's seed and the trial's key."""
-    parts = (seed, spec.model, spec.instrument.id, spec.item.id, spec.repetition)
+    """A stable per-trial seed (for the chance responder) from the study's seed and the trial's key.
+
+    The label keeps it apart from the seed of the option shuffle (:func:`eitest.administer.prompts.shown_order`),
+    which hashes the same key: sharing that stream made the chance pick the shuffle's first draw, so it
+    chose the option listed last 40 % of the time with five options.
+    """
+    parts = ("chance responder", seed, spec.model, spec.instrument.id, spec.item.id, spec.repetition)
     digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
     return int.from_bytes(digest[:8], "big")
 
