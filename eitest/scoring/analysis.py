@@ -41,9 +41,19 @@ instruments their runs used (``{run_id: Store.run_instruments(run_id)}``).
     model, instrument, option_order, n, chi2, df, p, top_position, top_share,
     top_expected_share, flag, reason.
 ``items``
-    model, instrument, item_id, accuracy, n_reps, human_p.
+    model, instrument, item_id, accuracy, n_reps, human_p (the run's item's; NaN
+    when it has none).
 ``item_correlation``
     model, instrument, rho, p, n, reason.
+``norms``
+    The norms used, one row each (:meth:`eitest.instruments.norms.HumanNorm.row`).
+``runs``
+    Every run in the store (:class:`eitest.store.RunRecord` fields).
+
+Besides the tables, ``instruments`` ({run id: {instrument id: Instrument}}, or
+``Analysis.instrument(id, run_id)``) holds the instruments the analysis used, as
+stored with each run: names, scoring, keys, weights and ``human_p`` come from
+there, and ``trials`` the trials analysed.
 """
 
 from __future__ import annotations
@@ -134,12 +144,11 @@ class Analysis:
         """The instrument ``instrument_id`` as run ``run_id`` used it; without a run, as the first score row's run did."""
         if run_id is None:
             rows = self.scores.loc[self.scores["instrument"] == instrument_id, "run_id"]
-            runs = [*rows, *self.instruments]
-            run_id = next((r for r in runs if instrument_id in self.instruments.get(r, {})), None)
-        try:
-            return self.instruments[run_id][instrument_id]  # type: ignore[index]
-        except KeyError:
-            raise KeyError(f"{instrument_id} is not among the instruments of this analysis") from None
+            run_id = next((r for r in [*rows, *self.instruments] if instrument_id in self.instruments.get(r, {})), "")
+        used = self.instruments.get(run_id, {})
+        if instrument_id not in used:
+            raise KeyError(f"{instrument_id} is not among the instruments of this analysis")
+        return used[instrument_id]
 
     def to_dict(self) -> dict[str, Any]:
         """Every table as JSON-ready records (NaN -> None), with notes and settings."""

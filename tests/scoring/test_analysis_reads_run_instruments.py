@@ -173,3 +173,33 @@ def test_analyze_trials_needs_the_runs_instruments(tmp_path: Path):
         analyze_trials(trials, fewer)
     a = analyze_trials(trials, {run_id: used})
     assert a.instruments == {run_id: used} and a.scores["accuracy"].tolist() == [1.0]
+    assert a.instrument("open-steu", run_id) == used["open-steu"]
+    with pytest.raises(KeyError, match="open-stem is not among"):
+        a.instrument("open-stem")
+
+
+def test_runs_on_two_versions_of_one_id_are_each_scored_with_their_own(tmp_path: Path):
+    from eitest.outputs.report import render_html
+
+    path = tmp_path / "steu-b.yaml"
+    items = keyed_items(19)
+    path.write_text(yaml.safe_dump({"items": items}))
+    import_instrument("steu-b", path)
+    first = get("steu-b")
+    db = tmp_path / "two.db"
+    run_study(Study(models=["eitest/oracle"], instruments=["steu-b"]), db)
+    items[0]["human_p"] = 0.99
+    path.write_text(yaml.safe_dump({"items": items}))
+    import_instrument("steu-b", path)
+    second = get("steu-b")
+    run_study(Study(models=["eitest/chance"], instruments=["steu-b"], reps=2), db)
+    a = analyze(db, n_boot=200)
+    runs = dict(zip(a.scores["model"], a.scores["run_id"], strict=True))
+    assert a.instrument("steu-b", runs["eitest/oracle"]) == first
+    assert a.instrument("steu-b", runs["eitest/chance"]) == second
+    human_p = a.items[a.items["item_id"] == "b00"].set_index("model")["human_p"]
+    assert human_p.to_dict() == {"eitest/chance": 0.99, "eitest/oracle": 0.3}
+    (note,) = [n for n in a.notes if "different versions" in n]
+    assert first.content_hash[:12] in note and second.content_hash[:12] in note
+    html = render_html(db, analysis=a)
+    assert f"content hashes {first.content_hash[:12]}, {second.content_hash[:12]}" in html
