@@ -374,7 +374,7 @@ def _catalogue_match(record: RunRecord, inst_id: str, digest: str, catalogue: Ma
     if current is None:
         now_there = f"the catalogue has no {inst_id}"
     elif current.is_metadata_only:
-        now_there = f"the catalogue's {inst_id} has no items on this machine"
+        now_there = f"the catalogue's {inst_id} has no items on this machine (content hash {current.content_hash[:12]})"
     else:
         now_there = f"the catalogue's {inst_id} is another version (content hash {current.content_hash[:12]})"
     from eitest.paths import user_instrument_dir
