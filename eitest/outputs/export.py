@@ -171,16 +171,35 @@ def scores_table(trials: pd.DataFrame, weighted: Collection[str] = ()) -> tuple[
 
 
 def build_tables(db: str | Path, *, run: str | None = None) -> ExportTables:
-    """Read the store and build both tables (one run, or every run when ``run`` is None)."""
-    from eitest.instruments import catalogue
+    """Read the store and build both tables (one run, or every run when ``run`` is None).
+
+    Which instruments get a weighted score is decided by the instruments the runs used,
+    as stored with them. A run whose items are not known is left out with a note (an
+    error when it was picked with ``run``), as in ``eitest analyze``.
+    """
     from eitest.store import Store
 
     with Store(db, create=False) as store:
         run_id = store.run(run).id if run else None
         trials = store.trials(run_id)
-    if trials.empty:
-        raise ExportError(f"{db} holds no trials{' for run ' + run_id if run_id else ''}; run 'eitest run ...' first")
-    weighted = {i for i, inst in catalogue().items() if inst.scoring == "weighted"}
+        if trials.empty:
+            raise ExportError(
+                f"{db} holds no trials{' for run ' + run_id if run_id else ''}; run 'eitest run ...' first"
+            )
+        used = store.instruments_of_runs(trials["run_id"].unique(), picked=run_id is not None)
+    notes = [f"run {r} left out: {why}" for r, why in used.left_out.items()]
+    trials = trials[trials["run_id"].isin(list(used.by_run))]
+    scorings: dict[str, set[str]] = {}
+    for insts in used.by_run.values():
+        for inst_id, inst in insts.items():
+            scorings.setdefault(inst_id, set()).add(inst.scoring)
+    weighted = {i for i, kinds in scorings.items() if "weighted" in kinds}
+    notes += [
+        f"{i}: keyed in some runs and weighted in others; for the keyed runs its weighted column holds the "
+        "credit 1/0, the same as its share correct"
+        for i, kinds in sorted(scorings.items())
+        if len(kinds) > 1
+    ]
     long = trials_table(trials)
     wide, columns = scores_table(trials, weighted)
     variables = []
@@ -189,7 +208,9 @@ def build_tables(db: str | Path, *, run: str | None = None) -> ExportTables:
             extra = sorted(set(long[v.name].dropna()) - set(v.categories))
             v = replace(v, categories=(*v.categories, *extra))
         variables.append(v)
-    return ExportTables(long, wide, variables, score_variables(columns), columns, list(trials["run_id"].unique()))
+    return ExportTables(
+        long, wide, variables, score_variables(columns), columns, list(trials["run_id"].unique()), notes
+    )
 
 
 # --------------------------------------------------------------------------- writing

@@ -1,9 +1,20 @@
 """From stored trials to the tables a psychologist puts in a paper.
 
 ``analyze(path)`` reads a store and returns an :class:`Analysis`: DataFrames with
-stable, documented columns (below) and ``notes`` that say what was skipped and
-why. Nothing here calls a model. Pure functions from :mod:`eitest.scoring` and
-:mod:`eitest.stats` do the arithmetic.
+stable, documented columns (below), the instruments each run used, and ``notes``
+that say what was skipped and why. Nothing here calls a model.
+
+An analysis is a few DataFrame-in/DataFrame-out steps, each in its own module:
+
+1. :mod:`~eitest.scoring.selection`: the trials to analyse and, from the store, the
+   instruments exactly as each run used them (never today's catalogue);
+2. :mod:`~eitest.scoring.score_table`: the scores with their intervals;
+3. :mod:`~eitest.scoring.against_norms`: the scores on the human scale;
+4. :mod:`~eitest.scoring.measurement_checks`: agreement, position bias, items vs ``human_p``;
+5. :mod:`~eitest.scoring.summary`: the mean over tests, LLMs beside humans.
+
+:func:`analyze_trials` composes them over trials already in hand, given the
+instruments their runs used (``{run_id: Store.run_instruments(run_id)}``).
 
 ``scores`` (one row per model x instrument)
     model, instrument, run_id, option_order, accuracy (share of trials choosing
@@ -30,9 +41,19 @@ why. Nothing here calls a model. Pure functions from :mod:`eitest.scoring` and
     model, instrument, option_order, n, chi2, df, p, top_position, top_share,
     top_expected_share, flag, reason.
 ``items``
-    model, instrument, item_id, accuracy, n_reps, human_p.
+    model, instrument, item_id, accuracy, n_reps, human_p (the run's item's; NaN
+    when it has none).
 ``item_correlation``
     model, instrument, rho, p, n, reason.
+``norms``
+    The norms used, one row each (:meth:`eitest.instruments.norms.HumanNorm.row`).
+``runs``
+    Every run in the store (:class:`eitest.store.RunRecord` fields).
+
+Besides the tables, ``instruments`` ({run id: {instrument id: Instrument}}, or
+``Analysis.instrument(id, run_id)``) holds the instruments the analysis used, as
+stored with each run: names, scoring, keys, weights and ``human_p`` come from
+there, and ``trials`` the trials analysed.
 """
 
 from __future__ import annotations
@@ -40,12 +61,29 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from eitest.errors import EitestError
+from eitest.scoring import against_norms as norms_step
+from eitest.scoring import measurement_checks as checks
+from eitest.scoring import score_table as scores_step
+from eitest.scoring import summary as summary_step
+from eitest.scoring.selection import AnalysisError, RunInstrumentMap, check_instruments, read_store, select_trials
+
+if TYPE_CHECKING:
+    from eitest.instruments import Instrument
+
+__all__ = [
+    "SCORE_COLUMNS",
+    "Analysis",
+    "AnalysisError",
+    "AnalysisOptions",
+    "analyze",
+    "analyze_trials",
+    "select_trials",
+]
 
 SCORE_COLUMNS = [
     "model", "instrument", "run_id", "option_order", "accuracy", "sd_reps", "ci_low", "ci_high",
@@ -55,11 +93,33 @@ SCORE_COLUMNS = [
     "norm_n", "diff", "z", "T_score", "percentile", "percentile_ci_low", "percentile_ci_high", "t",
     "df", "p", "p_adj", "d", "d_ci_low", "d_ci_high", "g", "g_ci_low", "g_ci_high", "warning",
 ]  # fmt: skip
-WARN_BELOW = 0.95
 
 
-class AnalysisError(EitestError):
-    pass
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """How to analyse: the norm files to prefer, unanswered trials, the correction, the bootstrap."""
+
+    norm_files: tuple[str | Path, ...] = ()
+    exclude_unanswered: bool = False
+    correction: str = "holm"
+    n_boot: int = 2000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        from eitest.vocabulary import Correction, choose
+
+        try:
+            choose(Correction, self.correction, "correction")
+        except ValueError as exc:
+            raise AnalysisError(str(exc)) from None
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "exclude_unanswered": self.exclude_unanswered,
+            "correction": self.correction,
+            "n_boot": self.n_boot,
+            "seed": self.seed,
+        }
 
 
 @dataclass
@@ -74,8 +134,21 @@ class Analysis:
     runs: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    # run id -> instrument id -> the instrument as that run used it (from the store)
+    instruments: dict[str, dict[str, Instrument]] = field(default_factory=dict)
+    trials: pd.DataFrame = field(default_factory=pd.DataFrame)  # the trials analysed
 
     TABLES = ("scores", "summary", "agreement", "position_bias", "item_correlation", "norms")
+
+    def instrument(self, instrument_id: str, run_id: str | None = None) -> Instrument:
+        """The instrument ``instrument_id`` as run ``run_id`` used it; without a run, as the first score row's run did."""
+        if run_id is None:
+            rows = self.scores.loc[self.scores["instrument"] == instrument_id, "run_id"]
+            run_id = next((r for r in [*rows, *self.instruments] if instrument_id in self.instruments.get(r, {})), "")
+        used = self.instruments.get(run_id, {})
+        if instrument_id not in used:
+            raise KeyError(f"{instrument_id} is not among the instruments of this analysis")
+        return used[instrument_id]
 
     def to_dict(self) -> dict[str, Any]:
         """Every table as JSON-ready records (NaN -> None), with notes and settings."""
@@ -100,27 +173,6 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: clean(v) for k, v in row.items()} for row in df.to_dict("records")]
 
 
-def select_trials(trials: pd.DataFrame, run: str | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """The trials to analyse: one run, or for each model x instrument its most recent run."""
-    notes: list[str] = []
-    if run is not None:
-        chosen = trials[trials["run_id"].str.startswith(run)]
-        if chosen.empty:
-            raise AnalysisError(f"no trials for run {run!r}; 'eitest runs list' shows the runs")
-        if chosen["run_id"].nunique() > 1:
-            raise AnalysisError(f"{run!r} matches more than one run; give more of the id")
-        return chosen, notes
-    last = trials.groupby(["model", "instrument"])["finished_at"].transform("max")
-    latest_run = trials.loc[trials["finished_at"] == last].groupby(["model", "instrument"])["run_id"].first()
-    keep = trials.set_index(["model", "instrument"]).index.map(latest_run.to_dict()) == trials["run_id"]
-    dropped = trials.loc[~keep, ["model", "instrument", "run_id"]].drop_duplicates()
-    for row in dropped.itertuples():
-        notes.append(
-            f"{row.model} on {row.instrument}: older run {row.run_id} left out (the latest run is analysed; use --run to pick one)"
-        )
-    return trials.loc[keep], notes
-
-
 def analyze(
     path: str | Path,
     *,
@@ -131,249 +183,56 @@ def analyze(
     n_boot: int = 2000,
     seed: int = 0,
 ) -> Analysis:
-    """Analyse the store at ``path``; see the module docstring for the tables and columns."""
-    from eitest.store import Store
-    from eitest.vocabulary import Correction, choose
+    """Analyse the store at ``path``; see the module docstring for the tables and columns.
 
-    try:
-        choose(Correction, correction, "correction")
-    except ValueError as exc:
-        raise AnalysisError(str(exc)) from None
-    with Store(path, create=False) as store:
-        all_trials = store.trials()
-        runs = pd.DataFrame([r.__dict__ for r in store.runs()])
-    if all_trials.empty:
-        raise AnalysisError(f"{path} holds no trials yet; run 'eitest run ...' first")
-    trials, notes = select_trials(all_trials, run)
-    return analyze_trials(
-        trials,
-        runs=runs,
-        norm_files=norms,
-        exclude_unanswered=exclude_unanswered,
-        correction=correction,
-        n_boot=n_boot,
-        seed=seed,
-        notes=notes,
-    )
+    Each run is analysed with the instruments it used, as stored with it. A run whose
+    items are not known is left out with a note, or refused when picked with ``run``.
+    """
+    options = AnalysisOptions(tuple(norms or ()), exclude_unanswered, correction, n_boot, seed)
+    data = read_store(path, run)
+    return analyze_trials(data.trials, data.instruments, options, runs=data.runs, notes=data.notes)
 
 
 def analyze_trials(
     trials: pd.DataFrame,
+    instruments: RunInstrumentMap,
+    options: AnalysisOptions | None = None,
     *,
     runs: pd.DataFrame | None = None,
-    norm_files: list[str | Path] | None = None,
-    exclude_unanswered: bool = False,
-    correction: str = "holm",
-    n_boot: int = 2000,
-    seed: int = 0,
-    notes: list[str] | None = None,
+    notes: list[str] | tuple[str, ...] = (),
 ) -> Analysis:
-    """The same as :func:`analyze`, on a trials DataFrame already in hand."""
-    from eitest import scoring, stats
-    from eitest.instruments import catalogue
-    from eitest.instruments.norms import all_norms, norm_for
-    from eitest.stats import measurement as trust
-    from eitest.vocabulary import Correction
+    """The steps of :func:`analyze`, on trials in hand (one run per model x instrument).
 
-    notes = list(notes or [])
-    cat = catalogue()
-    weighted = {i for i, inst in cat.items() if inst.scoring == "weighted"}
-    scores = scoring.instrument_scores(
-        trials, weighted_instruments=weighted, exclude_unanswered=exclude_unanswered, n_boot=n_boot, seed=seed
+    ``instruments`` maps each run id of ``trials`` to the instruments it used, by id:
+    ``{run_id: store.run_instruments(run_id)}``. Every weighted or keyed decision,
+    ``human_p`` and name comes from there.
+    """
+    options = options or AnalysisOptions()
+    notes = [*notes, *check_instruments(trials, instruments)]
+    scores = scores_step.score_table(
+        trials, instruments, exclude_unanswered=options.exclude_unanswered, n_boot=options.n_boot, seed=options.seed
     )
-    meta = (
-        trials.groupby(["model", "instrument"])
-        .agg(run_id=("run_id", "first"), option_order=("option_order", "first"))
-        .reset_index()
-    )
-    scores = scores.merge(meta, on=["model", "instrument"])
-
-    # Binomial CI of the share correct, all trials taken as one binomial sample.
-    scored = scoring.trial_credit(trials, exclude_unanswered=exclude_unanswered).dropna(subset=["credit"])
-    binom = {}
-    for (model, inst), g in scored.groupby(["model", "instrument"]):
-        ci = stats.binomial_ci(int(g["credit"].sum()), len(g))
-        binom[(model, inst)] = (ci["ci_low"], ci["ci_high"])
-    scores["binom_ci_low"] = [
-        binom.get((m, i), (np.nan, np.nan))[0] for m, i in zip(scores["model"], scores["instrument"], strict=True)
-    ]
-    scores["binom_ci_high"] = [
-        binom.get((m, i), (np.nan, np.nan))[1] for m, i in zip(scores["model"], scores["instrument"], strict=True)
-    ]
-
-    # Against human norms.
-    norm_rows = []
-    for col in ["norm_source", "norm_scoring", "norm_mean", "norm_sd", "norm_n", "diff", "z", "T_score", "percentile", "percentile_ci_low",
-                "percentile_ci_high", "t", "df", "p", "d", "d_ci_low", "d_ci_high", "g", "g_ci_low", "g_ci_high"]:  # fmt: skip
-        scores[col] = np.nan if col not in ("norm_source", "norm_scoring") else None
-    for inst_id in sorted(scores["instrument"].unique()):
-        norm = norm_for(inst_id, extra=[Path(p) for p in norm_files or []])
-        if norm is None:
-            notes.append(
-                f"{inst_id}: no human norm on file, so the single-case statistics (z, percentile, t, d) are skipped; "
-                "pass --norms FILE (format: docs/norm-format.md) or build one from human data with 'eitest norms build'"
-            )
-            continue
-        norm_rows.append(norm.row())
-        mean, sd, n = norm.as_proportion("mean"), norm.as_proportion("sd"), norm.value("n")
-        rows = scores["instrument"] == inst_id
-        compared = "weighted_score" if norm.scoring == "weighted" else "accuracy"
-        scores.loc[rows, "norm_scoring"] = norm.scoring
-        scores.loc[rows, "norm_source"] = norm.source.id if norm.source else None
-        scores.loc[rows, "norm_mean"] = mean if mean is not None else np.nan
-        scores.loc[rows, "norm_sd"] = sd if sd is not None else np.nan
-        scores.loc[rows, "norm_n"] = n if n is not None else np.nan
-        if mean is not None:
-            scores.loc[rows, "diff"] = scores.loc[rows, compared] - mean
-        missing = norm.missing()
-        if missing:
-            notes.append(
-                f"{inst_id}: the norm from {norm.source.id if norm.source else '?'} has no {', '.join(missing)} on file, "
-                "so z, percentile, the Crawford-Howell t and d are skipped"
-                + ("; only the difference from the norm mean is shown" if mean is not None else "")
-            )
-            continue
-        for idx in scores.index[rows]:
-            sc = stats.single_case(float(scores.at[idx, compared]), mean, sd, int(n))
-            for ours, theirs in [("z", "z"), ("T_score", "T_score"), ("percentile", "percentile"), ("percentile_ci_low", "percentile_ci_low"),
-                                 ("percentile_ci_high", "percentile_ci_high"), ("t", "t"), ("df", "df"), ("p", "p_two_sided"),
-                                 ("d", "z_cc"), ("d_ci_low", "z_cc_ci_low"), ("d_ci_high", "z_cc_ci_high"), ("g", "hedges_g"),
-                                 ("g_ci_low", "hedges_g_ci_low"), ("g_ci_high", "hedges_g_ci_high")]:  # fmt: skip
-                scores.at[idx, ours] = sc[theirs]
-    scores["p_adj"] = stats.adjust_pvalues(scores["p"].to_numpy(dtype=float), method=correction)
-    if scores["p"].notna().sum() > 1:
-        notes.append(
-            f"p_adj: {Correction(correction).label} correction across {int(scores['p'].notna().sum())} single-case tests"
-        )
-
-    # Trust: parse and failure rates.
-    warnings = []
-    for row in scores.itertuples():
-        parts = []
-        if not math.isnan(row.parse_rate) and row.parse_rate < WARN_BELOW:
-            parts.append(f"parse rate {row.parse_rate:.1%} < 95%")
-        if row.failure_rate > 1 - WARN_BELOW:
-            parts.append(f"failure rate {row.failure_rate:.1%} > 5%")
-        warnings.append("; ".join(parts) or None)
-        if parts:
-            notes.append(
-                f"{row.model} on {row.instrument}: {'; '.join(parts)} (scores count these trials as {'missing' if exclude_unanswered else 'wrong'})"
-            )
-    scores["warning"] = warnings
-    scores = scores[SCORE_COLUMNS]
-
-    # The paper's aggregate.
-    with_norm = scores.dropna(subset=["norm_mean"])[["instrument", "norm_mean"]].drop_duplicates("instrument")
-    summary = stats.paper_summary(
-        scores[["model", "instrument", "accuracy"]],
-        with_norm.rename(columns={"norm_mean": "mean"}),
-    )
-    aggregate = [n for n in all_norms(norm_files) if n.instrument == "all" and n.value("mean") is not None]
-    if aggregate:
-        agg = aggregate[0]
-        summary = pd.concat(
-            [
-                summary,
-                pd.DataFrame(
-                    [
-                        {
-                            "row": "published_human_mean",
-                            "name": f"Humans, published aggregate ({agg.source.id if agg.source else '?'})",
-                            "n_tests": np.nan,
-                            "mean": agg.as_proportion("mean"),
-                            "sd": np.nan,
-                            "ci_low": np.nan,
-                            "ci_high": np.nan,
-                            "instruments": "the source's tests",
-                        }
-                    ]  # fmt: skip
-                ),
-            ],
-            ignore_index=True,
-        )
-    if with_norm.empty:
-        notes.append(
-            "summary: no instrument analysed has a human norm mean on file, so the LLM-vs-human comparison has no human row from these tests"
-        )
-
-    agreement_rows, bias_rows, corr_rows = [], [], []
-    items = scoring.item_scores(trials, exclude_unanswered=exclude_unanswered)
-    items["human_p"] = [
-        cat[i].item(it).human_p if i in cat and _has_item(cat[i], it) else np.nan
-        for i, it in zip(items["instrument"], items["item_id"], strict=True)
-    ]
-    for (model, inst), g in trials.groupby(["model", "instrument"], sort=True):
-        ag = trust.agreement(
-            g[["item_id", "repetition"]].assign(choice=g["chosen_option"].where(g["chosen_option"].notna(), None))
-        )
-        agreement_rows.append(
-            {
-                "model": model,
-                "instrument": inst,
-                **{k: ag[k] for k in ("modal_rate", "fleiss_kappa", "n_items", "n_reps", "reason")},
-            }
-        )
-        pb_in = g.assign(n_options=g["shown_order"].map(len))[["chosen_position", "keyed_position", "n_options"]]
-        pb = trust.position_bias(pb_in)
-        bias_rows.append(
-            {
-                "model": model,
-                "instrument": inst,
-                "option_order": g["option_order"].iloc[0],
-                **{
-                    k: pb[k]
-                    for k in (
-                        "n",
-                        "chi2",
-                        "df",
-                        "p",
-                        "top_position",
-                        "top_share",
-                        "top_expected_share",
-                        "flag",
-                        "reason",
-                    )
-                },
-            }  # fmt: skip
-        )
-        if pb.get("flag"):
-            notes.append(
-                f"{model} on {inst}: position bias - chose position {_letter(pb['top_position'])} in {pb['top_share']:.0%} of answers "
-                f"where the keys predict {pb['top_expected_share']:.0%} (chi-square p {'< .001' if pb['p'] < 0.001 else '= ' + format(pb['p'], '.3f')})"
-            )
-        mine = items[(items["model"] == model) & (items["instrument"] == inst)].set_index("item_id")
-        if mine["human_p"].notna().any():
-            ic = trust.item_correlation(mine["accuracy"], mine["human_p"])
-            corr_rows.append({"model": model, "instrument": inst, **ic})
-    agreement = pd.DataFrame(agreement_rows)
-    position_bias = pd.DataFrame(bias_rows)
-    item_correlation = pd.DataFrame(corr_rows, columns=["model", "instrument", "rho", "p", "n", "reason"])
+    norms = norms_step.find_norms(scores["instrument"], options.norm_files)
+    scores = norms_step.against_norms(scores, norms, correction=options.correction)
+    notes += norms_step.norm_notes(scores, norms, correction=options.correction)
+    scores = scores_step.with_warnings(scores)[SCORE_COLUMNS]
+    notes += scores_step.warning_notes(scores, exclude_unanswered=options.exclude_unanswered)
+    summary = summary_step.summary_table(scores, options.norm_files)
+    notes += summary_step.summary_notes(scores)
+    items = checks.item_table(trials, instruments, exclude_unanswered=options.exclude_unanswered)
+    position_bias = checks.position_bias_table(trials)
+    notes += checks.position_bias_notes(position_bias)
     return Analysis(
-        scores=scores.reset_index(drop=True),
+        scores=scores,
         summary=summary,
-        agreement=agreement,
+        agreement=checks.agreement_table(trials),
         position_bias=position_bias,
         items=items,
-        item_correlation=item_correlation,
-        norms=pd.DataFrame(norm_rows),
+        item_correlation=checks.item_correlation_table(items),
+        norms=norms_step.norm_table(norms),
         runs=runs if runs is not None else pd.DataFrame(),
         notes=notes,
-        settings={"exclude_unanswered": exclude_unanswered, "correction": correction, "n_boot": n_boot, "seed": seed},
+        settings=options.settings(),
+        instruments={r: dict(instruments[r]) for r in trials["run_id"].unique()},
+        trials=trials,
     )
-
-
-def _has_item(inst: Any, item_id: str) -> bool:
-    try:
-        inst.item(item_id)
-    except KeyError:
-        return False
-    return True
-
-
-def _letter(position: Any) -> str:
-    from eitest.administer.prompts import LETTERS
-
-    try:
-        return LETTERS[int(position)]
-    except (TypeError, ValueError, IndexError):
-        return str(position)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +65,18 @@ def now() -> str:
 
 class StoreError(EitestError):
     pass
+
+
+class UnresolvedInstrument(StoreError):
+    """A run's instrument is neither in the store nor, in the version the run used, in the catalogue."""
+
+
+@dataclass(frozen=True)
+class RunInstruments:
+    """The instruments each run used, and the runs left out because their items are not known."""
+
+    by_run: dict[str, dict[str, Instrument]]  # run id -> instrument id -> the instrument as the run used it
+    left_out: dict[str, str]  # run id -> why its items are not known
 
 
 @dataclass(frozen=True)
@@ -228,20 +241,85 @@ class Store:
 
     def snapshot(self, content_hash: str) -> Instrument | None:
         """The instrument stored under ``content_hash``, or None when the store has no snapshot of it."""
-        from eitest.instruments import parse_instrument
+        from eitest.instruments import InstrumentError, parse_instrument
 
         row = self.conn.execute(
             "SELECT instrument_id, content FROM instrument_snapshots WHERE content_hash = ?", (content_hash,)
         ).fetchone()
         if row is None:
             return None
-        inst = parse_instrument(json.loads(row["content"]), f"{self.path}: snapshot of {row['instrument_id']}")
+        altered = StoreError(
+            f"{self.path}: the stored snapshot of {row['instrument_id']} no longer matches its hash "
+            f"{content_hash[:12]}: the store has been altered since the run. Analyse an unaltered copy "
+            "(a backup), or run the study again into a new store"
+        )
+        try:
+            inst = parse_instrument(json.loads(row["content"]), f"{self.path}: snapshot of {row['instrument_id']}")
+        except (ValueError, InstrumentError):  # not JSON, or no longer a valid instrument
+            raise altered from None
         if inst.content_hash != content_hash:
-            raise StoreError(
-                f"{self.path}: the stored snapshot of {row['instrument_id']} no longer matches its hash "
-                f"{content_hash[:12]}; the store has been altered"
-            )
+            raise altered
         return inst
+
+    def run_instruments(
+        self, run_id: str, *, catalogue: Mapping[str, Instrument] | None = None
+    ) -> dict[str, Instrument]:
+        """The instruments run ``run_id`` used, by id, exactly as they were when it started.
+
+        Each is the run's snapshot. A store written before snapshots were kept has none:
+        then the catalogue's instrument of that id stands in when its content hash is the
+        run's (and is kept as the snapshot from then on, so that later changes to the
+        file no longer matter); otherwise :class:`UnresolvedInstrument` says what to put
+        back. ``catalogue`` (default :func:`eitest.instruments.catalogue`) is read only
+        for such runs. A snapshot that does not match its hash raises :class:`StoreError`.
+        """
+        record = self.run(run_id)
+        found: dict[str, Instrument] = {}
+        recovered: list[Instrument] = []
+        for inst_id, digest in sorted(record.instrument_hashes.items()):
+            inst = self.snapshot(digest)
+            if inst is None:
+                if catalogue is None:
+                    from eitest.instruments import catalogue as current_catalogue
+
+                    catalogue = current_catalogue()
+                inst = _catalogue_match(record, inst_id, digest, catalogue)
+                recovered.append(inst)
+            elif inst.id != inst_id:
+                raise StoreError(
+                    f"{self.path}: run {record.id} used {inst_id} (content hash {digest[:12]}), but the store "
+                    f"holds {inst.id} under that hash; the store has been altered"
+                )
+            found[inst_id] = inst
+        if recovered:
+            try:
+                self.save_instruments(recovered)
+            except sqlite3.OperationalError:  # a read-only store: resolve again next time
+                pass
+        return found
+
+    def instruments_of_runs(
+        self, run_ids: Iterable[str], *, picked: bool = False, catalogue: Mapping[str, Instrument] | None = None
+    ) -> RunInstruments:
+        """The instruments of several runs, leaving out a run whose items are not known.
+
+        A run whose instruments cannot be resolved (:class:`UnresolvedInstrument`) is left
+        out, with the reason, so that the others can still be analysed; it is an error
+        instead when the user picked the runs (``picked``, e.g. ``--run``) or when no run
+        is left. A store that has been altered is always an error.
+        """
+        by_run: dict[str, dict[str, Instrument]] = {}
+        left_out: dict[str, str] = {}
+        for run_id in dict.fromkeys(run_ids):
+            try:
+                by_run[run_id] = self.run_instruments(run_id, catalogue=catalogue)
+            except UnresolvedInstrument as exc:
+                if picked:
+                    raise
+                left_out[run_id] = str(exc)
+        if not by_run and left_out:
+            raise UnresolvedInstrument("\n".join(left_out.values()))
+        return RunInstruments(by_run, left_out)
 
     def run_summary(self) -> list[dict[str, Any]]:
         rows = self.conn.execute(
@@ -288,26 +366,23 @@ def _run_record(r: sqlite3.Row) -> RunRecord:
     )
 
 
-class Results:
-    """A store opened for reading, for notebooks: ``eitest.open_results(path).trials``."""
+def _catalogue_match(record: RunRecord, inst_id: str, digest: str, catalogue: Mapping[str, Instrument]) -> Instrument:
+    """The catalogue's instrument when it is the one the run used; never another version."""
+    current = catalogue.get(inst_id)
+    if current is not None and current.content_hash == digest:
+        return current
+    if current is None:
+        now_there = f"the catalogue has no {inst_id}"
+    elif current.is_metadata_only:
+        now_there = f"the catalogue's {inst_id} has no items on this machine (content hash {current.content_hash[:12]})"
+    else:
+        now_there = f"the catalogue's {inst_id} is another version (content hash {current.content_hash[:12]})"
+    from eitest.paths import user_instrument_dir
 
-    def __init__(self, path: str | Path):
-        self._store = Store(path, create=False)
-        self.path = self._store.path
-
-    @property
-    def trials(self) -> pd.DataFrame:
-        return self._store.trials()
-
-    @property
-    def runs(self) -> pd.DataFrame:
-        import pandas as pd
-
-        return pd.DataFrame([r.__dict__ for r in self._store.runs()])
-
-    def close(self) -> None:
-        self._store.close()
-
-
-def open_results(path: str | Path) -> Results:
-    return Results(path)
+    raise UnresolvedInstrument(
+        f"run {record.id} used {inst_id} with content hash {digest[:12]}; the store keeps no copy of those items "
+        f"(it was written before eitest kept them) and {now_there}, so analysing it would score the run against "
+        f"items it did not use. Put back the file the run used: 'eitest instruments import {inst_id} FILE' for a "
+        f"published test, or a copy of your own file in {user_instrument_dir()}; a test shipped with eitest comes "
+        f"back with the eitest version the run used ({record.eitest_version}). Then run the command again"
+    )

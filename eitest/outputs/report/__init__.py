@@ -101,27 +101,27 @@ def render_html(
     """The report of the store at ``db`` as one self-contained HTML string.
 
     ``analysis`` is :func:`eitest.scoring.analysis.analyze` of the same store and options,
-    when the caller has it already.
+    when the caller has it already. Test names, scoring and the methods paragraph come
+    from the instruments the runs used, as the analysis read them from the store.
     """
-    from eitest.instruments import catalogue
     from eitest.outputs.report.plots import accuracy_plot, item_plot, report_svg
-    from eitest.scoring.analysis import analyze, select_trials
+    from eitest.scoring.analysis import analyze
     from eitest.store import Store
 
     if analysis is None:
         analysis = analyze(db, norms=norms, run=run)
+    # The trials and instruments the analysis used: a run it left out is left out here too.
+    trials = analysis.trials
     with Store(db, create=False) as store:
-        trials, _ = select_trials(store.trials(), run)
         runs = [r for r in store.runs() if r.id in set(trials["run_id"])]
-    cat = catalogue()
     tests = []
     for inst_id in sorted(analysis.scores["instrument"].unique()):
-        inst = cat.get(inst_id)
+        inst = analysis.instrument(inst_id)
         tests.append(
             {
                 "id": inst_id,
-                "name": inst.name if inst else inst_id,
-                "scoring": inst.scoring if inst else "?",
+                "name": inst.name,
+                "scoring": inst.scoring,
                 "item_plot": _data_uri(report_svg(item_plot, analysis.items, inst_id)),
                 "scores": analysis.scores[analysis.scores["instrument"] == inst_id].to_dict("records"),
                 "agreement": analysis.agreement[analysis.agreement["instrument"] == inst_id].to_dict("records"),
@@ -143,7 +143,7 @@ def render_html(
         "tests": tests,
         "usage": _usage(trials),
         "replies": _replies(trials),
-        "methods": methods_paragraph(analysis, trials, runs, cat),
+        "methods": methods_paragraph(analysis, trials, runs),
         "runs": runs,
         "notes": analysis.notes,
         "norms": analysis.norms.to_dict("records"),

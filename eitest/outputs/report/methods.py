@@ -45,18 +45,26 @@ def sentences(analysis: Any) -> list[str]:
     return out
 
 
-def methods_paragraph(analysis: Any, trials: pd.DataFrame, runs: list[Any], catalogue: dict[str, Any]) -> str:
-    """A methods paragraph generated from what was stored, for a psychologist to adapt."""
+def _tests(analysis: Any, trials: pd.DataFrame) -> list[str]:
+    """Each test as the runs used it: name, version, items, scoring and content hash(es)."""
     tests = []
-    for inst_id in sorted(trials["instrument"].unique()):
-        inst = catalogue.get(inst_id)
-        digest = (runs[0].instrument_hashes.get(inst_id, "") if runs else "")[:12]
-        if inst is not None:
-            tests.append(
-                f"{inst.name} ({inst_id}, version {inst.version}, {inst.n_items} items, {inst.scoring} scoring, content hash {digest})"
-            )
-        else:
-            tests.append(f"{inst_id} (content hash {digest})")
+    for inst_id, g in trials.groupby("instrument", sort=True):
+        used = {}
+        for run_id in g["run_id"].unique():
+            inst = analysis.instrument(inst_id, run_id)
+            used[inst.content_hash] = inst
+        inst = next(iter(used.values()))
+        digests = ", ".join(h[:12] for h in used)
+        tests.append(
+            f"{inst.name} ({inst_id}, version {inst.version}, {inst.n_items} items, {inst.scoring} scoring, "
+            f"content hash{'es' if len(used) > 1 else ''} {digests})"
+        )
+    return tests
+
+
+def methods_paragraph(analysis: Any, trials: pd.DataFrame, runs: list[Any]) -> str:
+    """A methods paragraph generated from what was stored, for a psychologist to adapt."""
+    tests = _tests(analysis, trials)
     models = []
     for model, g in trials.groupby("model", sort=True):
         returned = sorted({str(m) for m in g["model_returned"].dropna().unique()} - {model})

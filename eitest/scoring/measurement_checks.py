@@ -1,0 +1,102 @@
+"""The measurement checks: agreement across repetitions, position bias, and item accuracy against ``human_p``.
+
+Each step takes the trials (one run per model x instrument) and returns one
+table; the statistics are those of :mod:`eitest.stats.measurement`. ``human_p``
+comes from the instrument the run used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from eitest.scoring.scores import KEYS, item_scores
+from eitest.scoring.selection import RunInstrumentMap
+
+AGREEMENT_COLUMNS = ["model", "instrument", "modal_rate", "fleiss_kappa", "n_items", "n_reps", "reason"]
+BIAS_COLUMNS = [
+    "model", "instrument", "option_order", "n", "chi2", "df", "p", "top_position", "top_share",
+    "top_expected_share", "flag", "reason",
+]  # fmt: skip
+CORRELATION_COLUMNS = ["model", "instrument", "rho", "p", "n", "reason"]
+
+
+def agreement_table(trials: pd.DataFrame) -> pd.DataFrame:
+    """One row per model x instrument: the model's agreement with itself across repetitions."""
+    from eitest.stats import agreement
+
+    rows = []
+    for (model, inst), g in trials.groupby(KEYS, sort=True):
+        choices = g[["item_id", "repetition"]].assign(choice=g["chosen_option"].where(g["chosen_option"].notna(), None))
+        ag = agreement(choices)
+        rows.append({"model": model, "instrument": inst, **{k: ag[k] for k in AGREEMENT_COLUMNS[2:]}})
+    return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
+
+
+def position_bias_table(trials: pd.DataFrame) -> pd.DataFrame:
+    """One row per model x instrument: does the choice follow the options' positions rather than their content?"""
+    from eitest.stats import position_bias
+
+    rows = []
+    for (model, inst), g in trials.groupby(KEYS, sort=True):
+        pb = position_bias(
+            g.assign(n_options=g["shown_order"].map(len))[["chosen_position", "keyed_position", "n_options"]]
+        )
+        rows.append(
+            {
+                "model": model,
+                "instrument": inst,
+                "option_order": g["option_order"].iloc[0],
+                **{k: pb[k] for k in BIAS_COLUMNS[3:]},
+            }
+        )
+    return pd.DataFrame(rows, columns=BIAS_COLUMNS)
+
+
+def position_bias_notes(bias: pd.DataFrame) -> list[str]:
+    """A note for each flagged position bias, with the share chosen and the share the keys predict."""
+    notes = []
+    for r in bias.itertuples():
+        if r.flag:
+            p = "< .001" if r.p < 0.001 else "= " + format(r.p, ".3f")
+            notes.append(
+                f"{r.model} on {r.instrument}: position bias - chose position {_letter(r.top_position)} in {r.top_share:.0%} "
+                f"of answers where the keys predict {r.top_expected_share:.0%} (chi-square p {p})"
+            )
+    return notes
+
+
+def item_table(
+    trials: pd.DataFrame, instruments: RunInstrumentMap, *, exclude_unanswered: bool = False
+) -> pd.DataFrame:
+    """One row per model x instrument x item: ``accuracy``, ``n_reps`` and the item's ``human_p`` (NaN if none)."""
+    items = item_scores(trials, exclude_unanswered=exclude_unanswered)
+    run_of = trials.groupby(KEYS)["run_id"].first().to_dict()
+    human_p = []
+    for model, inst_id, item_id in zip(items["model"], items["instrument"], items["item_id"], strict=True):
+        p = instruments[run_of[(model, inst_id)]][inst_id].item(item_id).human_p
+        human_p.append(np.nan if p is None else p)
+    return items.assign(human_p=np.array(human_p, dtype=float))
+
+
+def item_correlation_table(items: pd.DataFrame) -> pd.DataFrame:
+    """One row per model x instrument whose items carry ``human_p``: Spearman's rho of item accuracy with it."""
+    from eitest.stats import item_correlation
+
+    rows = []
+    for (model, inst), mine in items.groupby(KEYS, sort=True):
+        mine = mine.set_index("item_id")
+        if mine["human_p"].notna().any():
+            rows.append({"model": model, "instrument": inst, **item_correlation(mine["accuracy"], mine["human_p"])})
+    return pd.DataFrame(rows, columns=CORRELATION_COLUMNS)
+
+
+def _letter(position: Any) -> str:
+    from eitest.administer.prompts import LETTERS
+
+    try:
+        return LETTERS[int(position)]
+    except (TypeError, ValueError, IndexError):
+        return str(position)

@@ -1,0 +1,147 @@
+"""What an analysis reads: which trials, and the instruments exactly as each run used them.
+
+An analysis never takes an instrument from today's catalogue: the run's own
+snapshot in the store says which items, keys, weights, scoring and ``human_p``
+it used (:meth:`eitest.store.Store.run_instruments`). The catalogue is read only
+to say when its current version of an id differs from the one a run used.
+
+When several runs are analysed and the items of one are not known (a store
+written before snapshots were kept, whose file has changed since), that run is
+left out with a note; it is an error when it was picked with ``--run``, or when
+no run is left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from eitest.errors import EitestError
+
+if TYPE_CHECKING:
+    from eitest.instruments import Instrument
+
+# run id -> instrument id -> the instrument as that run used it
+RunInstrumentMap = Mapping[str, Mapping[str, "Instrument"]]
+
+
+class AnalysisError(EitestError):
+    pass
+
+
+@dataclass(frozen=True)
+class StoreInput:
+    """The trials an analysis reads from a store, with their runs' instruments and what was left out."""
+
+    trials: pd.DataFrame
+    runs: pd.DataFrame
+    instruments: dict[str, dict[str, Instrument]]
+    notes: list[str] = field(default_factory=list)
+
+
+def select_trials(trials: pd.DataFrame, run: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """The trials to analyse: one run, or for each model x instrument its most recent run."""
+    notes: list[str] = []
+    if run is not None:
+        chosen = trials[trials["run_id"].str.startswith(run)]
+        if chosen.empty:
+            raise AnalysisError(f"no trials for run {run!r}; 'eitest runs list' shows the runs")
+        if chosen["run_id"].nunique() > 1:
+            raise AnalysisError(f"{run!r} matches more than one run; give more of the id")
+        return chosen, notes
+    last = trials.groupby(["model", "instrument"])["finished_at"].transform("max")
+    latest_run = trials.loc[trials["finished_at"] == last].groupby(["model", "instrument"])["run_id"].first()
+    keep = trials.set_index(["model", "instrument"]).index.map(latest_run.to_dict()) == trials["run_id"]
+    dropped = trials.loc[~keep, ["model", "instrument", "run_id"]].drop_duplicates()
+    for row in dropped.itertuples():
+        notes.append(
+            f"{row.model} on {row.instrument}: older run {row.run_id} left out (the latest run is analysed; use --run to pick one)"
+        )
+    return trials.loc[keep], notes
+
+
+def read_store(path: str | Path, run: str | None = None) -> StoreInput:
+    """The trials of the store at ``path`` to analyse (see :func:`select_trials`) and their runs' instruments."""
+    from eitest.store import Store
+
+    with Store(path, create=False) as store:
+        all_trials = store.trials()
+        runs = pd.DataFrame([r.__dict__ for r in store.runs()])
+        if all_trials.empty:
+            raise AnalysisError(f"{path} holds no trials yet; run 'eitest run ...' first")
+        trials, notes = select_trials(all_trials, run)
+        used = store.instruments_of_runs(trials["run_id"].unique(), picked=run is not None)
+    for run_id, why in used.left_out.items():
+        notes.append(f"run {run_id} left out: {why}")
+    trials = trials[trials["run_id"].isin(list(used.by_run))]
+    notes += catalogue_notes(used.by_run)
+    return StoreInput(trials, runs, used.by_run, notes)
+
+
+def catalogue_notes(instruments: RunInstrumentMap) -> list[str]:
+    """A note for each run whose instrument differs from the catalogue's current version of its id."""
+    from eitest.instruments import catalogue
+
+    try:
+        current = catalogue()
+    except EitestError as exc:  # a broken file in the catalogue must not stop an analysis that does not read it
+        return [f"the catalogue could not be read to compare with the runs' instruments: {exc}"]
+    notes = []
+    for run_id, used in instruments.items():
+        for inst_id, inst in sorted(used.items()):
+            now = current.get(inst_id)
+            if now is not None and now.content_hash != inst.content_hash:
+                notes.append(
+                    f"{inst_id}: the catalogue's current version (content hash {now.content_hash[:12]}) differs from "
+                    f"the one run {run_id} used ({inst.content_hash[:12]}); the analysis uses the run's items, as "
+                    "stored with the run"
+                )
+    return notes
+
+
+def check_instruments(trials: pd.DataFrame, instruments: RunInstrumentMap) -> list[str]:
+    """Check that ``instruments`` holds every run's instrument and item; notes where runs used different versions.
+
+    Raises :class:`AnalysisError` when an instrument or an item of the trials is missing, or
+    when a model x instrument has trials of more than one run (:func:`select_trials` picks one).
+    """
+    pairs = trials[["run_id", "instrument"]].drop_duplicates()
+    missing = [
+        f"{r.instrument} of run {r.run_id}"
+        for r in pairs.itertuples()
+        if r.instrument not in instruments.get(r.run_id, {})
+    ]
+    if missing:
+        raise AnalysisError(
+            f"no instrument given for {', '.join(missing)}; pass the instruments each run used, "
+            "e.g. {run_id: store.run_instruments(run_id)} from eitest.store.Store"
+        )
+    for (run_id, inst_id), g in trials.groupby(["run_id", "instrument"], sort=True):
+        known = {it.id for it in instruments[run_id][inst_id].items}
+        unknown = sorted(set(g["item_id"]) - known)
+        if unknown:
+            raise AnalysisError(
+                f"run {run_id}: items {', '.join(unknown[:5])} are not in the {inst_id} given for it; "
+                "pass the instrument the run used (Store.run_instruments)"
+            )
+    several = trials.groupby(["model", "instrument"])["run_id"].nunique()
+    if (several > 1).any():
+        model, inst_id = several[several > 1].index[0]
+        raise AnalysisError(
+            f"{model} on {inst_id} has trials of several runs; analyse one run per model x instrument "
+            "(select_trials picks the latest)"
+        )
+    notes = []
+    for inst_id, g in pairs.groupby("instrument", sort=True):
+        versions = {r: instruments[r][inst_id].content_hash for r in g["run_id"]}
+        if len(set(versions.values())) > 1:
+            listed = ", ".join(f"run {r}: {h[:12]}" for r, h in versions.items())
+            notes.append(
+                f"{inst_id}: the runs analysed used different versions of it ({listed}); each run is scored "
+                "with its own items, but their scores are not strictly comparable"
+            )
+    return notes
