@@ -169,8 +169,10 @@ def test_difficulty_and_correlation_steps_match_statsmodels_and_scipy(data):
     x, y = data["xa"].mean(axis=1), data["xb"].mean(axis=1)
     d = compare_difficulty(x, y, FormsOptions(bound=0.3, alpha=0.05))
     sd = (x - y).std(ddof=1)
-    p_tost, lower, upper = ttost_paired(x, y, -0.3 * sd, 0.3 * sd)
-    assert d["p_tost"] == pytest.approx(p_tost) and d["t_lower"] == pytest.approx(lower[0])
+    _, lower, upper = ttost_paired(x, y, -0.3 * sd, 0.3 * sd)  # the t statistics; p is exact on d_z
+    t, n = (x - y).mean() / sd * np.sqrt(len(x)), len(x)
+    exact = max(stats.nct.sf(t, n - 1, -0.3 * np.sqrt(n)), stats.nct.cdf(t, n - 1, 0.3 * np.sqrt(n)))
+    assert d["p_tost"] == pytest.approx(exact, rel=1e-9) and d["t_lower"] == pytest.approx(lower[0])
     assert d["t_upper"] == pytest.approx(upper[0]) and d["d"] == pytest.approx((x - y).mean() / sd)
     paired = stats.ttest_rel(x, y)
     assert (d["t_diff"], d["p_diff"]) == pytest.approx((paired.statistic, paired.pvalue))
