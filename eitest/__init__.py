@@ -48,7 +48,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from eitest.version import __version__
 
 if TYPE_CHECKING:
     from eitest import stats as stats

@@ -209,7 +209,7 @@ def _leading(lines: list[str], ctx: Ctx) -> ParseResult | None:
     body = "\n".join(lines)
     others = {_label_letter(line) for line in lines[1:]} | {x.upper() for x in _marked_letters(body)}
     others |= {m.group(1) for m in re.finditer(r"(?<![\w(])([A-Z])\)", body)}
-    if not only_answer and others - {None, chr(ord("A") + pos)}:
+    if not only_answer and (pos is None or others - {None, chr(ord("A") + pos)}):
         return None
     return _result((kind, pos), "leading_letter", name_form=True)
 

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from eitest import __version__
 from eitest.administer.one_trial import RunSettings, administer_one
 from eitest.administer.plan import Plan, TrialSpec, estimate_usage, make_plan
 from eitest.administer.provenance import dist_version, git_revision, python_call
@@ -21,6 +20,7 @@ from eitest.client.event_loop import run_coroutine
 from eitest.errors import EitestError
 from eitest.store import RunRecord, Store, now
 from eitest.store.trial import Trial
+from eitest.version import __version__
 from eitest.vocabulary import Status
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import click
 
-from eitest import __version__
 from eitest.cli.analyze import analyze
 from eitest.cli.export import export
 from eitest.cli.forms import compare_forms
@@ -19,6 +18,7 @@ from eitest.cli.replicate import replicate
 from eitest.cli.report import demo, report
 from eitest.cli.run import run, runs
 from eitest.cli.survey import survey
+from eitest.version import __version__
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

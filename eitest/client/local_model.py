@@ -34,9 +34,10 @@ def check_available() -> None:
 def model_dir() -> Path:
     """Where the packaged model's files are (the folder holding its config and weights)."""
     spec = importlib.util.find_spec(PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    if not locations:
         check_available()
-    root = Path(next(iter(spec.submodule_search_locations)))
+    root = Path(locations[0])
     for config in sorted(root.rglob("config_sentence_transformers.json")) + sorted(root.rglob("modules.json")):
         return config.parent
     for config in sorted(root.rglob("config.json")):

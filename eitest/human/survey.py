@@ -156,8 +156,8 @@ def qualtrics_notes(instrument: Instrument, txt_name: str, randomize: bool) -> s
 
 def html_page(instrument: Instrument, *, randomize: bool = True, seed: int | None = None) -> str:
     """A standalone questionnaire page; every item text is HTML-escaped (:mod:`eitest.outputs.templating`)."""
-    from eitest import __version__
     from eitest.outputs.templating import render
+    from eitest.version import __version__
 
     _require_items(instrument)
     return render(

@@ -36,7 +36,7 @@ class Variable:
     value_labels: tuple[tuple[int, str], ...] = ()
     instrument: str | None = None  # for the score columns: the instrument id
 
-    def sav_labels(self) -> dict[int, str]:
+    def sav_labels(self) -> dict[int | float, str]:  # pyreadstat's type for value labels
         if self.categories:
             return {i: c for i, c in enumerate(self.categories, start=1)}
         return dict(self.value_labels)
@@ -158,7 +158,7 @@ def score_variables(columns: Sequence[InstrumentColumns]) -> list[Variable]:
 
 def build(tables: ExportTables, fmt: str, db: str | Path, files: Sequence[Path] = ()) -> dict[str, Any]:
     """The codebook of an export as JSON-ready data."""
-    from eitest import __version__
+    from eitest.version import __version__
 
     def variables(vs: Sequence[Variable], df: pd.DataFrame) -> list[dict[str, Any]]:
         rows = []

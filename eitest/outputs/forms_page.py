@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def render_forms_page(result: FormsComparison) -> str:
     """A self-contained HTML page with the comparison table of ``result``."""
-    from eitest import __version__
+    from eitest.version import __version__
 
     return render("forms_report.html.j2", r=result, rows=result.table.to_dict("records"), version=__version__)
 

@@ -73,7 +73,7 @@ def against_norms(
         out.loc[rows, "norm_n"] = n if n is not None else np.nan
         if mean is not None:
             out.loc[rows, "diff"] = out.loc[rows, compared] - mean
-        if norm.missing():
+        if norm.missing() or mean is None or sd is None or n is None:
             continue
         for idx in out.index[rows]:
             sc = single_case(float(out.at[idx, compared]), mean, sd, int(n))

@@ -205,7 +205,7 @@ def _report(
     scores = analysis.scores
     models = list(dict.fromkeys(scores["model"]))
     labels = {m.litellm: m.paper_name for m in design.models if m.litellm}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for t in design.tests:
         if t.id not in ready:
             continue

@@ -17,9 +17,9 @@ from typing import Any
 
 from markupsafe import Markup
 
-from eitest import __version__
 from eitest.outputs.report.methods import methods_paragraph, sentences
 from eitest.outputs.templating import render
+from eitest.version import __version__
 
 MAX_REPLY_CHARS = 600
 MAX_REPLIES_SHOWN = 40

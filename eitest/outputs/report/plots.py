@@ -204,7 +204,7 @@ def figure_svg(fig: Figure) -> str:
     import matplotlib
 
     buf = io.StringIO()
-    with matplotlib.rc_context(SVG_SETTINGS):
+    with matplotlib.rc_context(dict(SVG_SETTINGS)):  # type: ignore[arg-type]  # keys are rcParams names
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     return buf.getvalue()
 
@@ -215,7 +215,7 @@ def _report_drawing() -> Iterator[None]:
 
     token = _off_pyplot.set(True)
     try:
-        with matplotlib.rc_context(REPORT_STYLE):
+        with matplotlib.rc_context(dict(REPORT_STYLE)):  # type: ignore[arg-type]  # keys are rcParams names
             yield
     finally:
         _off_pyplot.reset(token)
@@ -228,4 +228,7 @@ def report_svg(plot: Callable[..., Axes], *args: Any, **kwargs: Any) -> str:
     report's style, and never enters pyplot, so nothing is left open.
     """
     with _report_drawing():
-        return figure_svg(plot(*args, **kwargs).figure)
+        fig = plot(*args, **kwargs).get_figure(root=True)
+        if fig is None:
+            raise PlotError(f"{getattr(plot, '__name__', 'the plot')} drew on Axes that belong to no figure")
+        return figure_svg(fig)
