@@ -17,7 +17,9 @@ from typing import Any
 
 from markupsafe import Markup
 
-from eitest.outputs.report.methods import methods_paragraph, sentences
+from eitest.outputs.report import tables
+from eitest.outputs.report.methods import methods_paragraph
+from eitest.outputs.report.sentences import position_bias_text, sentences
 from eitest.outputs.templating import render
 from eitest.version import __version__
 
@@ -104,7 +106,7 @@ def render_html(
     when the caller has it already. Test names, scoring and the methods paragraph come
     from the instruments the runs used, as the analysis read them from the store.
     """
-    from eitest.outputs.report.plots import accuracy_plot, item_plot, report_svg
+    from eitest.outputs.report.plots import accuracy_plot, report_svg
     from eitest.scoring.analysis import analyze
     from eitest.store import Store
 
@@ -114,33 +116,18 @@ def render_html(
     trials = analysis.trials
     with Store(db, create=False) as store:
         runs = [r for r in store.runs() if r.id in set(trials["run_id"])]
-    tests = []
-    for inst_id in sorted(analysis.scores["instrument"].unique()):
-        inst = analysis.instrument(inst_id)
-        tests.append(
-            {
-                "id": inst_id,
-                "name": inst.name,
-                "scoring": inst.scoring,
-                "item_plot": _data_uri(report_svg(item_plot, analysis.items, inst_id)),
-                "scores": analysis.scores[analysis.scores["instrument"] == inst_id].to_dict("records"),
-                "agreement": analysis.agreement[analysis.agreement["instrument"] == inst_id].to_dict("records"),
-                "bias": analysis.position_bias[analysis.position_bias["instrument"] == inst_id].to_dict("records"),
-                "correlation": analysis.item_correlation[analysis.item_correlation["instrument"] == inst_id].to_dict(
-                    "records"
-                ),
-            }
-        )
     context = {
         "title": title or "eitest report",
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "version": __version__,
         "db": str(db),
-        "scores": analysis.scores.to_dict("records"),
+        "score_table": tables.score_table(analysis.scores),
+        "norm_table": tables.norm_table(analysis.scores, analysis.settings),
+        "mean_table": tables.mean_table(analysis.summary, analysis.scores),
         "sentences": sentences(analysis),
-        "summary": analysis.summary.to_dict("records"),
         "accuracy_plot": _data_uri(report_svg(accuracy_plot, analysis.scores)),
-        "tests": tests,
+        "figure_caption": figure_caption(analysis.scores),
+        "tests": [_test_section(analysis, inst_id) for inst_id in sorted(analysis.scores["instrument"].unique())],
         "usage": _usage(trials),
         "replies": _replies(trials),
         "methods": methods_paragraph(analysis, trials, runs),
@@ -157,6 +144,55 @@ def render_html(
         "extra_sections": [Markup(x) for x in extra_sections or []],
     }
     return render("report.html.j2", **context)
+
+
+def _test_section(analysis: Any, inst_id: str) -> dict[str, Any]:
+    """One test's section: its item figure, the measurement checks per model and its norm comparison."""
+    from eitest.outputs.report.plots import item_plot, report_svg
+
+    inst = analysis.instrument(inst_id)
+    mine = {
+        name: getattr(analysis, name)[getattr(analysis, name)["instrument"] == inst_id]
+        for name in ("scores", "agreement", "position_bias", "item_correlation")
+    }
+    bias = {r["model"]: r for r in mine["position_bias"].to_dict("records")}
+    methods = sorted({r["method"] for r in bias.values() if not r.get("reason") and isinstance(r.get("method"), str)})
+    return {
+        "id": inst_id,
+        "name": inst.name,
+        "scoring": inst.scoring,
+        "item_plot": _data_uri(report_svg(item_plot, analysis.items, inst_id)),
+        "scores": mine["scores"].to_dict("records"),
+        "agreement": mine["agreement"].to_dict("records"),
+        "bias": {model: position_bias_text(r) for model, r in bias.items()},
+        "bias_methods": methods,
+        "correlation": mine["item_correlation"].to_dict("records"),
+        "comparison": tables.comparison_table(analysis.norm_comparison, analysis.scores, inst_id),
+    }
+
+
+def figure_caption(scores: Any) -> str:
+    """Figure 1's caption: what is plotted, which interval, and where the norm is (and is not) drawn."""
+    from eitest.outputs.report.formats import scale_words
+    from eitest.outputs.report.plots import norm_on_score_scale
+
+    text = (
+        "Each model's score per test, the mean over repetitions: proportion correct for keyed tests, proportion of the "
+        "maximum attainable for expert-weighted tests (the oracle reads 100% on both), with the 95% interval for new "
+        "items like these (items resampled). Dashed lines: the human mean, with a hatched band of +-1 SD, drawn only "
+        "where the norm is on the same scale as the score."
+    )
+    other = [
+        f"{r['instrument']} (norm on the {scale_words(r['norm_scale'])} scale)"
+        for r in scores.drop_duplicates("instrument").to_dict("records")
+        if r["norm_mean"] == r["norm_mean"] and not norm_on_score_scale(r)
+    ]
+    if other:
+        text += (
+            f" Not drawn for {', '.join(other)}: that comparison is in the table 'Against the human norms', on the "
+            "norm's scale."
+        )
+    return text
 
 
 def write_report(db: str | Path, html: str | Path, pdf: str | Path | None = None, **kwargs: Any) -> ReportFiles:

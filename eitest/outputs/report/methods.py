@@ -1,4 +1,4 @@
-"""Prose for the report: the methods paragraph and the results sentences, in APA style."""
+"""The methods paragraph of the report, written from what was stored and the settings the analysis used."""
 
 from __future__ import annotations
 
@@ -23,28 +23,6 @@ def _join(words: list[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def sentences(analysis: Any) -> list[str]:
-    """One results sentence per model x test, with the single-case test when a norm allows it."""
-    out = []
-    for r in analysis.scores.itertuples():
-        s = f"{r.model} chose the keyed option on {apa.percent(r.accuracy)} of {r.instrument} trials (95% CI [{apa.percent(r.ci_low)}, {apa.percent(r.ci_high)}])"
-        if r.weighted_score == r.weighted_score:
-            s += f"; its expert-weighted score was {apa.proportion(r.weighted_score)}"
-        if r.t == r.t:
-            s += (
-                f". Against the human norm (M = {apa.proportion(r.norm_mean)}, SD = {apa.proportion(r.norm_sd)}, n = {int(r.norm_n)}; {r.norm_source}), "
-                f"the Crawford-Howell test gave {apa.t_test(r.t, r.df, r.p)} (corrected {apa.p_value(r.p_adj)}), "
-                f"{apa.effect(r.d, r.d_ci_low, r.d_ci_high, name='d')}; an estimated {r.percentile:.1f}% of the population "
-                f"would score lower (95% CI [{r.percentile_ci_low:.1f}, {r.percentile_ci_high:.1f}])"
-            )
-        elif r.norm_mean == r.norm_mean:
-            s += f". The human norm mean on file is {apa.proportion(r.norm_mean)} ({r.norm_source}); with no SD or n on file, no single-case test was run"
-        else:
-            s += ". No published human norm is on file for this test, so the model could not be placed on the human scale"
-        out.append(s + ".")
-    return out
-
-
 def _tests(analysis: Any, trials: pd.DataFrame) -> list[str]:
     """Each test as the runs used it: name, version, items, scoring and content hash(es)."""
     tests = []
@@ -63,47 +41,113 @@ def _tests(analysis: Any, trials: pd.DataFrame) -> list[str]:
 
 
 def methods_paragraph(analysis: Any, trials: pd.DataFrame, runs: list[Any]) -> str:
-    """A methods paragraph generated from what was stored, for a psychologist to adapt."""
-    tests = _tests(analysis, trials)
+    """A methods paragraph generated from what was stored and the settings used, for a psychologist to adapt."""
+    configs = [r.config for r in runs]
+    text = _administration(analysis, trials, configs) + " " + _coding(trials, analysis.settings) + " "
+    text += _scores(analysis.scores) + " " + _intervals(analysis.settings) + " "
+    text += _norms(analysis.scores, analysis.settings) + " " + _position_bias(configs)
+    started = trials["started_at"].dropna().min()
+    finished = trials["finished_at"].dropna().max()
+    if isinstance(started, str) and isinstance(finished, str):
+        versions = sorted(
+            {
+                f"eitest {r.eitest_version}" + (f" with litellm {r.litellm_version}" if r.litellm_version else "")
+                for r in runs
+            }
+        )
+        text += f" Trials ran between {started[:10]} and {finished[:10]} ({_join(versions)})."
+    return text
+
+
+def _administration(analysis: Any, trials: pd.DataFrame, configs: list[dict[str, Any]]) -> str:
     models = []
     for model, g in trials.groupby("model", sort=True):
         returned = sorted({str(m) for m in g["model_returned"].dropna().unique()} - {model})
         models.append(model + (f" (the provider reported {', '.join(returned)})" if returned else ""))
-    configs = [r.config for r in runs]
     protocols = sorted({f"'{c.get('protocol')}' (version {c.get('protocol_version')})" for c in configs})
     orders = sorted({ORDER_WORDS.get(c.get("option_order"), str(c.get("option_order"))) for c in configs})
     temps = sorted({str(c.get("temperature")) for c in configs})
     reps = sorted({int(c.get("reps", 1)) for c in configs})
-    started = trials["started_at"].dropna().min()
-    finished = trials["finished_at"].dropna().max()
-    n = len(trials)
+    return (
+        f"We administered {_join(_tests(analysis, trials))} to {len(models)} language model{'s' if len(models) != 1 else ''}: "
+        f"{_join(models)}. Each item was presented in a new conversation with the test's instructions, using the "
+        f"{_join(protocols)} prompt protocol of eitest; the answer options were shown {_join(orders)}, and the sampling "
+        f"temperature was {_join(temps)}. Each item was given {_join([str(r) for r in reps])} time"
+        f"{'s' if reps != [1] else ''} per model ({len(trials)} trials)."
+    )
+
+
+def _coding(trials: pd.DataFrame, settings: dict[str, Any]) -> str:
     failed = int((trials["status"] == "error").sum())
     unparsed = int(trials["status"].isin(["unparseable", "refused", "empty"]).sum())
-    versions = sorted(
-        {
-            f"eitest {r.eitest_version}" + (f" with litellm {r.litellm_version}" if r.litellm_version else "")
-            for r in runs
-        }
+    counted = (
+        "these trials were left out of the scores (the analysis was run with --exclude-unanswered), so each score "
+        "is over the answered trials only"
+        if settings.get("exclude_unanswered")
+        else "all scored as incorrect (no credit), as for a person who leaves an item blank"
     )
+    return (
+        "Replies were coded into option choices by eitest's rule-based parser, which records unreadable replies and "
+        f"refusals instead of guessing; {unparsed} repl{'ies were' if unparsed != 1 else 'y was'} not codable and "
+        f"{failed} call{'s' if failed != 1 else ''} failed after retries, {counted}."
+    )
+
+
+def _scores(scores: pd.DataFrame) -> str:
     text = (
-        f"We administered {_join(tests)} to {len(models)} language model{'s' if len(models) != 1 else ''}: {_join(models)}. "
-        f"Each item was presented in a new conversation with the test's instructions, using the {_join(protocols)} prompt "
-        f"protocol of eitest; the answer options were shown {_join(orders)}, and the sampling temperature was {_join(temps)}. "
-        f"Each item was given {_join([str(r) for r in reps])} time{'s' if reps != [1] else ''} per model ({n} trials). "
-        f"Replies were coded into option choices by eitest's rule-based parser, which records unreadable replies and "
-        f"refusals instead of guessing; {unparsed} repl{'ies were' if unparsed != 1 else 'y was'} not codable and {failed} "
-        f"call{'s' if failed != 1 else ''} failed after retries, all scored as incorrect. Accuracy is the share of trials in "
-        f"which the keyed option (for expert-weighted tests, the top-weighted option) was chosen; its 95% confidence interval "
-        f"comes from {analysis.settings.get('n_boot', 2000)} bootstrap resamples of items and repetitions. "
+        "Each test has one reported score, the mean over repetitions: for keyed tests the proportion correct (the "
+        "share of items answered with the keyed option)"
     )
-    if analysis.scores["t"].notna().any():
-        text += (
-            "Each model was compared with the human normative sample as a single case, using the Crawford and Howell (1998) "
-            "modified t-test, with the Crawford and Garthwaite (2002) interval for the percentile and the Crawford, Garthwaite "
-            f"and Porter (2010) interval for the effect size; p values were corrected across tests ({Correction(analysis.settings.get('correction', 'holm')).label}). "
+    weighted = scores.dropna(subset=["max_credit"]).drop_duplicates("instrument")
+    if weighted.empty:
+        return text + "."
+    maxima = _join([f"{apa.proportion(r.max_credit)} on {r.instrument}" for r in weighted.itertuples()])
+    return text + (
+        "; for expert-weighted tests the mean expert credit of the chosen options, also given as the proportion of "
+        "the maximum attainable (the mean credit divided by the mean top credit of the items, "
+        f"{maxima}), so that choosing the best option on every item scores 100%."
+    )
+
+
+def _intervals(settings: dict[str, Any]) -> str:
+    return (
+        "Two 95% intervals are given for each score, each named by the question it answers: for this test (the model's "
+        "run-to-run uncertainty on these items), a t interval over the repetitions; for new items like these, "
+        f"{settings.get('n_boot', 2000)} cluster-bootstrap resamples of items, the repetitions of an item kept "
+        "together (exact Clopper-Pearson bounds over items when a keyed test scored 0 or 1 on every item). "
+        "Repetitions were never counted as independent observations."
+    )
+
+
+def _norms(scores: pd.DataFrame, settings: dict[str, Any]) -> str:
+    tested = int(scores["p"].notna().sum())
+    if tested == 0:
+        return (
+            "No human norm with a mean, SD and sample size was on file for these tests, so no single-case "
+            "comparison was made."
         )
-    else:
-        text += "No human norm with a mean, SD and sample size was on file for these tests, so no single-case comparison was made. "
-    if isinstance(started, str) and isinstance(finished, str):
-        text += f"Trials ran between {started[:10]} and {finished[:10]} ({_join(versions)})."
-    return text
+    text = (
+        "A human norm describes single sittings, so each model's first administration (repetition 0), on the norm's "
+        "own scale, was compared with the human normative sample as a single case, using the Crawford and Howell (1998) "
+        "modified t-test, with the Crawford and Garthwaite (2002) interval for the percentile and the Crawford, "
+        "Garthwaite and Porter (2010) interval for the effect size; the mean over repetitions is reported as a "
+        "secondary, labelled comparison outside the corrected family."
+    )
+    if tested > 1:
+        label = Correction(settings.get("correction", "holm")).label
+        return text + f" p values of the {tested} single-case tests were corrected across tests ({label})."
+    return text + " With one single-case test, its p value is uncorrected."
+
+
+def _position_bias(configs: list[dict[str, Any]]) -> str:
+    orders = {str(c.get("option_order")) for c in configs}
+    if orders <= {"original"}:
+        return (
+            "No position-bias check was run: the options kept their original order, so position and content are "
+            "confounded."
+        )
+    return (
+        "Position bias was checked with a randomization test whose null hypothesis is that the choice depends on "
+        "content, not on position (the option orders re-drawn as the design drew them, the chosen options kept)"
+        + ("; runs in the original order were not checked." if "original" in orders else ".")
+    )

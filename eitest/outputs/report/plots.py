@@ -33,11 +33,19 @@ REPORT_STYLE = {"font.size": 9}
 # Text as paths: the SVG needs no font on the reader's machine. A fixed salt for the
 # ids and no date: the same analysis gives the same bytes, so reports can be diffed.
 SVG_SETTINGS = {"svg.fonttype": "path", "svg.hashsalt": "eitest"}
-SCORE_COLUMNS = ("model", "instrument", "norm_mean", "norm_sd")
-# The scores accuracy_plot draws: the interval columns and the axis label of each.
+SCORE_COLUMNS = ("model", "instrument", "norm_mean", "norm_sd", "norm_scale", "score_scale")
+# The scores accuracy_plot draws: the columns of the bar drawn around each point, and the axis label.
 SCORES = {
-    "accuracy": ("ci_low", "ci_high", "Proportion correct (95% CI)"),
-    "weighted_score": ("weighted_ci_low", "weighted_ci_high", "Mean expert-weighted credit (95% CI)"),
+    "score": (
+        "item_ci_low",
+        "item_ci_high",
+        "Score: proportion correct, or of maximum\n(95% CI for new items like these)",
+    ),
+    "compared_score": (
+        "single_min",
+        "single_max",
+        "Score on the norm's scale, first administration\n(bar: range of the single administrations)",
+    ),
 }
 ITEM_COLUMNS = ("model", "instrument", "item_id", "accuracy", "human_p")
 NORM_WIDTH = 0.7  # the share of a test's slot that its norm band and its models' points take
@@ -78,13 +86,21 @@ def _style(i: int) -> dict[str, str]:
     return {"marker": MARKERS[i % len(MARKERS)], "edge": grey, "face": "white" if i % 2 else grey}
 
 
-def accuracy_plot(scores: pd.DataFrame, *, score: str = "accuracy", ax: Axes | None = None) -> Axes:
-    """Accuracy per model and test with 95 % CIs, over the human mean and a +-1 SD band.
+def accuracy_plot(scores: pd.DataFrame, *, score: str = "score", ax: Axes | None = None) -> Axes:
+    """Each model's score per test with an interval, over the human mean and a +-1 SD band on the same scale.
 
-    ``scores`` is ``Analysis.scores``; ``score`` the column drawn, ``accuracy`` or
-    ``weighted_score`` (NaN, so not drawn, for keyed tests), each with its own CI. One
-    error bar per model, with a point per test; the norm is drawn only where one is
-    on file. Returns the Axes drawn on: ``ax``, or that of a new figure.
+    ``scores`` is ``Analysis.scores``; ``score`` the column drawn:
+
+    - ``score`` (default): the test's own score (proportion correct; for weighted
+      tests proportion of maximum), mean over repetitions, with the 95 % interval
+      for new items like these (``item_ci_low``, ``item_ci_high``). A norm is drawn
+      only where it is on that scale (``norm_scale`` matches ``score_scale``).
+    - ``compared_score``: the first administration on the norm's scale, the score
+      placed on the norm, with the range of the single administrations
+      (``single_min``, ``single_max``); every norm is on that scale.
+
+    One error bar per model, with a point per test; a bound that is NaN draws no
+    bar on that side. Returns the Axes drawn on: ``ax``, or that of a new figure.
     """
     if score not in SCORES:
         raise PlotError(f"accuracy_plot: score={score!r} is not drawn; use one of {', '.join(SCORES)}")
@@ -94,18 +110,18 @@ def accuracy_plot(scores: pd.DataFrame, *, score: str = "accuracy", ax: Axes | N
     models = list(dict.fromkeys(scores["model"]))
     if ax is None:
         ax = _new_axes(max(4.5, 1.6 * len(tests) + 2.5), 3.6)
-    _norm_bands(ax, scores, tests)
+    _norm_bands(ax, scores, tests, any_scale=score == "compared_score")
     offsets = [(i - (len(models) - 1) / 2) * (NORM_WIDTH / max(len(models), 1)) for i in range(len(models))]
     for mi, model in enumerate(models):
         rows = scores[scores["model"] == model].set_index("instrument")
         xs, ys, lo, hi = [], [], [], []
         for ti, test in enumerate(tests):
-            if test in rows.index:
+            if test in rows.index and rows.loc[test, score] == rows.loc[test, score]:
                 r = rows.loc[test]
                 xs.append(ti + offsets[mi])
                 ys.append(r[score])
-                lo.append(r[score] - r[low])
-                hi.append(r[high] - r[score])
+                lo.append(_extent(r[score], r[low]))
+                hi.append(_extent(r[high], r[score]))
         style = _style(mi)
         ax.errorbar(
             xs, ys, yerr=[lo, hi], fmt=style["marker"], color=style["edge"], mfc=style["face"], ms=6, capsize=3,
@@ -120,14 +136,29 @@ def accuracy_plot(scores: pd.DataFrame, *, score: str = "accuracy", ax: Axes | N
     return ax
 
 
-def _norm_bands(ax: Axes, scores: pd.DataFrame, tests: list[str]) -> None:
+def _extent(upper: float, lower: float) -> float:
+    """The length of one side of an error bar; 0 (no bar) where a bound is NaN."""
+    length = float(upper) - float(lower)
+    return 0.0 if length != length else max(length, 0.0)
+
+
+def norm_on_score_scale(row: Any) -> bool:
+    """Whether a scores row's norm is on the scale of its ``score``, so that the two can share an axis."""
+    from eitest.outputs.report.formats import same_scale
+
+    return same_scale(row["norm_scale"], row["score_scale"])
+
+
+def _norm_bands(ax: Axes, scores: pd.DataFrame, tests: list[str], *, any_scale: bool) -> None:
     from matplotlib.patches import Rectangle
 
     for ti, test in enumerate(tests):
-        rows = scores[scores["instrument"] == test]
-        mean, sd = rows["norm_mean"].iloc[0], rows["norm_sd"].iloc[0]
+        first = scores[scores["instrument"] == test].iloc[0]
+        mean, sd = first["norm_mean"], first["norm_sd"]
         if mean != mean:  # NaN: no human norm on file for this test
             continue
+        if not any_scale and not norm_on_score_scale(first):
+            continue  # a norm on another scale (e.g. mean credit) would not be comparable with the points
         left = ti - NORM_WIDTH / 2
         if sd == sd:
             ax.add_patch(
