@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -39,7 +40,6 @@ def analyze(
 ) -> None:
     """Score each model on each test, place it on the human scale, and check the measurement."""
     from eitest.scoring.analysis import analyze as run_analysis
-    from eitest.stats import apa
 
     result = run_analysis(
         db,
@@ -55,38 +55,23 @@ def analyze(
     elif as_csv:
         emit(result.scores.to_dict("records"), as_json=False, as_csv=True)
     else:
-        rows = []
-        for r in result.scores.itertuples():
-            rows.append(
-                {
-                    "model": r.model,
-                    "test": r.instrument,
-                    "accuracy [95% CI]": f"{apa.percent(r.accuracy)} [{apa.percent(r.ci_low)}, {apa.percent(r.ci_high)}]",
-                    "weighted": "—" if r.weighted_score != r.weighted_score else apa.proportion(r.weighted_score),
-                    "parsed": apa.percent(r.parse_rate),
-                    "human M (SD)": "—" if r.norm_mean != r.norm_mean else apa.mean_sd(r.norm_mean, r.norm_sd),
-                    "percentile [95% CI]": "—"
-                    if r.percentile != r.percentile
-                    else f"{r.percentile:.1f} [{r.percentile_ci_low:.1f}, {r.percentile_ci_high:.1f}]",
-                    "Crawford-Howell": "—"
-                    if r.t != r.t
-                    else apa.t_test(r.t, r.df, r.p) + f", p_adj {apa.p_value(r.p_adj).removeprefix('p ')}",
-                }
-            )
-        emit(rows, as_json=False, as_csv=False, title="Scores")
-        summary = [
-            {
-                "": r.name,
-                "tests": "—" if r.n_tests != r.n_tests else int(r.n_tests),
-                "mean [95% CI]": f"{apa.percent(r.mean)}"
-                + (
-                    f" [{apa.percent(r.ci_low)}, {apa.percent(r.ci_high)}]"
-                    if r.ci_low == r.ci_low and r.n_tests >= 3
-                    else ""
-                ),
-            }
-            for r in result.summary.itertuples()
-        ]
-        emit(summary, as_json=False, as_csv=False, title="Mean over tests")
+        _print_tables(result)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
+
+
+def _print_tables(result: Any) -> None:
+    """The report's summary tables, with the same columns, labels and footnotes."""
+    from eitest.outputs.report import tables
+
+    scores = result.scores
+    for table in (
+        tables.score_table(scores),
+        tables.norm_table(scores, result.settings),
+        tables.mean_table(result.summary, scores),
+    ):
+        if table is None:
+            continue
+        emit(table.records(), as_json=False, as_csv=False, title=table.title)
+        for line in table.footnotes:
+            click.echo(line)
