@@ -198,39 +198,11 @@ def replicate(
 def _report(
     design: Design, db: Path, out: Path, ready: list[str], missing: list[TestStatus], pdf: bool, command: str | None
 ):
-    from eitest.outputs.report import render_html, render_section, write_pdf
+    from eitest.outputs.report import render_html, write_pdf
     from eitest.scoring.analysis import analyze
 
     analysis = analyze(db)
-    scores = analysis.scores
-    models = list(dict.fromkeys(scores["model"]))
-    labels = {m.litellm: m.paper_name for m in design.models if m.litellm}
-    rows: list[dict[str, Any]] = []
-    for t in design.tests:
-        if t.id not in ready:
-            continue
-        sub = scores[scores["instrument"] == t.id].set_index("model")
-        values = [float(sub.loc[m, "accuracy"]) if m in sub.index else float("nan") for m in models]
-        human = sub["norm_mean"].dropna()
-        rows.append(
-            {
-                "test": t.paper_name,
-                "values": values,
-                "mean": float(sub["accuracy"].mean()),
-                "human": float(human.iloc[0]) if len(human) else float("nan"),
-            }
-        )
-    human_means = [r["human"] for r in rows if r["human"] == r["human"]]
-    section = render_section(
-        "replication.html.j2",
-        design=design,
-        models=[{"label": f"{labels.get(m, m)} ({m})" if m in labels else m} for m in models],
-        rows=rows,
-        n_tests=len(rows),
-        this_llm_mean=sum(r["mean"] for r in rows) / len(rows) if rows else float("nan"),
-        this_human_mean=sum(human_means) / len(human_means) if human_means else float("nan"),
-        missing=[f"{s.paper_name} ({s.id})" for s in missing],
-    )
+    section = replication_section(design, analysis.scores, ready, missing)
     html = render_html(db, title=design.title, command=command, extra_sections=[section], analysis=analysis)
     html_path = out / "report.html"
     html_path.write_text(html, encoding="utf-8")
@@ -239,3 +211,95 @@ def _report(
         pdf_path = out / "report.pdf"
         write_pdf(html, pdf_path)
     return html_path, pdf_path
+
+
+@dataclass(frozen=True)
+class ReplicatedTest:
+    """One test of the design that was run: each model's score on the test's comparison scale, and its norm."""
+
+    id: str
+    paper_name: str
+    scale: str  # the norm's scale where a norm is on file, else the test's own score's
+    values: list[float]  # per model, in the order of the models
+    mean: float  # over the models
+    human: float  # the norm mean on file, on the same scale; NaN without one
+
+
+def score_on_scale(row: Any, scale: str) -> float:
+    """A scores row's score (mean over repetitions) on ``scale``: proportion correct, mean credit or of maximum."""
+    from eitest.outputs.report.formats import scale_words
+
+    column = {"proportion correct": "accuracy", "mean credit": "weighted_score"}.get(scale_words(scale), "score")
+    return float(row[column])
+
+
+def rows_by_test(design: Design, scores: Any, ready: list[str]) -> list[ReplicatedTest]:
+    """The design's tests that were run, in the paper's order, each on its comparison scale."""
+    from eitest.outputs.report.tables import comparison_scales
+
+    models = list(dict.fromkeys(scores["model"]))
+    scales = comparison_scales(scores)
+    rows = []
+    for t in design.tests:
+        sub = scores[scores["instrument"] == t.id].set_index("model")
+        if t.id not in ready or sub.empty:
+            continue
+        scale = scales[t.id]
+        values = [score_on_scale(sub.loc[m], scale) if m in sub.index else float("nan") for m in models]
+        human = sub["norm_mean"].dropna()
+        present = [v for v in values if v == v]
+        rows.append(
+            ReplicatedTest(
+                t.id,
+                t.paper_name,
+                scale,
+                values,
+                sum(present) / len(present) if present else float("nan"),
+                float(human.iloc[0]) if len(human) else float("nan"),
+            )
+        )
+    return rows
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else float("nan")
+
+
+def replication_section(design: Design, scores: Any, ready: list[str], missing: list[TestStatus]) -> str:
+    """The comparison with the paper: this run's tests beside the paper's aggregates, over the same tests."""
+    from eitest.outputs.report import formats as fmt
+    from eitest.outputs.report import render_section
+
+    models = list(dict.fromkeys(scores["model"]))
+    labels = {m.litellm: m.paper_name for m in design.models if m.litellm}
+    rows = rows_by_test(design, scores, ready)
+    normed = [r for r in rows if r.human == r.human]
+    unit = "mean_credit" if any(fmt.scale_words(r.scale) == "mean credit" for r in rows) else "proportion_correct"
+
+    def names(subset: list[ReplicatedTest]) -> str:
+        return ", ".join(r.paper_name for r in subset)
+
+    return render_section(
+        "replication.html.j2",
+        design=design,
+        models=[f"{labels[m]} ({m})" if m in labels else m for m in models],
+        rows=[
+            {
+                "test": f"{r.paper_name} ({r.id})",
+                "scale": fmt.scale_words(r.scale),
+                "values": [fmt.on_scale(v, r.scale) for v in r.values],
+                "mean": fmt.on_scale(r.mean, r.scale),
+                "human": fmt.on_scale(r.human, r.scale) if r.human == r.human else "none on file",
+            }
+            for r in rows
+        ],
+        n_tests=len(rows),
+        n_paper_tests=len(design.tests),
+        tests_run=names(rows),
+        this_llm_mean=fmt.on_scale(_mean([r.mean for r in rows]), unit),
+        n_normed=len(normed),
+        tests_normed=names(normed),
+        this_human_mean=fmt.on_scale(_mean([r.human for r in normed]), unit),
+        this_llm_mean_normed=fmt.on_scale(_mean([r.mean for r in normed]), unit),
+        missing=[f"{s.paper_name} ({s.id})" for s in missing],
+    )
