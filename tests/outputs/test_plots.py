@@ -34,15 +34,17 @@ def analysis(tmp_path_factory) -> Analysis:
     return analyze(db, n_boot=200)
 
 
-def _hand_scores(norm_mean: float, norm_sd: float) -> pd.DataFrame:
+def _hand_scores(norm_mean: float, norm_sd: float, norm_scale: str = "proportion_correct") -> pd.DataFrame:
     # Two models on two tests; only test "a" has a human norm on file.
     rows = []
-    for model, acc in (("m1", 0.8), ("m2", 0.4)):
+    for model, score in (("m1", 0.8), ("m2", 0.4)):
         for test, mean, sd in (("a", norm_mean, norm_sd), ("b", math.nan, math.nan)):
             rows.append(
-                {"model": model, "instrument": test, "accuracy": acc, "ci_low": acc - 0.1, "ci_high": acc + 0.05}
-                | {"weighted_score": acc / 2, "weighted_ci_low": acc / 2 - 0.2, "weighted_ci_high": acc / 2 + 0.1}
-                | {"norm_mean": mean, "norm_sd": sd}
+                {"model": model, "instrument": test, "score": score, "score_scale": "proportion correct"}
+                | {"item_ci_low": score - 0.1, "item_ci_high": score + 0.05}
+                | {"compared_score": score / 2 if test == "a" else math.nan}
+                | {"single_min": score / 2 - 0.2, "single_max": score / 2 + 0.1}
+                | {"norm_mean": mean, "norm_sd": sd, "norm_scale": norm_scale if test == "a" else None}
             )
     return pd.DataFrame(rows)
 
@@ -61,10 +63,12 @@ def test_accuracy_plot_draws_one_error_bar_per_model_on_the_given_axes(analysis:
     for bar, model in zip(bars, models, strict=True):
         xs, ys = bar.lines[0].get_data()
         mine = analysis.scores[analysis.scores["model"] == model].set_index("instrument")
-        assert list(ys) == [mine.loc[t, "accuracy"] for t in TESTS]  # one point per test
+        assert list(ys) == [mine.loc[t, "score"] for t in TESTS]  # one point per test
         assert len(xs) == len(TESTS)
     oracle_ys = bars[models.index("eitest/oracle")].lines[0].get_ydata()
-    assert list(oracle_ys) == [1.0, 1.0]
+    assert list(oracle_ys) == [1.0, 1.0]  # 100 % of maximum on the weighted open-stem, 100 % correct on open-steu
+    assert ax.get_ylabel().startswith("Score: proportion correct, or of maximum")
+    assert "new items like these" in ax.get_ylabel()
     assert [t.get_text() for t in ax.get_xticklabels()] == TESTS
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == [*models, "human mean (norm on file)", "human +-1 SD"]
@@ -87,15 +91,37 @@ def test_accuracy_plot_draws_the_norm_only_where_one_is_on_file():
     assert (lower, upper) == pytest.approx((0.7, 0.85))  # the CI, not a symmetric error
 
 
-def test_accuracy_plot_draws_the_score_asked_for_with_its_own_interval():
-    ax = accuracy_plot(_hand_scores(0.56, 0.1), score="weighted_score", ax=Figure().add_subplot())
+def test_accuracy_plot_draws_the_norm_only_on_the_score_scale():
+    # A norm on the mean-credit scale cannot share an axis with a proportion: no band, no dashed line.
+    ax = accuracy_plot(_hand_scores(0.56, 0.1, norm_scale="mean_credit"), ax=Figure().add_subplot())
+    assert [p for p in ax.patches if isinstance(p, Rectangle)] == []
+    assert [line for line in ax.lines if line.get_linestyle() == "--"] == []
+    # A weighted test's proportion of maximum and a proportion_of_max norm are the same scale.
+    scores = _hand_scores(0.56, 0.1, norm_scale="proportion_of_max").assign(score_scale="proportion of maximum")
+    ax = accuracy_plot(scores, ax=Figure().add_subplot())
+    assert len([p for p in ax.patches if isinstance(p, Rectangle)]) == 1
+
+
+def test_accuracy_plot_draws_the_compared_score_with_the_range_of_single_administrations():
+    ax = accuracy_plot(
+        _hand_scores(0.56, 0.1, norm_scale="mean_credit"), score="compared_score", ax=Figure().add_subplot()
+    )
     bar = _errorbars(ax)[0]
-    assert list(bar.lines[0].get_ydata()) == [0.4, 0.4]
+    assert list(bar.lines[0].get_ydata()) == [0.4]  # only test "a" has a norm, so only it has a compared score
     lower, upper = bar.lines[2][0].get_segments()[0][:, 1]
-    assert (lower, upper) == pytest.approx((0.2, 0.5))  # weighted_ci_low, weighted_ci_high
-    assert ax.get_ylabel() == "Mean expert-weighted credit (95% CI)"
-    with pytest.raises(PlotError, match="use one of accuracy, weighted_score"):
-        accuracy_plot(_hand_scores(0.56, 0.1), score="z")
+    assert (lower, upper) == pytest.approx((0.2, 0.5))  # single_min, single_max
+    assert ax.get_ylabel().startswith("Score on the norm's scale, first administration")
+    # every norm is on the compared score's scale, so the band is drawn
+    assert len([p for p in ax.patches if isinstance(p, Rectangle)]) == 1
+    with pytest.raises(PlotError, match="use one of score, compared_score"):
+        accuracy_plot(_hand_scores(0.56, 0.1), score="accuracy")
+
+
+def test_accuracy_plot_draws_no_bar_on_a_side_whose_bound_is_missing():
+    scores = _hand_scores(0.56, 0.1).assign(item_ci_low=math.nan, item_ci_high=math.nan)
+    bar = _errorbars(accuracy_plot(scores, ax=Figure().add_subplot()))[0]
+    lower, upper = bar.lines[2][0].get_segments()[0][:, 1]
+    assert lower == upper == pytest.approx(0.8)  # a zero-length bar at the point, not a made-up interval
 
 
 def test_item_plot_draws_one_point_per_item_and_model(analysis: Analysis):
@@ -172,7 +198,10 @@ def test_report_svg_leaves_pyplot_and_the_user_style_alone(analysis: Analysis):
 def test_plots_name_the_table_they_need(analysis: Analysis):
     with pytest.raises(PlotError, match=r"pass analysis\.scores"):
         accuracy_plot(analysis, ax=Figure().add_subplot())  # type: ignore[arg-type]
-    with pytest.raises(PlotError, match=r"norm_mean, norm_sd, ci_low, ci_high of analysis\.scores"):
+    with pytest.raises(
+        PlotError,
+        match=r"norm_mean, norm_sd, norm_scale, score_scale, score, item_ci_low, item_ci_high of analysis\.scores",
+    ):
         accuracy_plot(analysis.items, ax=Figure().add_subplot())
     with pytest.raises(PlotError, match=r"no items of test 'steu'.*open-stem, open-steu"):
         item_plot(analysis.items, "steu")
