@@ -8,6 +8,7 @@ A norm file (YAML) holds one source and the norms it publishes::
         sample: "..."
         scale: proportion          # or raw (sum score, with n_items)
         scoring: keyed             # keyed (share correct) or weighted (expert-weighted credit)
+        score: proportion_correct  # or mean_credit / proportion_of_max: the score the figures are on
         n_items: 42
         n:     {value: 207, where: "Study 1, Method"}
         mean:  {value: null, where: null}
@@ -61,6 +62,8 @@ class HumanNorm(_Strict):
     sample: str
     scale: Literal["proportion", "raw"] = "proportion"
     scoring: Literal["keyed", "weighted"] = "keyed"  # keyed: share correct; weighted: expert-weighted credit
+    # Which score the figures describe; without it, keyed -> proportion_correct, weighted -> mean_credit.
+    score: Literal["proportion_correct", "mean_credit", "proportion_of_max"] | None = None
     n_items: int | None = None
     n: Figure = Field(default_factory=Figure)
     mean: Figure = Field(default_factory=Figure)
@@ -104,6 +107,13 @@ class HumanNorm(_Strict):
         return out
 
     @property
+    def score_scale(self) -> str:
+        """The score the norm's figures are on: proportion_correct, mean_credit or proportion_of_max."""
+        if self.score is not None:
+            return self.score
+        return "mean_credit" if self.scoring == "weighted" else "proportion_correct"
+
+    @property
     def label(self) -> str:
         src = self.source.id if self.source else "?"
         return f"{self.instrument} ({src})"
@@ -116,6 +126,7 @@ class HumanNorm(_Strict):
             "sample": self.sample,
             "scale": self.scale,
             "scoring": self.scoring,
+            "score_scale": self.score_scale,
             "n_items": self.n_items,
         }
         for name in FIGURES:

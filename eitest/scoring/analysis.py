@@ -17,29 +17,48 @@ An analysis is a few DataFrame-in/DataFrame-out steps, each in its own module:
 instruments their runs used (``{run_id: Store.run_instruments(run_id)}``).
 
 ``scores`` (one row per model x instrument)
-    model, instrument, run_id, option_order, accuracy (share of trials choosing
-    the keyed or top-weighted option, mean over repetitions), sd_reps, ci_low,
-    ci_high (bootstrap over items and repetitions), binom_ci_low, binom_ci_high
-    (Wilson, all trials as one binomial sample), weighted_score,
-    weighted_ci_low, weighted_ci_high (mean credit by the instrument's weights;
-    NaN for keyed instruments), n_items, n_reps, n_trials, parse_rate,
-    failure_rate, prompt_tokens, completion_tokens, cost, latency_s,
-    norm_source, norm_scoring (which score the norm is on: keyed -> accuracy,
-    weighted -> weighted_score), norm_mean, norm_sd, norm_n (the norm used,
-    proportion scale), diff (score - norm_mean), z, T_score, percentile, percentile_ci_low,
-    percentile_ci_high (Crawford & Garthwaite 2002), t, df, p (Crawford & Howell
-    1998, two-sided), p_adj (corrected across the tests of this analysis), d,
-    d_ci_low, d_ci_high (z_CC: Cohen's d against the norm SD, Crawford et al.
-    2010), g, g_ci_low, g_ci_high (Hedges' g), warning.
+    model, instrument, run_id, option_order, scoring (the run's instrument's);
+    score (THE test's score, mean over repetitions: the share correct for a keyed
+    test; for an expert-weighted test the proportion of the maximum attainable,
+    mean credit / max_credit, so the oracle reads 1), score_scale ("proportion
+    correct" or "proportion of maximum"), accuracy (share of trials choosing the
+    keyed or top-weighted option, the paper's % correct), weighted_score (mean
+    expert credit; NaN for keyed tests), max_credit (mean top credit of the items;
+    NaN for keyed), sd_reps (SD of the per-repetition score), rep_ci_low,
+    rep_ci_high, rep_ci_reason (interval for "this model on this test": from the
+    repetitions), item_ci_low, item_ci_high, item_ci_method, item_ci_reason
+    (interval for "new items like these": items resampled, or exact
+    Clopper-Pearson bounds over items at 0 or 1), wilson_ci_low, wilson_ci_high
+    (Wilson over items; keyed tests), n_items, n_reps, n_trials, parse_rate,
+    failure_rate, prompt_tokens, completion_tokens, cost, latency_s;
+    norm_source, norm_scale (the scale of the norm and so of the comparison:
+    proportion_correct, mean_credit or proportion_of_max), compared_score (the
+    first administration on the norm's scale), compared_basis, compared_mean (the
+    mean over repetitions on it), single_min, single_max (range of the single
+    administrations), norm_mean, norm_sd, norm_n, diff (compared_score -
+    norm_mean), z, T_score, percentile, percentile_ci_low, percentile_ci_high
+    (Crawford & Garthwaite 2002), t, df, p (Crawford & Howell 1998, two-sided),
+    p_adj (corrected across the tests of this analysis), d, d_ci_low, d_ci_high
+    (z_CC: Cohen's d against the norm SD, Crawford et al. 2010), g, g_ci_low,
+    g_ci_high (Hedges' g), warning.
+``norm_comparison`` (one row per model x instrument with a usable norm x basis)
+    model, instrument, basis ("first administration", the row in ``scores``; or
+    "mean of R repetitions", secondary: the mean's spread is narrower than a
+    single sitting's), score, norm_scale, norm_mean, norm_sd, norm_n, z, T_score,
+    percentile, percentile_ci_low, percentile_ci_high, t, df, p, d, d_ci_low,
+    d_ci_high, g, g_ci_low, g_ci_high.
 ``summary``
-    The paper's aggregate (:func:`eitest.stats.paper_summary`): row, name,
-    n_tests, mean, sd, ci_low, ci_high, instruments; plus, when on file, the
-    published aggregate human mean as row ``published_human_mean``.
+    The mean over tests (:func:`eitest.stats.paper_summary`): row, name,
+    n_tests, mean, sd, ci_low, ci_high, instruments; each test on its
+    comparison scale (:mod:`~eitest.scoring.summary`).
 ``agreement``
-    model, instrument, modal_rate, fleiss_kappa, n_items, n_reps, reason.
+    model, instrument, modal_rate, fleiss_kappa, n_items, n_items_left_out,
+    n_failed, n_reps, reason (failed calls are not counted as agreement).
 ``position_bias``
-    model, instrument, option_order, n, chi2, df, p, top_position, top_share,
-    top_expected_share, flag, reason.
+    model, instrument, option_order, n, chi2, df, p (randomization test of
+    "choice depends on content, not position"), p_asymptotic, n_perm,
+    top_position, top_share, top_expected_share, flag, method, reason (why no
+    test was run: the original order confounds position and content).
 ``items``
     model, instrument, item_id, accuracy, n_reps, human_p (the run's item's; NaN
     when it has none).
@@ -86,12 +105,11 @@ __all__ = [
 ]
 
 SCORE_COLUMNS = [
-    "model", "instrument", "run_id", "option_order", "accuracy", "sd_reps", "ci_low", "ci_high",
-    "binom_ci_low", "binom_ci_high", "weighted_score", "weighted_ci_low", "weighted_ci_high", "n_items",
-    "n_reps", "n_trials", "parse_rate", "failure_rate", "prompt_tokens", "completion_tokens", "cost",
-    "latency_s", "norm_source", "norm_scoring", "norm_mean", "norm_sd",
-    "norm_n", "diff", "z", "T_score", "percentile", "percentile_ci_low", "percentile_ci_high", "t",
-    "df", "p", "p_adj", "d", "d_ci_low", "d_ci_high", "g", "g_ci_low", "g_ci_high", "warning",
+    "model", "instrument", "run_id", "option_order", "scoring", "score", "score_scale", "accuracy",
+    "weighted_score", "max_credit", "sd_reps", *scores_step.INTERVAL_COLUMNS, "n_items", "n_reps", "n_trials",
+    "parse_rate", "failure_rate", "prompt_tokens", "completion_tokens", "cost", "latency_s",
+    *norms_step.NORM_TEXT_COLUMNS[:2], "compared_score", "compared_basis", *norms_step.NORM_NUMBER_COLUMNS[1:],
+    "p_adj", "warning",
 ]  # fmt: skip
 
 
@@ -125,6 +143,7 @@ class AnalysisOptions:
 @dataclass
 class Analysis:
     scores: pd.DataFrame
+    norm_comparison: pd.DataFrame
     summary: pd.DataFrame
     agreement: pd.DataFrame
     position_bias: pd.DataFrame
@@ -138,7 +157,7 @@ class Analysis:
     instruments: dict[str, dict[str, Instrument]] = field(default_factory=dict)
     trials: pd.DataFrame = field(default_factory=pd.DataFrame)  # the trials analysed
 
-    TABLES = ("scores", "summary", "agreement", "position_bias", "item_correlation", "norms")
+    TABLES = ("scores", "norm_comparison", "summary", "agreement", "position_bias", "item_correlation", "norms")
 
     def instrument(self, instrument_id: str, run_id: str | None = None) -> Instrument:
         """The instrument ``instrument_id`` as run ``run_id`` used it; without a run, as the first score row's run did."""
@@ -213,17 +232,25 @@ def analyze_trials(
         trials, instruments, exclude_unanswered=options.exclude_unanswered, n_boot=options.n_boot, seed=options.seed
     )
     norms = norms_step.find_norms(scores["instrument"], options.norm_files)
-    scores = norms_step.against_norms(scores, norms, correction=options.correction)
-    notes += norms_step.norm_notes(scores, norms, correction=options.correction)
+    scores, comparison, skipped = norms_step.against_norms(
+        scores,
+        trials,
+        instruments,
+        norms,
+        correction=options.correction,
+        exclude_unanswered=options.exclude_unanswered,
+    )
+    notes += skipped + norms_step.norm_notes(scores, norms, correction=options.correction)
     scores = scores_step.with_warnings(scores)[SCORE_COLUMNS]
     notes += scores_step.warning_notes(scores, exclude_unanswered=options.exclude_unanswered)
-    summary = summary_step.summary_table(scores, options.norm_files)
+    summary = summary_step.summary_table(scores)
     notes += summary_step.summary_notes(scores)
     items = checks.item_table(trials, instruments, exclude_unanswered=options.exclude_unanswered)
-    position_bias = checks.position_bias_table(trials)
+    position_bias = checks.position_bias_table(trials, seed=options.seed)
     notes += checks.position_bias_notes(position_bias)
     return Analysis(
         scores=scores,
+        norm_comparison=comparison,
         summary=summary,
         agreement=checks.agreement_table(trials),
         position_bias=position_bias,

@@ -15,10 +15,12 @@ import pandas as pd
 from eitest.scoring.scores import KEYS, item_scores
 from eitest.scoring.selection import RunInstrumentMap
 
-AGREEMENT_COLUMNS = ["model", "instrument", "modal_rate", "fleiss_kappa", "n_items", "n_reps", "reason"]
+AGREEMENT_COLUMNS = [
+    "model", "instrument", "modal_rate", "fleiss_kappa", "n_items", "n_items_left_out", "n_failed", "n_reps", "reason",
+]  # fmt: skip
 BIAS_COLUMNS = [
-    "model", "instrument", "option_order", "n", "chi2", "df", "p", "top_position", "top_share",
-    "top_expected_share", "flag", "reason",
+    "model", "instrument", "option_order", "n", "chi2", "df", "p", "p_asymptotic", "n_perm", "top_position",
+    "top_share", "top_expected_share", "flag", "method", "reason",
 ]  # fmt: skip
 CORRELATION_COLUMNS = ["model", "instrument", "rho", "p", "n", "reason"]
 
@@ -29,21 +31,28 @@ def agreement_table(trials: pd.DataFrame) -> pd.DataFrame:
 
     rows = []
     for (model, inst), g in trials.groupby(KEYS, sort=True):
-        choices = g[["item_id", "repetition"]].assign(choice=g["chosen_option"].where(g["chosen_option"].notna(), None))
+        choices = g[["item_id", "repetition", "status"]].assign(
+            choice=g["chosen_option"].where(g["chosen_option"].notna(), None)
+        )
         ag = agreement(choices)
         rows.append({"model": model, "instrument": inst, **{k: ag[k] for k in AGREEMENT_COLUMNS[2:]}})
     return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
 
 
-def position_bias_table(trials: pd.DataFrame) -> pd.DataFrame:
-    """One row per model x instrument: does the choice follow the options' positions rather than their content?"""
+def position_bias_table(trials: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
+    """One row per model x instrument: does the choice follow the options' positions rather than their content?
+
+    A randomization test of "the choice depends on content, not on position"
+    (:func:`eitest.stats.position_bias`), run only where the options were shuffled or
+    rotated; with the original order position and content are confounded, and
+    ``reason`` says so.
+    """
     from eitest.stats import position_bias
 
     rows = []
     for (model, inst), g in trials.groupby(KEYS, sort=True):
-        pb = position_bias(
-            g.assign(n_options=g["shown_order"].map(len))[["chosen_position", "keyed_position", "n_options"]]
-        )
+        cols = g[["item_id", "repetition", "shown_order", "chosen_option"]]
+        pb = position_bias(cols, str(g["option_order"].iloc[0]), seed=seed)
         rows.append(
             {
                 "model": model,
@@ -56,15 +65,20 @@ def position_bias_table(trials: pd.DataFrame) -> pd.DataFrame:
 
 
 def position_bias_notes(bias: pd.DataFrame) -> list[str]:
-    """A note for each flagged position bias, with the share chosen and the share the keys predict."""
+    """A note for each flagged position bias (the share chosen against the share content alone predicts),
+    and one for the checks that could not be run."""
     notes = []
     for r in bias.itertuples():
         if r.flag:
             p = "< .001" if r.p < 0.001 else "= " + format(r.p, ".3f")
             notes.append(
                 f"{r.model} on {r.instrument}: position bias - chose position {_letter(r.top_position)} in {r.top_share:.0%} "
-                f"of answers where the keys predict {r.top_expected_share:.0%} (chi-square p {p})"
+                f"of answers where choosing by content alone gives {r.top_expected_share:.0%} (randomization test, p {p})"
             )
+    skipped = bias[bias["reason"].notna() & bias["p"].isna()]
+    for reason, rows in skipped.groupby("reason", sort=False):
+        pairs = ", ".join(f"{r.model} on {r.instrument}" for r in rows.itertuples())
+        notes.append(f"position bias not tested for {pairs}: {reason}")
     return notes
 
 

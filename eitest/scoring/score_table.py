@@ -1,20 +1,42 @@
-"""The scores step: one row per model x instrument, the scores with their intervals and trust rates.
+"""The scores step: one row per model x instrument, each test's one reported score with two labelled intervals.
 
-Whether an instrument gets a weighted score is the run's instrument's own
-``scoring``, never the catalogue's.
+The reported ``score`` is the test's own: the share correct for a keyed test; for an
+expert-weighted test the proportion of the maximum attainable (mean credit divided by
+the mean top credit of its items), beside the mean credit itself (``weighted_score``)
+and that maximum (``max_credit``). Whether a test is weighted is the run's
+instrument's own ``scoring``, never the catalogue's.
+
+A model is one respondent and its repetitions are repeated measures, so two
+intervals answer two questions and neither pools trials as independent:
+
+- ``rep_ci_*``, "this model on this test": the run-to-run spread of the
+  per-repetition scores (:func:`eitest.stats.rep_interval`);
+- ``item_ci_*``, "new items like these": items resampled, each item's score its mean
+  over repetitions (:func:`eitest.stats.item_interval`; exact Clopper-Pearson bounds
+  when a keyed test scores 0 or 1 on every item); ``wilson_ci_*`` is Wilson's interval
+  over the items (keyed tests).
 """
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from eitest.scoring.scores import KEYS, instrument_scores, trial_credit
+from eitest.scoring.scores import KEYS, instrument_scores, repetition_scores, trial_credit
 from eitest.scoring.selection import RunInstrumentMap
 
+if TYPE_CHECKING:
+    from eitest.instruments import Instrument
+
 WARN_BELOW = 0.95
+SCALES = {"keyed": "proportion correct", "weighted": "proportion of maximum"}
+INTERVAL_COLUMNS = [
+    "rep_ci_low", "rep_ci_high", "rep_ci_reason", "item_ci_low", "item_ci_high", "item_ci_method",
+    "item_ci_reason", "wilson_ci_low", "wilson_ci_high",
+]  # fmt: skip
 
 
 def score_table(
@@ -27,34 +49,81 @@ def score_table(
 ) -> pd.DataFrame:
     """The scores of each model on each instrument, one run per model x instrument.
 
-    Columns: those of :func:`eitest.scoring.instrument_scores`, then ``run_id``,
-    ``option_order``, ``binom_ci_low, binom_ci_high`` (Wilson interval of the share
-    correct, all trials taken as one binomial sample).
+    Columns: ``model, instrument, run_id, option_order, scoring, score, score_scale,
+    accuracy, weighted_score, max_credit, sd_reps``, the intervals
+    (:data:`INTERVAL_COLUMNS`), and the counts and rates of
+    :func:`eitest.scoring.instrument_scores`.
     """
-    parts = []
-    for run_id, g in trials.groupby("run_id", sort=False):
-        weighted = {i for i, inst in instruments[run_id].items() if inst.scoring == "weighted"}
-        parts.append(
-            instrument_scores(
-                g, weighted_instruments=weighted, exclude_unanswered=exclude_unanswered, n_boot=n_boot, seed=seed
-            )
-        )
-    scores = pd.concat(parts, ignore_index=True).sort_values(KEYS, ignore_index=True)
-    meta = trials.groupby(KEYS).agg(run_id=("run_id", "first"), option_order=("option_order", "first")).reset_index()
-    scores = scores.merge(meta, on=KEYS)
-    return scores.merge(binomial_table(trials, exclude_unanswered=exclude_unanswered), on=KEYS, how="left")
-
-
-def binomial_table(trials: pd.DataFrame, *, exclude_unanswered: bool = False) -> pd.DataFrame:
-    """``model, instrument, binom_ci_low, binom_ci_high``: the Wilson interval of the share correct."""
-    from eitest.stats import binomial_ci
-
-    scored = trial_credit(trials, exclude_unanswered=exclude_unanswered).dropna(subset=["credit"])
     rows = []
-    for (model, inst), g in scored.groupby(KEYS, sort=True):
-        ci = binomial_ci(int(g["credit"].sum()), len(g))
-        rows.append({"model": model, "instrument": inst, "binom_ci_low": ci["ci_low"], "binom_ci_high": ci["ci_high"]})
-    return pd.DataFrame(rows, columns=[*KEYS, "binom_ci_low", "binom_ci_high"])
+    for (_model, inst_id), g in trials.groupby(KEYS, sort=True):
+        run_id = str(g["run_id"].iloc[0])
+        inst = instruments[run_id][inst_id]
+        base = instrument_scores(g, exclude_unanswered=exclude_unanswered).iloc[0].to_dict()
+        reported = _reported(g, inst, exclude_unanswered=exclude_unanswered, n_boot=n_boot, seed=seed)
+        rows.append({"run_id": run_id, "option_order": g["option_order"].iloc[0], **base, **reported})
+    return pd.DataFrame(rows)
+
+
+def max_credit(inst: Instrument, item_ids: Any) -> float:
+    """The most mean credit the items ``item_ids`` allow: the mean of their top weights (1 when keyed)."""
+    items = [inst.item(i) for i in item_ids]
+    return float(np.mean([it.credit(it.best_option) for it in items]))
+
+
+def rep_scores(trials: pd.DataFrame, inst: Instrument, scale: str, *, exclude_unanswered: bool = False) -> pd.Series:
+    """One model's score on one instrument in each repetition, on ``scale``, indexed by repetition.
+
+    ``scale`` is ``proportion_correct`` (share choosing the keyed / top option),
+    ``mean_credit`` (mean expert credit) or ``proportion_of_max`` (mean credit over the
+    items' maximum; the share correct for a keyed test).
+    """
+    kind = "accuracy" if scale == "proportion_correct" or inst.scoring == "keyed" else "weighted"
+    reps = repetition_scores(trials, kind=kind, exclude_unanswered=exclude_unanswered).set_index("repetition")
+    values = reps["accuracy"].astype(float)
+    if scale == "proportion_of_max" and inst.scoring == "weighted":
+        # no item gives more than its top weight; the clip only removes rounding (the oracle's 1 + 2e-16)
+        values = (values / max_credit(inst, trials["item_id"].unique())).clip(upper=1.0)
+    return values
+
+
+def _reported(g: pd.DataFrame, inst: Instrument, *, exclude_unanswered: bool, n_boot: int, seed: int) -> dict[str, Any]:
+    """``scoring, score, score_scale, weighted_score, max_credit, sd_reps`` and the two intervals."""
+    from eitest.stats.intervals import item_interval, rep_interval, wilson_over_items
+
+    weighted = inst.scoring == "weighted"
+    per_rep = rep_scores(g, inst, "proportion_of_max", exclude_unanswered=exclude_unanswered)
+    kind = "weighted" if weighted else "accuracy"
+    credit = trial_credit(g, kind=kind, exclude_unanswered=exclude_unanswered).dropna(subset=["credit"])
+    per_item = credit.groupby("item_id")["credit"].mean()
+    top = max_credit(inst, per_item.index) if weighted else 1.0
+    out: dict[str, Any] = {
+        "scoring": inst.scoring,
+        "score": float(per_rep.mean()),
+        "score_scale": SCALES[inst.scoring],
+        "weighted_score": float(per_rep.mean() * top) if weighted else math.nan,
+        "max_credit": top if weighted else math.nan,
+        **dict.fromkeys(INTERVAL_COLUMNS, math.nan),
+    }
+    out["rep_ci_reason"] = out["item_ci_method"] = out["item_ci_reason"] = None
+    if per_item.empty:  # every trial unanswered and left out
+        out.update(sd_reps=math.nan, rep_ci_reason="no scored trial", item_ci_reason="no scored trial")
+        return out
+    rep = rep_interval(per_rep.dropna().to_numpy())
+    out.update(
+        sd_reps=rep["sd_reps"], rep_ci_low=rep["ci_low"], rep_ci_high=rep["ci_high"], rep_ci_reason=rep["reason"]
+    )
+    maxima = [inst.item(i).credit(inst.item(i).best_option) for i in per_item.index] if weighted else None
+    item = item_interval(per_item.to_numpy(), n_boot=n_boot, seed=seed, binary=not weighted, maxima=maxima)
+    out.update(
+        item_ci_low=item["ci_low"],
+        item_ci_high=item["ci_high"],
+        item_ci_method=item["method"],
+        item_ci_reason=item["reason"],
+    )
+    if not weighted:
+        w = wilson_over_items(per_item.to_numpy())
+        out.update(wilson_ci_low=w["ci_low"], wilson_ci_high=w["ci_high"])
+    return out
 
 
 def with_warnings(scores: pd.DataFrame) -> pd.DataFrame:

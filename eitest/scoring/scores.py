@@ -17,8 +17,6 @@ instead. Either way, parse and failure rates are reported beside the score.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
 import numpy as np
 import pandas as pd
 
@@ -73,70 +71,27 @@ def item_scores(trials: pd.DataFrame, *, exclude_unanswered: bool = False) -> pd
     )
 
 
-def _score_with_ci(g: pd.DataFrame, n_boot: int, seed: int, ci: float) -> dict[str, float]:
-    from eitest.stats import bootstrap_accuracy
-
-    cells = g[["item_id", "repetition", "credit"]].dropna(subset=["credit"]).rename(columns={"credit": "score"})
-    reps = g.groupby("repetition")["credit"].mean()
-    if cells.empty:
-        return {"mean": float("nan"), "sd_reps": float("nan"), "ci_low": float("nan"), "ci_high": float("nan")}
-    boot = bootstrap_accuracy(cells, n_boot=n_boot, seed=seed, ci=ci)
-    return {
-        "mean": float(reps.mean()),
-        "sd_reps": float(reps.std(ddof=1)) if len(reps) > 1 else float("nan"),
-        "ci_low": boot["ci_low"],
-        "ci_high": boot["ci_high"],
-    }
-
-
-def instrument_scores(
-    trials: pd.DataFrame,
-    *,
-    weighted_instruments: Collection[str] = (),
-    exclude_unanswered: bool = False,
-    n_boot: int = 2000,
-    seed: int = 0,
-    ci: float = 0.95,
-) -> pd.DataFrame:
-    """One row per model x instrument: the scores over repetitions with their uncertainty.
-
-    ``weighted_instruments`` names the instruments scored by weights; only they get
-    a weighted score.
+def instrument_scores(trials: pd.DataFrame, *, exclude_unanswered: bool = False) -> pd.DataFrame:
+    """One row per model x instrument: the share correct and what the trials cost and how they went.
 
     Columns: ``model, instrument, accuracy`` (mean over repetitions of the
-    per-repetition share correct), ``sd_reps`` (SD of the per-repetition scores,
-    ddof 1; NaN for one repetition), ``ci_low, ci_high`` (bootstrap resampling
-    items and repetitions, seeded; see :func:`eitest.stats.bootstrap_accuracy`),
-    ``weighted_score, weighted_ci_low, weighted_ci_high`` (the same for the
-    weighted score; NaN when the instrument is keyed), ``n_items, n_reps,
-    n_trials``, ``parse_rate`` (answered / trials whose call came back),
+    per-repetition share choosing the keyed or top-weighted option), ``n_items,
+    n_reps, n_trials``, ``parse_rate`` (answered / trials whose call came back),
     ``failure_rate`` (calls that failed after retries / trials), ``prompt_tokens,
-    completion_tokens, cost`` (cost NaN when any price is unknown), ``latency_s`` (mean).
+    completion_tokens, cost`` (cost NaN when any price is unknown), ``latency_s``
+    (mean). The test's reported score and its intervals are
+    :func:`eitest.scoring.score_table.score_table`'s.
     """
     acc = trial_credit(trials, exclude_unanswered=exclude_unanswered)
-    wtd = trial_credit(trials, kind="weighted", exclude_unanswered=exclude_unanswered)
     rows = []
     for (model, instrument), g in acc.groupby(KEYS, sort=True):
-        a = _score_with_ci(g, n_boot, seed, ci)
-        gw = wtd.loc[g.index]
-        w = (
-            _score_with_ci(gw, n_boot, seed, ci)
-            if instrument in weighted_instruments
-            else dict.fromkeys(("mean", "ci_low", "ci_high"), float("nan"))
-        )
         returned = g["status"] != "error"
         costs = g["cost"]
         rows.append(
             {
                 "model": model,
                 "instrument": instrument,
-                "accuracy": a["mean"],
-                "sd_reps": a["sd_reps"],
-                "ci_low": a["ci_low"],
-                "ci_high": a["ci_high"],
-                "weighted_score": w["mean"],
-                "weighted_ci_low": w["ci_low"],
-                "weighted_ci_high": w["ci_high"],
+                "accuracy": float(g.groupby("repetition")["credit"].mean().mean()),
                 "n_items": int(g["item_id"].nunique()),
                 "n_reps": int(g["repetition"].nunique()),
                 "n_trials": len(g),

@@ -16,12 +16,15 @@ PVALUE_METHODS = ("holm", "fdr_bh", "bonferroni")
 
 
 def _t_interval(values: np.ndarray, ci: float) -> tuple[float, float, float, float]:
-    """Mean, SD (ddof=1) and t-based CI of ``values``; SD and CI are NaN for one value."""
+    """Mean, SD (ddof=1) and t-based CI of ``values``; SD and CI are NaN for one value, the CI also
+    when the values do not vary (a [x, x] interval would claim a certainty nobody has)."""
     k = values.size
     mean = float(values.mean())
     if k < 2:
         return mean, math.nan, math.nan, math.nan
     sd = float(values.std(ddof=1))
+    if sd == 0:
+        return mean, sd, math.nan, math.nan
     half = stats.t.ppf((1 + ci) / 2, k - 1) * sd / math.sqrt(k)
     return mean, sd, mean - half, mean + half
 

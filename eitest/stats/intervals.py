@@ -235,7 +235,12 @@ def rep_interval(rep_scores: Any, ci: float = 0.95) -> dict[str, Any]:
 
 
 def item_interval(
-    item_scores: Any, ci: float = 0.95, n_boot: int = 2000, seed: int = 0, binary: bool = False
+    item_scores: Any,
+    ci: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+    binary: bool = False,
+    maxima: Any = None,
 ) -> dict[str, Any]:
     """The interval for "new items like these": items resampled; exact bounds when all items score 0 or all 1.
 
@@ -246,7 +251,7 @@ def item_interval(
     Field & Welsh, 2007). When the test is keyed (``binary``) and every item
     scored 0, or every item 1, the bootstrap would be the degenerate [x, x];
     the exact Clopper-Pearson (1934) bounds over the n items are used instead:
-    for all 1, ``[(alpha/2)^(1/n), 1]`` (n = 19 at 95 %: lower bound .8237),
+    for all 1, ``[(alpha/2)^(1/n), 1]`` (n = 19 at 95 %: lower bound .8235),
     for all 0, ``[0, 1 - (alpha/2)^(1/n)]``.
 
     Parameters
@@ -261,6 +266,11 @@ def item_interval(
         Seed for ``numpy.random.default_rng``; the result is reproducible.
     binary : bool
         True for a keyed test (a trial scores 0 or 1).
+    maxima : array-like, optional
+        Per item, the most credit it can give (an expert-weighted test's top
+        weight). The statistic is then the proportion of the maximum,
+        ``sum(score) / sum(maxima)`` over the items drawn (a ratio estimator,
+        resampled as a whole), instead of the mean.
 
     Returns
     -------
@@ -285,8 +295,11 @@ def item_interval(
     n_boot = _whole("n_boot", n_boot, 1)
     scores = _item_scores(item_scores)
     n = int(scores.size)
+    tops = np.ones(n) if maxima is None else np.asarray(maxima, dtype=float).ravel()
+    if tops.shape != scores.shape or not (tops > 0).all() or (scores > tops + 1e-12).any():
+        raise ValueError("maxima must give each item a positive maximum no smaller than its score")
     result: dict[str, Any] = {
-        "mean": float(scores.mean()),
+        "mean": float(scores.sum() / tops.sum()),
         "ci_low": math.nan,
         "ci_high": math.nan,
         "ci_level": ci,
@@ -300,12 +313,13 @@ def item_interval(
         lo, hi = proportion_confint(int(scores.sum()), n, alpha=1 - ci, method="beta")
         result.update(ci_low=float(lo), ci_high=float(hi), method="Clopper-Pearson over items")
         return result
-    if np.ptp(scores) == 0:
-        result["reason"] = f"every item scored {scores[0]:g}, so resampling items gives no spread; no interval is given"
+    if np.ptp(scores / tops) == 0:
+        what = "its maximum" if maxima is not None and scores[0] == tops[0] else f"{scores[0] / tops[0]:g}"
+        result["reason"] = f"every item scored {what}, so resampling items gives no spread; no interval is given"
         return result
     rng = np.random.default_rng(seed)
     weights = rng.multinomial(n, np.full(n, 1 / n), size=n_boot)
-    lo, hi = np.quantile(weights @ scores / n, [(1 - ci) / 2, (1 + ci) / 2])
+    lo, hi = np.quantile((weights @ scores) / (weights @ tops), [(1 - ci) / 2, (1 + ci) / 2])
     result.update(ci_low=float(lo), ci_high=float(hi), method="cluster bootstrap over items")
     return result
 

@@ -11,7 +11,6 @@ rate (shown by simulation in ``tests/stats/test_position.py``).
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +41,7 @@ class _Answered:
 
 def position_bias(
     df: pd.DataFrame,
-    option_order: str | None = None,
+    option_order: str,
     n_perm: int = 2000,
     seed: int = 0,
     min_excess: float = 0.10,
@@ -118,8 +117,6 @@ def position_bias(
     Pearson, K. (1900). On the criterion that a given system of deviations from
     the probable ... *Philosophical Magazine, 50*, 157-175.
     """
-    if option_order is None:
-        return _legacy_or_raise(df, min_excess)
     _require_columns(df, REQUIRED, "df")
     order = OptionOrder(choose(OptionOrder, option_order, "option order"))
     n_perm = _whole("n_perm", n_perm, 1)
@@ -334,26 +331,4 @@ def _method(order: OptionOrder, n_perm: int, left_out: int) -> str:
     return (
         f"randomization test of Pearson's chi-square of the chosen positions ({n_perm} re-drawn designs: "
         f"{redraw}, the chosen options kept); H0: {NULL}"
-    )
-
-
-# --------------------------------------------------------------------------- transitional
-
-
-def _legacy_or_raise(df: pd.DataFrame, min_excess: float) -> dict[str, Any]:
-    # Kept only until eitest.scoring.analysis passes the trials and their option order; then this goes.
-    if isinstance(df, pd.DataFrame) and "chosen_position" in df.columns and "shown_order" not in df.columns:
-        warnings.warn(
-            "position_bias(df) with chosen_position/keyed_position/n_options compares chosen positions with "
-            "where the keys fell, a null that flags position-blind responders; pass item_id, repetition, "
-            "shown_order, chosen_option and option_order instead",
-            DeprecationWarning,
-            stacklevel=3,
-        )
-        from eitest.stats.position_legacy import position_bias_against_keys
-
-        return position_bias_against_keys(df, min_excess)
-    raise ValueError(
-        "position_bias needs option_order ('shuffled', 'rotated' or 'original'): the test re-draws the orders "
-        "as the design drew them"
     )

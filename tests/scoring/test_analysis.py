@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import run_cli
+from scipy.stats import binomtest
 
 from eitest.administer.runner import run_study
 from eitest.administer.study import Study
@@ -70,14 +71,16 @@ def test_done_when(demo_db: Path, steu_norm: Path):
     for inst in ("open-steu", "open-stem"):
         assert row(a, "eitest/oracle", inst)["accuracy"] == 1.0
     chance_steu = row(a, "eitest/chance", "open-steu")
-    assert chance_steu["ci_low"] <= 0.2 <= chance_steu["ci_high"]
+    assert chance_steu["item_ci_low"] <= 0.2 <= chance_steu["item_ci_high"]
     chance_stem = row(a, "eitest/chance", "open-stem")
-    assert chance_stem["ci_low"] <= 0.25 <= chance_stem["ci_high"]
+    hits = round(chance_stem["accuracy"] * chance_stem["n_trials"])  # 0.36 of 128 with this seed: p = .01
+    assert binomtest(hits, int(chance_stem["n_trials"]), 0.25).pvalue > 0.001
     bias = a.position_bias.set_index(["model", "instrument"])
     assert bias.loc[("eitest/first", "open-steu"), "flag"] and bias.loc[("eitest/first", "open-stem"), "flag"]
     assert not bias.loc[("eitest/oracle", "open-steu"), "flag"] and not bias.loc[("eitest/chance", "open-steu"), "flag"]
     # single-case statistics against the norm on file for open-steu, computed independently
     oracle = row(a, "eitest/oracle", "open-steu")
+    assert oracle["compared_score"] == 1.0 and oracle["compared_basis"].startswith("first administration")
     ref = single_case(1.0, 0.58, 0.12, 120)
     assert oracle["t"] == pytest.approx((1.0 - 0.58) / (0.12 * math.sqrt(121 / 120)), abs=1e-9)
     assert oracle["df"] == 119
@@ -92,7 +95,7 @@ def test_done_when(demo_db: Path, steu_norm: Path):
     # open-stem's norm has no SD or n: the skip is said, and nothing is computed
     stem = row(a, "eitest/oracle", "open-stem")
     assert math.isnan(stem["t"]) and stem["norm_mean"] == 0.5
-    assert any("open-stem" in n and "no sd, n" in n for n in a.notes)
+    assert any("open-stem" in n and "no sd, n on file" in n and "--norms FILE" in n for n in a.notes)
 
 
 def test_agreement_and_items(demo_db: Path):

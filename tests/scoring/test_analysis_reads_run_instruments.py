@@ -44,7 +44,7 @@ def test_weighted_instrument_from_a_path_scores_as_by_catalogue_id(tmp_path: Pat
     from_id = scores_of(run_cli("analyze", "--db", str(by_id), "--json", "--boot", "200", env=env))
     assert set(from_path) == set(from_id) == {("eitest/oracle", "my-stem"), ("eitest/first", "my-stem")}
     for key in from_id:
-        for col in ("weighted_score", "weighted_ci_low", "weighted_ci_high", "accuracy"):
+        for col in ("weighted_score", "score", "max_credit", "accuracy"):
             assert from_path[key][col] is not None
             assert from_path[key][col] == pytest.approx(from_id[key][col], abs=1e-12)
     # the oracle chooses the top-weighted option: its weighted score is the mean top weight of the file

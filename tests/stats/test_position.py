@@ -233,8 +233,6 @@ def test_bad_input_is_named():
         position_bias(trials, "sorted")
     with pytest.raises(ValueError, match="n_perm must be a whole number"):
         position_bias(trials, "shuffled", n_perm=2.5)
-    with pytest.raises(ValueError, match="needs option_order"):
-        position_bias(trials)
     with pytest.raises(ValueError, match="lacks column"):
         position_bias(trials.drop(columns="shown_order"), "shuffled")
     with pytest.raises(ValueError, match="shown_order must be a list"):

@@ -31,7 +31,7 @@ from eitest.stats import (
     pearson_ci,
     single_case,
 )
-from eitest.stats.measurement import agreement, item_correlation, position_bias
+from eitest.stats.measurement import agreement, item_correlation
 
 # --------------------------------------------------------------------------- independent references
 
@@ -429,85 +429,6 @@ def test_agreement_with_no_complete_item_is_nan_with_a_reason():
     assert res["n_items"] == 0 and res["n_failed"] == 2
     assert math.isnan(res["modal_rate"]) and math.isnan(res["fleiss_kappa"])
     assert "no item was answered in every repetition" in res["reason"]
-
-
-# --------------------------------------------------------------------------- position_bias, legacy input
-# The input eitest.scoring.analysis passes until it is rewired (chosen vs keyed positions). The
-# randomization test that replaces it is tested in test_position.py; these go with the legacy path.
-
-legacy = pytest.mark.filterwarnings("ignore:position_bias\\(df\\) with chosen_position:DeprecationWarning")
-
-
-def test_position_bias_legacy_input_warns():
-    with pytest.warns(DeprecationWarning, match="flags position-blind responders"):
-        position_bias(shuffled_trials(np.zeros(10), np.arange(10) % 5))
-
-
-def shuffled_trials(chosen: np.ndarray, keyed: np.ndarray, n_options: int = 5) -> pd.DataFrame:
-    return pd.DataFrame({"chosen_position": chosen, "keyed_position": keyed, "n_options": n_options})
-
-
-@legacy
-def test_legacy_position_bias_flags_first_option_responder():
-    keyed = np.tile(np.arange(5), 18)  # balanced keys, 90 trials
-    res = position_bias(shuffled_trials(np.zeros(90), keyed))
-    assert res["flag"] is True
-    assert res["top_position"] == 0 and res["top_share"] == 1.0
-    assert res["top_expected_share"] == pytest.approx(0.2)
-    # chi2 by hand: observed (90, 0, 0, 0, 0) vs expected 18 each
-    assert res["chi2"] == pytest.approx((90 - 18) ** 2 / 18 + 4 * 18, rel=1e-12)
-    assert res["df"] == 4
-    assert res["p"] == pytest.approx(stats.chi2.sf(360.0, 4), rel=1e-9)
-
-
-@legacy
-def test_legacy_position_bias_does_not_flag_oracle():
-    rng = np.random.default_rng(3)
-    keyed = rng.integers(0, 4, 120)
-    res = position_bias(shuffled_trials(keyed.astype(float), keyed, n_options=4))
-    assert res["chi2"] == pytest.approx(0.0, abs=1e-12)
-    assert res["p"] == pytest.approx(1.0)
-    assert res["flag"] is False
-
-
-@legacy
-def test_legacy_position_bias_expected_uses_all_keys_scaled_to_answered():
-    keyed = np.array([0, 1, 2, 3, 0, 1, 2, 3])
-    chosen = np.array([0, 1, 2, 3, 0, 1, np.nan, np.nan])
-    res = position_bias(shuffled_trials(chosen, keyed, n_options=4))
-    assert res["n"] == 6
-    np.testing.assert_allclose(res["expected"], [1.5, 1.5, 1.5, 1.5])
-    np.testing.assert_allclose(res["observed"], [2, 2, 1, 1])
-    assert res["chi2"] == pytest.approx(sum((o - 1.5) ** 2 / 1.5 for o in [2, 2, 1, 1]))
-    assert res["flag"] is False
-
-
-@legacy
-def test_legacy_position_bias_significant_but_small_excess_is_not_flagged():
-    # Keys balanced over 2 positions; 1000 answers with 54% at position 0 is significant (p < .05) but the
-    # excess over the expected 50% is below the default 10 points.
-    keyed = np.tile([0, 1], 500)
-    chosen = np.array([0] * 540 + [1] * 460, dtype=float)
-    res = position_bias(shuffled_trials(chosen, keyed, n_options=2))
-    assert res["p"] < 0.05
-    assert res["flag"] is False
-    assert position_bias(shuffled_trials(chosen, keyed, n_options=2), min_excess=0.03)["flag"] is True
-
-
-@legacy
-def test_legacy_position_bias_unkeyed_position_chosen_and_single_key():
-    res = position_bias(shuffled_trials(np.array([4.0, 0, 1]), np.array([0, 1, 0])))
-    assert res["chi2"] == math.inf and res["p"] == 0.0 and res["df"] == 1
-    single = position_bias(shuffled_trials(np.array([0.0, 1.0]), np.array([2, 2])))
-    assert math.isnan(single["p"]) and "single position" in single["reason"]
-
-
-@legacy
-def test_legacy_position_bias_rejects_out_of_range_positions():
-    with pytest.raises(ValueError, match="chosen_position"):
-        position_bias(shuffled_trials(np.array([5.0]), np.array([0])))
-    with pytest.raises(ValueError, match="lacks column"):
-        position_bias(pd.DataFrame({"chosen_position": [0]}))
 
 
 # --------------------------------------------------------------------------- item_correlation
