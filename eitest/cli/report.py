@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from eitest.cli.output import db_option, norms_option, user_errors
+from eitest.cli.output import correction_option, db_option, norms_option, user_errors
 
 
 @click.command()
@@ -16,16 +16,32 @@ from eitest.cli.output import db_option, norms_option, user_errors
 @norms_option
 @click.option("--run", "run_id", help="Report one run (default: each model x instrument's latest run).")
 @click.option("--title", help="The report's title.")
+@click.option(
+    "--exclude-unanswered",
+    is_flag=True,
+    help="Drop unparseable, refused and failed trials instead of scoring them as wrong (as in 'eitest analyze').",
+)
+@correction_option
 @user_errors
 def report(
-    db: str, out: str, pdf: str | None, norm_files: tuple[str, ...], run_id: str | None, title: str | None
+    db: str,
+    out: str,
+    pdf: str | None,
+    norm_files: tuple[str, ...],
+    run_id: str | None,
+    title: str | None,
+    exclude_unanswered: bool,
+    correction: str,
 ) -> None:
     """Write a self-contained HTML report (and a PDF) of the runs in a store."""
     from eitest.outputs.report import write_report
+    from eitest.scoring.analysis import analyze
 
-    files = write_report(
-        db, out, pdf, norms=list(norm_files), run=run_id, title=title, command=" ".join(["eitest", *sys.argv[1:]])
+    # The report describes the analysis it shows, so its methods text follows these options.
+    analysis = analyze(
+        db, norms=list(norm_files), run=run_id, exclude_unanswered=exclude_unanswered, correction=correction
     )
+    files = write_report(db, out, pdf, title=title, command=" ".join(["eitest", *sys.argv[1:]]), analysis=analysis)
     click.echo(str(files.html))
     if files.pdf:
         click.echo(str(files.pdf))
