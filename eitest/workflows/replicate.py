@@ -225,12 +225,13 @@ class ReplicatedTest:
     human: float  # the norm mean on file, on the same scale; NaN without one
 
 
-def score_on_scale(row: Any, scale: str) -> float:
-    """A scores row's score (mean over repetitions) on ``scale``: proportion correct, mean credit or of maximum."""
-    from eitest.outputs.report.formats import scale_words
+def comparison_value(row: Any) -> float:
+    """A scores row's mean over repetitions on its comparison scale: the norm's where one is on file, else ``score``.
 
-    column = {"proportion correct": "accuracy", "mean credit": "weighted_score"}.get(scale_words(scale), "score")
-    return float(row[column])
+    The same value the mean over tests (``Analysis.summary``) averages.
+    """
+    mean = row["compared_mean"]
+    return float(mean) if mean == mean else float(row["score"])
 
 
 def rows_by_test(design: Design, scores: Any, ready: list[str]) -> list[ReplicatedTest]:
@@ -245,7 +246,7 @@ def rows_by_test(design: Design, scores: Any, ready: list[str]) -> list[Replicat
         if t.id not in ready or sub.empty:
             continue
         scale = scales[t.id]
-        values = [score_on_scale(sub.loc[m], scale) if m in sub.index else float("nan") for m in models]
+        values = [comparison_value(sub.loc[m]) if m in sub.index else float("nan") for m in models]
         human = sub["norm_mean"].dropna()
         present = [v for v in values if v == v]
         rows.append(
