@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 from conftest import run_cli
+from outputs.page_text import page_text
 
 from eitest.workflows.replicate import availability, load_design
 
@@ -58,6 +59,13 @@ def test_replicate_runs_imported_tests(tmp_path: Path, eitest_home: Path):
     assert run_cli("instruments", "import", "steu", str(steu), env=env).returncode == 0
     assert run_cli("instruments", "import", "stem", str(stem), env=env).returncode == 0
     assert [s.available for s in availability(load_design("schlegel2025"))] == [True, True, False, False, False]
+    # A lab's own STEM norm on the proportion-of-maximum scale; the STEU keeps only the shipped N and alpha.
+    (eitest_home / "human_norms").mkdir(exist_ok=True)
+    (eitest_home / "human_norms" / "lab.yaml").write_text(
+        "source: {id: lab, citation: 'A lab (2026)', checked: test}\nnorms:\n  - instrument: stem\n    sample: lab\n"
+        "    scoring: weighted\n    score: proportion_of_max\n    n: {value: 100, where: t}\n"
+        "    mean: {value: 0.5, where: t}\n    sd: {value: 0.1, where: t}\n"
+    )
 
     dry = run_cli(
         "replicate",
@@ -92,5 +100,25 @@ def test_replicate_runs_imported_tests(tmp_path: Path, eitest_home: Path):
     assert "Comparison with Schlegel" in html
     assert "81.0%" in html and "56.0%" in html  # the paper's aggregates beside this run's
     assert "(2 of 5 tests)" in html
+    text = page_text(html)
+    assert "the paper's aggregates cover 5 tests and this run's mean covers 2 (STEU, STEM)" in text
+    # This run's means: each test on its comparison scale, the humans and the LLMs over the same tests.
+    from eitest.scoring.analysis import analyze
+    from eitest.stats import apa
+
+    scores = analyze(out / "eitest.db", n_boot=200).scores.set_index(["instrument", "model"])
+    assert scores.loc["stem", "norm_scale"].iloc[0] == "proportion_of_max"
+    assert scores.loc["steu", "norm_scale"].iloc[0] == "proportion_correct"  # the shipped norm: N and alpha, no mean
+    per_test = {t: scores.loc[t, "compared_mean"].mean() for t in ("steu", "stem")}
+    all_tests = apa.percent((per_test["steu"] + per_test["stem"]) / 2)
+    assert (
+        f"Mean of the LLMs 81.0% Abstract: mean accuracy of the six LLMs across the five tests (81 %) {all_tests} (2 of 5 tests) STEU, STEM"
+        in text
+    )
+    assert "Human mean 56.0%" in text and "50.0% (1 of 5 tests) STEM" in text
+    assert (
+        f"Mean of the LLMs over the same tests as the human mean — {apa.percent(per_test['stem'])} (1 of 5 tests) STEM"
+        in text
+    )
     assert "GEMOK-Blends (gemok-blends)" in html  # named as not run
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
