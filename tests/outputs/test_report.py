@@ -358,3 +358,36 @@ def test_the_oracle_report_as_chromium_shows_it(oracle_store: Path, tmp_path: Pa
     assert "> 99.9 [> 99.9, > 99.9]" in text
     assert "p_adj (one test: not corrected)" in text  # one single-case test: its p is not called corrected
     assert "With one single-case test, its p value is uncorrected." in text
+
+
+@pytest.mark.parametrize(
+    ("entry", "why"),
+    [
+        (
+            "    n: {value: 1, where: t}\n    mean: {value: 0.6, where: t}\n    sd: {value: 0.1, where: t}\n",
+            "has n = 1",
+        ),
+        (
+            "    score: mean_credit\n    n: {value: 50, where: t}\n    mean: {value: 0.4, where: t}\n"
+            "    sd: {value: 0.1, where: t}\n",
+            "is on the expert-weighted scale (mean credit), but the run's open-steu is keyed",
+        ),
+    ],
+)
+def test_a_norm_that_cannot_be_used_gives_a_note_not_a_traceback(store: Path, tmp_path: Path, entry: str, why: str):
+    norm = _norm_file(tmp_path / "bad.yaml", "  - instrument: open-steu\n    sample: test\n" + entry)
+    res = run_cli("report", "--db", str(store), "--norms", str(norm), "--out", str(tmp_path / "b.html"))
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    text = page_text((tmp_path / "b.html").read_text())
+    assert "The norm for open-steu on file (my-sample) could not be used here; the Notes say why." in text
+    assert f"on open-steu: the norm from my-sample {why}" in text  # the note says why
+    assert "Against the human norms" not in text  # nothing was compared
+
+
+def test_a_norm_without_sd_says_which_figures_it_lacks(store: Path, tmp_path: Path):
+    norm = _norm_file(
+        tmp_path / "m.yaml", "  - instrument: open-steu\n    sample: test\n    mean: {value: 0.6, where: t}\n"
+    )
+    text = page_text(render_html(store, norms=[norm]))
+    assert "— (b) — —" in text and "(b) no single-case test: the norm has no SD or n on file" in text
+    assert "scored 100.0%. With no SD or n on file, no single-case test was run. To supply a mean and SD" in text

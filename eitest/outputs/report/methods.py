@@ -65,7 +65,7 @@ def _administration(analysis: Any, trials: pd.DataFrame, configs: list[dict[str,
         returned = sorted({str(m) for m in g["model_returned"].dropna().unique()} - {model})
         models.append(model + (f" (the provider reported {', '.join(returned)})" if returned else ""))
     protocols = sorted({f"'{c.get('protocol')}' (version {c.get('protocol_version')})" for c in configs})
-    orders = sorted({ORDER_WORDS.get(c.get("option_order"), str(c.get("option_order"))) for c in configs})
+    orders = sorted({ORDER_WORDS.get(str(c.get("option_order")), str(c.get("option_order"))) for c in configs})
     temps = sorted({str(c.get("temperature")) for c in configs})
     reps = sorted({int(c.get("reps", 1)) for c in configs})
     return (

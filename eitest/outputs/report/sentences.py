@@ -8,6 +8,7 @@ import pandas as pd
 
 from eitest.outputs.report import formats as fmt
 from eitest.outputs.report.formats import missing
+from eitest.outputs.report.tables import lacking
 from eitest.stats import apa
 from eitest.vocabulary import Correction
 
@@ -75,10 +76,11 @@ def norm_sentence(r: Any, scores: pd.DataFrame, settings: dict[str, Any]) -> str
         + f"), its {basis} scored {compared}"
         + (f" ({companion})" if companion else "")
     )
+    if missing(r.t):
+        absent = " or ".join(lacking(r)) or "scored first administration"
+        return text + f". With no {absent} on file, no single-case test was run. " + HOW_TO_SUPPLY
     if int(r.n_reps) > 1:
         text += f"; the mean over {fmt.reps_words(r.n_reps)} is compared in the table below, labelled"
-    if missing(r.t):
-        return text + ". With no SD or n on file, no single-case test was run. " + HOW_TO_SUPPLY
     corrected = ""
     if int(scores["p"].notna().sum()) > 1:
         label = Correction(settings.get("correction", "holm")).label

@@ -160,9 +160,7 @@ def norm_table(scores: pd.DataFrame, settings: dict[str, Any]) -> Table | None:
                 human_norm(r.norm_mean, r.norm_sd, r.norm_n, scale),
                 str(r.norm_source),
                 fmt.percentile_with_ci(r.percentile, r.percentile_ci_low, r.percentile_ci_high),
-                apa.t_test(r.t, r.df, r.p)
-                if tested
-                else MISSING + " " + notes.mark("no single-case test: the norm has no mean, SD and n on file"),
+                apa.t_test(r.t, r.df, r.p) if tested else MISSING + " " + notes.mark(_untested(r)),
                 p_cell(r.p_adj) if tested else MISSING,
                 _effect(r.d, r.d_ci_low, r.d_ci_high),
             ]
@@ -174,6 +172,18 @@ def norm_table(scores: pd.DataFrame, settings: dict[str, Any]) -> Table | None:
         frozenset(columns[3:6] + columns[7:]),
         notes.lines(),
     )
+
+
+def lacking(r: Any) -> list[str]:
+    """The figures a single-case test needs that a scores row's norm does not have."""
+    return [name for name, v in (("mean", r.norm_mean), ("SD", r.norm_sd), ("n", r.norm_n)) if missing(v)]
+
+
+def _untested(r: Any) -> str:
+    """Why a row with a norm has no single-case test: the figures the norm lacks."""
+    if not lacking(r):
+        return "no single-case test: no first administration was scored"
+    return f"no single-case test: the norm has no {' or '.join(lacking(r))} on file"
 
 
 def p_adj_label(scores: pd.DataFrame, settings: dict[str, Any]) -> str:
