@@ -10,7 +10,7 @@ A model is one respondent and its repetitions are repeated measures, so two
 intervals answer two questions and neither pools trials as independent:
 
 - ``rep_ci_*``, "this model on this test": the run-to-run spread of the
-  per-repetition scores (:func:`eitest.stats.rep_interval`);
+  per-repetition scores (:func:`eitest.stats.rep_interval`), cut at 0 and 1;
 - ``item_ci_*``, "new items like these": items resampled, each item's score its mean
   over repetitions (:func:`eitest.stats.item_interval`; exact Clopper-Pearson bounds
   when a keyed test scores 0 or 1 on every item); ``wilson_ci_*`` is Wilson's interval
@@ -109,9 +109,9 @@ def _reported(g: pd.DataFrame, inst: Instrument, *, exclude_unanswered: bool, n_
         out.update(sd_reps=math.nan, rep_ci_reason="no scored trial", item_ci_reason="no scored trial")
         return out
     rep = rep_interval(per_rep.dropna().to_numpy())
-    out.update(
-        sd_reps=rep["sd_reps"], rep_ci_low=rep["ci_low"], rep_ci_high=rep["ci_high"], rep_ci_reason=rep["reason"]
-    )
+    # A t interval from a few repetitions can pass the ends of a proportion; the scale stops at 0 and 1.
+    low, high = (min(max(x, 0.0), 1.0) if x == x else x for x in (rep["ci_low"], rep["ci_high"]))
+    out.update(sd_reps=rep["sd_reps"], rep_ci_low=low, rep_ci_high=high, rep_ci_reason=rep["reason"])
     maxima = [inst.item(i).credit(inst.item(i).best_option) for i in per_item.index] if weighted else None
     item = item_interval(per_item.to_numpy(), n_boot=n_boot, seed=seed, binary=not weighted, maxima=maxima)
     out.update(

@@ -77,7 +77,8 @@ def test_a_weighted_norm_is_compared_on_its_own_scale(weighted_db: Path, tmp_pat
         assert r["norm_scale"] == scale
         assert r["compared_score"] == pytest.approx(expected, abs=1e-12)
         assert r["t"] == pytest.approx(single_case(expected, mean, sd, 150)["t"], abs=1e-10)
-    assert _row(a, "eitest/oracle", "open-stem")["compared_score"] == (1.0 if scale == "proportion_of_max" else top)
+    oracle = _row(a, "eitest/oracle", "open-stem")["compared_score"]
+    assert oracle == pytest.approx(1.0 if scale == "proportion_of_max" else top, abs=1e-12)
 
 
 def test_like_with_like_first_administration_and_a_labelled_mean_row(weighted_db: Path, tmp_path: Path):
@@ -159,3 +160,16 @@ def test_position_bias_is_not_run_on_the_original_order(weighted_db: Path):
     assert a.position_bias["p"].isna().all()
     assert a.position_bias["reason"].str.contains("confounded").all()
     assert any("position bias not tested" in n for n in a.notes)
+
+
+def test_the_run_to_run_interval_stays_on_the_proportion_scale(tmp_path: Path):
+    from scipy import stats
+
+    db = tmp_path / "two.db"
+    run_study(Study(models=["eitest/chance"], instruments=["open-steu"], reps=2, option_order="shuffled", seed=1), db)
+    r = _row(analyze(db, n_boot=100), "eitest/chance", "open-steu")
+    trials = Store(db).trials()
+    per_rep = (trials["chosen_position"] == trials["keyed_position"]).groupby(trials["repetition"]).mean()
+    half = stats.t.ppf(0.975, 1) * per_rep.std(ddof=1) / np.sqrt(2)
+    assert per_rep.mean() - half < 0  # t on one df passes 0 here: the interval is cut there
+    assert r["rep_ci_low"] == 0.0 and r["rep_ci_high"] == pytest.approx(per_rep.mean() + half)
