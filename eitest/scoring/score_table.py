@@ -66,8 +66,7 @@ def score_table(
 
 def max_credit(inst: Instrument, item_ids: Any) -> float:
     """The most mean credit the items ``item_ids`` allow: the mean of their top weights (1 when keyed)."""
-    items = [inst.item(i) for i in item_ids]
-    return float(np.mean([it.credit(it.best_option) for it in items]))
+    return float(np.mean([_top(inst, i) for i in item_ids]))
 
 
 def rep_scores(trials: pd.DataFrame, inst: Instrument, scale: str, *, exclude_unanswered: bool = False) -> pd.Series:
@@ -77,13 +76,20 @@ def rep_scores(trials: pd.DataFrame, inst: Instrument, scale: str, *, exclude_un
     ``mean_credit`` (mean expert credit) or ``proportion_of_max`` (mean credit over the
     items' maximum; the share correct for a keyed test).
     """
+    if scale == "proportion_of_max" and inst.scoring == "weighted":
+        # Per repetition, the credit won over the credit its scored items allow (both over the same items,
+        # so leaving unanswered trials out cannot push it past 1); the clip only removes rounding.
+        t = trial_credit(trials, kind="weighted", exclude_unanswered=exclude_unanswered).dropna(subset=["credit"])
+        tops = t["item_id"].map({i: _top(inst, i) for i in t["item_id"].unique()})
+        return (t["credit"].groupby(t["repetition"]).sum() / tops.groupby(t["repetition"]).sum()).clip(upper=1.0)
     kind = "accuracy" if scale == "proportion_correct" or inst.scoring == "keyed" else "weighted"
     reps = repetition_scores(trials, kind=kind, exclude_unanswered=exclude_unanswered).set_index("repetition")
-    values = reps["accuracy"].astype(float)
-    if scale == "proportion_of_max" and inst.scoring == "weighted":
-        # no item gives more than its top weight; the clip only removes rounding (the oracle's 1 + 2e-16)
-        values = (values / max_credit(inst, trials["item_id"].unique())).clip(upper=1.0)
-    return values
+    return reps["accuracy"].astype(float)
+
+
+def _top(inst: Instrument, item_id: str) -> float:
+    item = inst.item(item_id)
+    return item.credit(item.best_option)
 
 
 def _reported(g: pd.DataFrame, inst: Instrument, *, exclude_unanswered: bool, n_boot: int, seed: int) -> dict[str, Any]:
@@ -100,7 +106,7 @@ def _reported(g: pd.DataFrame, inst: Instrument, *, exclude_unanswered: bool, n_
         "scoring": inst.scoring,
         "score": float(per_rep.mean()),
         "score_scale": SCALES[inst.scoring],
-        "weighted_score": float(per_rep.mean() * top) if weighted else math.nan,
+        "weighted_score": _mean_credit(g, exclude_unanswered) if weighted else math.nan,
         "max_credit": top if weighted else math.nan,
         **dict.fromkeys(INTERVAL_COLUMNS, math.nan),
     }
@@ -112,7 +118,7 @@ def _reported(g: pd.DataFrame, inst: Instrument, *, exclude_unanswered: bool, n_
     # A t interval from a few repetitions can pass the ends of a proportion; the scale stops at 0 and 1.
     low, high = (min(max(x, 0.0), 1.0) if x == x else x for x in (rep["ci_low"], rep["ci_high"]))
     out.update(sd_reps=rep["sd_reps"], rep_ci_low=low, rep_ci_high=high, rep_ci_reason=rep["reason"])
-    maxima = [inst.item(i).credit(inst.item(i).best_option) for i in per_item.index] if weighted else None
+    maxima = [_top(inst, i) for i in per_item.index] if weighted else None
     item = item_interval(per_item.to_numpy(), n_boot=n_boot, seed=seed, binary=not weighted, maxima=maxima)
     out.update(
         item_ci_low=item["ci_low"],
@@ -124,6 +130,12 @@ def _reported(g: pd.DataFrame, inst: Instrument, *, exclude_unanswered: bool, n_
         w = wilson_over_items(per_item.to_numpy())
         out.update(wilson_ci_low=w["ci_low"], wilson_ci_high=w["ci_high"])
     return out
+
+
+def _mean_credit(trials: pd.DataFrame, exclude_unanswered: bool) -> float:
+    """The mean expert credit of the chosen options, mean over repetitions."""
+    reps = repetition_scores(trials, kind="weighted", exclude_unanswered=exclude_unanswered)
+    return float(reps["accuracy"].mean())
 
 
 def with_warnings(scores: pd.DataFrame) -> pd.DataFrame:

@@ -173,3 +173,28 @@ def test_the_run_to_run_interval_stays_on_the_proportion_scale(tmp_path: Path):
     half = stats.t.ppf(0.975, 1) * per_rep.std(ddof=1) / np.sqrt(2)
     assert per_rep.mean() - half < 0  # t on one df passes 0 here: the interval is cut there
     assert r["rep_ci_low"] == 0.0 and r["rep_ci_high"] == pytest.approx(per_rep.mean() + half)
+
+
+def test_leaving_unanswered_trials_out_keeps_the_proportion_of_maximum_honest(weighted_db: Path, tmp_path: Path):
+    import sqlite3
+
+    db = tmp_path / "copy.db"
+    with sqlite3.connect(weighted_db) as src, sqlite3.connect(db) as dst:
+        src.backup(dst)
+    tops = {it.id: max(it.weights.values()) for it in get("open-stem").items}
+    low = sorted(tops, key=tops.get)[:8]  # the items that allow the least credit go unanswered
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE trials SET status='unparseable', chosen_position=NULL, chosen_option=NULL, score=NULL "
+            f"WHERE instrument='open-stem' AND item_id IN ({','.join('?' * len(low))})",
+            low,
+        )
+    a = analyze(db, exclude_unanswered=True, n_boot=100)
+    trials = Store(db).trials()
+    for model in ("eitest/oracle", "eitest/chance"):
+        g = trials[(trials["model"] == model) & (trials["instrument"] == "open-stem") & trials["score"].notna()]
+        won = g.groupby("repetition")["score"].sum() / g["item_id"].map(tops).groupby(g["repetition"]).sum()
+        r = _row(a, model, "open-stem")
+        assert r["score"] == pytest.approx(won.mean(), abs=1e-12)  # credit won over credit allowed, same items
+        assert r["weighted_score"] == pytest.approx(g.groupby("repetition")["score"].mean().mean(), abs=1e-12)
+    assert _row(a, "eitest/oracle", "open-stem")["score"] == pytest.approx(1.0, abs=1e-12)
