@@ -13,18 +13,55 @@ from __future__ import annotations
 import pandas as pd
 
 
+def comparison_values(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per model x test, the value a mean over tests averages, and the human value beside it, both proportions.
+
+    ``value`` is the mean over repetitions on the norm's scale where a usable norm is on
+    file (``compared_mean``), else the test's own ``score``; ``human`` is the norm mean
+    (NaN without one). A test compared on mean credit, which is not a proportion of 1,
+    contributes both as a proportion of the maximum (divided by the items' top credit),
+    so that a mean over tests never adds mean credit to shares. Columns: ``model,
+    instrument, value, human, scale`` (the scale the values are on).
+    """
+    compared = scores["compared_mean"].notna()
+    value = scores["compared_mean"].where(compared, scores["score"]).astype(float)
+    human = scores["norm_mean"].where(compared).astype(float)
+    scale = scores["norm_scale"].where(compared, scores["score_scale"]).map(_scale_name)
+    credit = (scores["norm_scale"] == "mean_credit") & compared
+    # Divided by the maximum, a mean credit is a proportion; the clip removes rounding only (the oracle's
+    # 1 + 2e-16), and a norm mean above the items' maximum cannot describe these items, so it is left out.
+    value = value.where(~credit, (value / scores["max_credit"]).clip(upper=1.0))
+    human = human.where(~credit, human / scores["max_credit"])
+    human = human.where(~(human > 1 + 1e-9)).clip(upper=1.0)
+    scale = scale.where(~credit, "proportion of maximum (norm on mean credit, divided by the maximum)")
+    return pd.DataFrame(
+        {"model": scores["model"], "instrument": scores["instrument"], "value": value, "human": human, "scale": scale}
+    )
+
+
+_SCALE_NAMES = {
+    "proportion_correct": "proportion correct",
+    "mean_credit": "mean credit",
+    "proportion_of_max": "proportion of maximum",
+}
+
+
+def _scale_name(scale: object) -> str:
+    return _SCALE_NAMES.get(str(scale), str(scale))  # a norm's scale by its file name, a score's by its label
+
+
 def summary_table(scores: pd.DataFrame) -> pd.DataFrame:
     """Each model's mean over tests, then all LLMs and the humans (:func:`eitest.stats.paper_summary`).
 
-    ``scores`` needs ``model, instrument, score, compared_mean, norm_mean``.
+    ``scores`` needs ``model, instrument, score, score_scale, compared_mean, norm_mean,
+    norm_scale, max_credit``; each test contributes :func:`comparison_values`.
     """
     from eitest.stats import paper_summary
 
-    value = scores["compared_mean"].where(scores["compared_mean"].notna(), scores["score"])
-    per_test = scores[["model", "instrument"]].assign(accuracy=value).dropna(subset=["accuracy"])
-    compared = scores.dropna(subset=["norm_mean", "compared_mean"])
-    with_norm = compared[["instrument", "norm_mean"]].drop_duplicates("instrument")
-    return paper_summary(per_test, with_norm.rename(columns={"norm_mean": "mean"}))
+    values = comparison_values(scores).dropna(subset=["value"])
+    per_test = values[["model", "instrument"]].assign(accuracy=values["value"])
+    with_norm = values.dropna(subset=["human"])[["instrument", "human"]].drop_duplicates("instrument")
+    return paper_summary(per_test, with_norm.rename(columns={"human": "mean"}))
 
 
 def summary_notes(scores: pd.DataFrame) -> list[str]:

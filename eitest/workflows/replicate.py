@@ -225,29 +225,24 @@ class ReplicatedTest:
     human: float  # the norm mean on file, on the same scale; NaN without one
 
 
-def comparison_value(row: Any) -> float:
-    """A scores row's mean over repetitions on its comparison scale: the norm's where one is on file, else ``score``.
-
-    The same value the mean over tests (``Analysis.summary``) averages.
-    """
-    mean = row["compared_mean"]
-    return float(mean) if mean == mean else float(row["score"])
-
-
 def rows_by_test(design: Design, scores: Any, ready: list[str]) -> list[ReplicatedTest]:
-    """The design's tests that were run, in the paper's order, each on its comparison scale."""
-    from eitest.outputs.report.tables import comparison_scales
+    """The design's tests that were run, in the paper's order, each on its comparison scale.
+
+    The values are those the mean over tests (``Analysis.summary``) averages
+    (:func:`eitest.scoring.summary.comparison_values`), all proportions.
+    """
+    from eitest.scoring.summary import comparison_values
 
     models = list(dict.fromkeys(scores["model"]))
-    scales = comparison_scales(scores)
+    compared = comparison_values(scores)
     rows = []
     for t in design.tests:
-        sub = scores[scores["instrument"] == t.id].set_index("model")
+        sub = compared[compared["instrument"] == t.id].set_index("model")
         if t.id not in ready or sub.empty:
             continue
-        scale = scales[t.id]
-        values = [comparison_value(sub.loc[m]) if m in sub.index else float("nan") for m in models]
-        human = sub["norm_mean"].dropna()
+        scale = str(sub["scale"].iloc[0])
+        values = [float(sub.loc[m, "value"]) if m in sub.index else float("nan") for m in models]
+        human = sub["human"].dropna()
         present = [v for v in values if v == v]
         rows.append(
             ReplicatedTest(
@@ -275,7 +270,10 @@ def replication_section(design: Design, scores: Any, ready: list[str], missing: 
     labels = {m.litellm: m.paper_name for m in design.models if m.litellm}
     rows = rows_by_test(design, scores, ready)
     normed = [r for r in rows if r.human == r.human]
-    unit = "mean_credit" if any(fmt.scale_words(r.scale) == "mean credit" for r in rows) else "proportion_correct"
+    unit = "proportion_correct"  # every value is a proportion (comparison_values)
+    # The paper's LLM figure is a share correct: this run's beside it is too, over the tests it ran.
+    run_tests = scores[scores["instrument"].isin([r.id for r in rows])]
+    share_correct = float(run_tests.groupby("instrument")["accuracy"].mean().mean()) if len(rows) else float("nan")
 
     def names(subset: list[ReplicatedTest]) -> str:
         return ", ".join(r.paper_name for r in subset)
@@ -297,7 +295,7 @@ def replication_section(design: Design, scores: Any, ready: list[str], missing: 
         n_tests=len(rows),
         n_paper_tests=len(design.tests),
         tests_run=names(rows),
-        this_llm_mean=fmt.on_scale(_mean([r.mean for r in rows]), unit),
+        this_llm_mean=fmt.on_scale(share_correct, unit),
         n_normed=len(normed),
         tests_normed=names(normed),
         this_human_mean=fmt.on_scale(_mean([r.human for r in normed]), unit),

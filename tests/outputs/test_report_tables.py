@@ -162,12 +162,19 @@ def test_the_no_norm_sentence_says_what_is_on_file_and_how_to_supply_a_mean():
 
 
 def test_mean_over_tests_names_the_scale_each_test_contributes():
-    scores = pd.DataFrame([_row(instrument="a"), _weighted(instrument="b", norm_source="s", norm_scale="mean_credit")])
+    scores = pd.DataFrame(
+        [
+            _row(instrument="a"),
+            _weighted(instrument="b", norm_source="s", norm_scale="mean_credit", compared_mean=0.61, norm_mean=0.5),
+        ]
+    )
     summary = pd.DataFrame(
         [{"row": "model", "name": "m", "n_tests": 2, "mean": 0.7, "sd": 0.13, "ci_low": NAN, "ci_high": NAN,
           "instruments": "a,b"}]
     )  # fmt: skip
     (row,) = tables.mean_table(summary, scores).records()
-    assert row["Tests averaged (the scale each contributes)"] == "a (proportion correct), b (mean credit)"
-    assert row["Mean"] == ".70"  # a mean credit is in the mix, so not printed as a percentage
+    assert row["Tests averaged (the scale each contributes)"] == (
+        "a (proportion correct), b (proportion of maximum (norm on mean credit, divided by the maximum))"
+    )
+    assert row["Mean"] == "70.0%"  # every test contributes a proportion, so the mean is one
     assert row["95% CI"] == "— (needs 3+ tests)"

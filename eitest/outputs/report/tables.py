@@ -277,13 +277,14 @@ def comparison_scales(scores: pd.DataFrame) -> dict[str, str]:
 
 
 def mean_table(summary: pd.DataFrame, scores: pd.DataFrame) -> Table:
-    """The mean over tests: each row with its tests and the scale each test contributes."""
-    scales = comparison_scales(scores)
+    """The mean over tests: each row with its tests and the scale each test contributes (all proportions)."""
+    from eitest.scoring.summary import comparison_values
+
+    scales = comparison_values(scores).drop_duplicates("instrument").set_index("instrument")["scale"].to_dict()
+    unit = "proportion_correct"  # every test contributes a proportion (comparison_values)
     rows = []
     for r in summary.itertuples():
         tests = [t for t in str(r.instruments).split(",") if t]
-        credit = any(fmt.scale_words(scales.get(t)) == "mean credit" for t in tests)
-        unit = "mean_credit" if credit else "proportion_correct"
         n_tests = MISSING if missing(r.n_tests) else str(int(r.n_tests))
         if not missing(r.ci_low) and not missing(r.n_tests) and int(r.n_tests) >= 3:
             ci = fmt.interval(r.ci_low, r.ci_high, unit) or MISSING
@@ -296,7 +297,7 @@ def mean_table(summary: pd.DataFrame, scores: pd.DataFrame) -> Table:
                 fmt.on_scale(r.mean, unit),
                 fmt.on_scale(r.sd, unit),
                 ci,
-                ", ".join(f"{t} ({fmt.scale_words(scales.get(t))})" for t in tests),
+                ", ".join(f"{t} ({scales.get(t)})" for t in tests),
             ]
         )
     columns = ["", "Tests", "Mean", "SD", "95% CI", "Tests averaged (the scale each contributes)"]
