@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from eitest.cli.output import UsageProblem, db_option, emit, output_options, user_errors
+from eitest.vocabulary import OptionOrder, ProtocolName
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -30,11 +31,11 @@ DEFAULT_DB = "eitest.db"
 @click.option("--reps", type=click.IntRange(min=1), help="Repetitions of each item per model  [default: 1].")
 @click.option("--temperature", type=float, help="Sampling temperature  [default: 0].")
 @click.option(
-    "--protocol", type=click.Choice(["standard", "reasoning", "json"]), help="Prompt protocol  [default: standard]."
+    "--protocol", type=click.Choice([p.value for p in ProtocolName]), help="Prompt protocol  [default: standard]."
 )
 @click.option(
     "--option-order",
-    type=click.Choice(["original", "shuffled", "rotated"]),
+    type=click.Choice([o.value for o in OptionOrder]),
     help="Order of the options shown  [default: original].",
 )
 @click.option("--seed", type=int, help="Seed for shuffled orders and the chance responder  [default: 0].")

@@ -134,7 +134,7 @@ def _compare(norm: HumanNorm, per_rep: pd.Series, row: Any, comparison: list[dic
         "norm_source": _source(norm),
         "norm_scale": norm.score_scale,
         "compared_score": first,
-        "compared_basis": f"{FIRST} (repetition {per_rep.index[0]} of {len(per_rep)})" if len(per_rep) else None,
+        "compared_basis": f"{FIRST} (the first of {len(per_rep)} repetitions)" if len(per_rep) else None,
         "compared_mean": float(per_rep.mean()) if len(per_rep) else math.nan,
         "single_min": float(per_rep.min()) if len(per_rep) else math.nan,
         "single_max": float(per_rep.max()) if len(per_rep) else math.nan,

@@ -91,11 +91,13 @@ def paper_summary(scores: pd.DataFrame, norms: pd.DataFrame, ci: float = 0.95) -
     Parameters
     ----------
     scores : DataFrame
-        Columns ``model``, ``instrument``, ``accuracy`` (proportion correct, in
-        [0, 1]); one row per model and instrument.
+        Columns ``model``, ``instrument``, ``accuracy`` (the test's score as a
+        proportion in [0, 1]: a share correct, or a proportion of the maximum;
+        :func:`eitest.scoring.summary.comparison_values` chooses); one row per model
+        and instrument.
     norms : DataFrame
-        Columns ``instrument``, ``mean`` (human mean proportion correct, in
-        [0, 1]); one row per instrument.
+        Columns ``instrument``, ``mean`` (the human mean on the same scale as the
+        test's scores, in [0, 1]); one row per instrument.
     ci : float
         Confidence level.
 

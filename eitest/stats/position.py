@@ -223,7 +223,7 @@ def _rotation_groups(
     if not tables:
         result["reason"] = (
             "rotated orders: no item has two or more answered repetitions, so there is nothing to permute; "
-            "run more repetitions (--repetitions) or use --option-order shuffled"
+            "run more repetitions (--reps) or use --option-order shuffled"
         )
         return None
     if not varies:

@@ -215,7 +215,7 @@ def test_a_weighted_norm_shows_the_weighted_score_and_proportion_of_maximum_wher
     expected = compared.format(mc=mc)
     # the summary's norm table, the oracle's sentence and both rows of the test's norm comparison
     assert f"eitest/oracle open-stem {score.replace('_', ' ').replace('max', 'maximum')} {expected} (a)" in text
-    assert f"first administration (repetition 0 of 2) scored {expected}" in text
+    assert f"first administration (the first of 2 repetitions) scored {expected}" in text
     assert (
         f"first administration (primary) {expected}" in text and f"mean of 2 repetitions (secondary) {expected}" in text
     )
@@ -332,7 +332,7 @@ def test_cli_analyze_prints_the_report_summary_labels(store: Path, tmp_path: Pat
         "Score compared",
         "p_adj (Holm, 2 tests)",
         "Crawford-Howell (uncorrected p)",
-        "(a) first administration (repetition 0 of 2)",
+        "(a) first administration (the first of 2 repetitions)",
     ):
         assert label in res.stdout, label
     as_json = json.loads(run_cli("analyze", "--db", str(store), "--norms", str(norm), "--json", "--boot", "200").stdout)

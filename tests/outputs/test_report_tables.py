@@ -33,7 +33,7 @@ def _row(**overrides) -> dict:
 def _normed(**overrides) -> dict:
     return _row(
         norm_source="src", norm_scale="proportion_correct", compared_score=0.9,
-        compared_basis="first administration (repetition 0 of 3)", single_min=0.7, single_max=0.9,
+        compared_basis="first administration (the first of 3 repetitions)", single_min=0.7, single_max=0.9,
         norm_mean=0.6, norm_sd=0.1, norm_n=50, percentile=99.97, percentile_ci_low=99.2, percentile_ci_high=99.9995,
         z=3.0, t=2.97, df=49, p=0.0046, p_adj=0.0092, d=3.0, d_ci_low=2.3, d_ci_high=3.6,
     ) | overrides  # fmt: skip
@@ -100,7 +100,7 @@ def test_norm_table_labels_the_basis_the_scale_and_the_corrected_p():
     assert first["p_adj (Holm, 2 tests)"] == "= .009"
     assert first["Crawford-Howell (uncorrected p)"] == "t(49) = 2.97, p = .005"
     assert first["Score compared"] == "90.0% (a)"
-    assert table.footnotes == ["(a) first administration (repetition 0 of 3)"]
+    assert table.footnotes == ["(a) first administration (the first of 3 repetitions)"]
     assert first["Percentile [95% CI]"] == "> 99.9 [99.2, > 99.9]"
     assert first["Human M (SD), n"] == "60.0% (10.0%), n = 50"
     assert first["Single administrations"] == "70.0% to 90.0%"
@@ -142,7 +142,7 @@ def test_the_score_sentence_names_its_score_and_both_intervals():
 def test_the_norm_sentence_says_the_basis_and_whether_p_was_corrected():
     rows = pd.DataFrame([_normed(), _normed(model="m2")])
     text = norm_sentence(rows.iloc[0], rows, {"correction": "holm"})
-    assert "its first administration (repetition 0 of 3) scored 90.0%" in text
+    assert "its first administration (the first of 3 repetitions) scored 90.0%" in text
     assert "the mean over 3 repetitions is compared in the table below, labelled" in text
     assert "p = .005 (uncorrected; Holm-corrected across the tests, p = .009)" in text
     assert "an estimated > 99.9% of the population would score lower (95% CI [99.2, > 99.9])" in text

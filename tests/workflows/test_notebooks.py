@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Collection
 from pathlib import Path
 
@@ -79,10 +80,16 @@ def test_notebook_executes(path: Path, demo_db: Path, tmp_path: Path, monkeypatc
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     text = "".join(str(o.get("data", {}).get("text/plain", "")) + str(o.get("text", "")) for o in outputs)
-    if path.name.startswith("01"):
-        assert "eitest/oracle" in text and "1.0" in text
+    # table rows as the notebook shows them (HTML), one string of cell texts per row
+    html = "".join(str(o.get("data", {}).get("text/html", "")) for o in outputs)
+    rows = [
+        " ".join(re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", tr, re.S)) for tr in re.findall(r"<tr.*?</tr>", html, re.S)
+    ]
+    if path.name.startswith("01"):  # the scores table: the oracle's row reads a score of 1, proportion correct
+        assert any(re.search(r"eitest/oracle open-steu 1\.0+ proportion correct", r) for r in rows), rows
     if path.name.startswith("02"):
         assert "t(149)" in text  # the single-case test printed APA-style
         assert any("image/svg+xml" in o.get("data", {}) for o in outputs)
-    if path.name.startswith("03"):
-        assert "True" in text  # the first-option responder is flagged
+    if path.name.startswith("03"):  # the first-option responder's rows of the position-bias table are flagged
+        first = [r for r in rows if re.search(r"eitest/first open-ste[mu] shuffled", r)]
+        assert len(first) == 2 and all(" True " in f" {r} " for r in first), first

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from eitest.stats import apa
-from eitest.vocabulary import Correction
+from eitest.vocabulary import FINISHED_STATUSES, Correction, Status
 
 ORDER_WORDS = {
     "original": "in their original order",
@@ -78,8 +78,8 @@ def _administration(analysis: Any, trials: pd.DataFrame, configs: list[dict[str,
 
 
 def _coding(trials: pd.DataFrame, settings: dict[str, Any]) -> str:
-    failed = int((trials["status"] == "error").sum())
-    unparsed = int(trials["status"].isin(["unparseable", "refused", "empty"]).sum())
+    failed = int((trials["status"] == Status.ERROR).sum())
+    unparsed = int(trials["status"].isin([s for s in FINISHED_STATUSES if s != Status.ANSWERED]).sum())
     counted = (
         "these trials were left out of the scores (the analysis was run with --exclude-unanswered), so each score "
         "is over the answered trials only"
@@ -112,7 +112,7 @@ def _scores(scores: pd.DataFrame) -> str:
 def _intervals(settings: dict[str, Any]) -> str:
     return (
         "Two 95% intervals are given for each score, each named by the question it answers: for this test (the model's "
-        "run-to-run uncertainty on these items), a t interval over the repetitions; for new items like these, "
+        "run-to-run uncertainty on these items), a t interval over the repetitions, cut at 0 and 1; for new items like these, "
         f"{settings.get('n_boot', 2000)} cluster-bootstrap resamples of items, the repetitions of an item kept "
         "together (exact Clopper-Pearson bounds over items when a keyed test scored 0 or 1 on every item). "
         "Repetitions were never counted as independent observations."

@@ -259,7 +259,15 @@ def report_svg(plot: Callable[..., Axes], *args: Any, **kwargs: Any) -> str:
     report's style, and never enters pyplot, so nothing is left open.
     """
     with _report_drawing():
-        fig = plot(*args, **kwargs).get_figure(root=True)
+        fig = _root_figure(plot(*args, **kwargs))
         if fig is None:
             raise PlotError(f"{getattr(plot, '__name__', 'the plot')} drew on Axes that belong to no figure")
         return figure_svg(fig)
+
+
+def _root_figure(ax: Axes) -> Figure | None:
+    """The top-level figure ``ax`` is drawn in (``get_figure(root=True)`` needs matplotlib 3.10)."""
+    fig: Any = ax.figure
+    while fig is not None and getattr(fig, "figure", fig) is not fig:  # a SubFigure points to its parent
+        fig = fig.figure
+    return fig

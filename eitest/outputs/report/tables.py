@@ -108,7 +108,7 @@ def definitions(scores: pd.DataFrame) -> list[str]:
             f"{example.instrument})."
         )
     lines.append(
-        "This test: the model's run-to-run uncertainty on these items (t interval over the repetitions). "
+        "This test: the model's run-to-run uncertainty on these items (t interval over the repetitions, cut at 0 and 1). "
         "New items like these: items resampled, for a test of new items of the same kind."
     )
     return lines
