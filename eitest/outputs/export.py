@@ -187,7 +187,9 @@ def build_tables(db: str | Path, *, run: str | None = None) -> ExportTables:
                 f"{db} holds no trials{' for run ' + run_id if run_id else ''}; run 'eitest run ...' first"
             )
         used = store.instruments_of_runs(trials["run_id"].unique(), picked=run_id is not None)
-    notes = [f"run {r} left out: {why}" for r, why in used.left_out.items()]
+    from eitest.scoring.selection import catalogue_notes
+
+    notes = [f"run {r} left out: {why}" for r, why in used.left_out.items()] + catalogue_notes(used.by_run)
     trials = trials[trials["run_id"].isin(list(used.by_run))]
     scorings: dict[str, set[str]] = {}
     for insts in used.by_run.values():

@@ -61,7 +61,9 @@ def summary_table(scores: pd.DataFrame) -> pd.DataFrame:
     values = comparison_values(scores).dropna(subset=["value"])
     per_test = values[["model", "instrument"]].assign(accuracy=values["value"])
     with_norm = values.dropna(subset=["human"])[["instrument", "human"]].drop_duplicates("instrument")
-    return paper_summary(per_test, with_norm.rename(columns={"human": "mean"}))
+    summary = paper_summary(per_test, with_norm.rename(columns={"human": "mean"}))
+    # A t interval over a few tests can pass the ends of a proportion; the scale stops at 0 and 1.
+    return summary.assign(ci_low=summary["ci_low"].clip(lower=0.0), ci_high=summary["ci_high"].clip(upper=1.0))
 
 
 def summary_notes(scores: pd.DataFrame) -> list[str]:

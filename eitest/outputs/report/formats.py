@@ -19,7 +19,8 @@ SCALE_WORDS = {
     "proportion_of_max": "proportion of maximum",
     "mean_credit": "mean credit",
 }
-# The two intervals, named by the question each answers (the same words as eitest.stats.intervals).
+# The two intervals, named by the question each answers (eitest.stats.intervals says "this model on this
+# test"; in a sentence about the model, "this test" says the same).
 THIS_TEST = "this test"
 NEW_ITEMS = "new items like these"
 # A percentile past these bounds is printed as a bound: "100.0" for 99.97 would claim every person scores lower.

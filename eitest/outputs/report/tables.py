@@ -247,8 +247,8 @@ def comparison_table(norm_comparison: pd.DataFrame, scores: pd.DataFrame, instru
             ]
         )
     notes = [
-        "Primary: the first administration, as a human sitting is one administration; its p is corrected with the "
-        "other tests' in the summary.",
+        "Primary: the first administration, as a human sitting is one administration; its p is corrected across the "
+        "model x test rows of the table 'Against the human norms'.",
         "Secondary: the mean over the repetitions, for reference. A mean of several sittings varies less than one "
         "sitting does, so it is not on the footing of the single sittings the norm describes; not in the corrected "
         "family.",
