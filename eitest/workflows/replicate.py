@@ -281,6 +281,7 @@ def replication_section(design: Design, scores: Any, ready: list[str], missing: 
     return render_section(
         "replication.html.j2",
         design=design,
+        reps_run=int(scores["n_reps"].max()) if len(scores) else design.design.reps,
         models=[f"{labels[m]} ({m})" if m in labels else m for m in models],
         rows=[
             {

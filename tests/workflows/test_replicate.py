@@ -122,4 +122,5 @@ def test_replicate_runs_imported_tests(tmp_path: Path, eitest_home: Path):
         in text
     )
     assert "GEMOK-Blends (gemok-blends)" in html  # named as not run
+    assert "2 repetitions (the design's 3, changed with --reps)" in text  # the run's repetitions, not the design's
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
