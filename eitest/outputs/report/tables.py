@@ -268,14 +268,6 @@ def basis_label(basis: Any) -> str:
     return f"{text} (primary)" if text.startswith("first") else f"{text} (secondary)"
 
 
-def comparison_scales(scores: pd.DataFrame) -> dict[str, str]:
-    """Each test's comparison scale: the norm's where a usable norm is on file, else its own score's."""
-    out = {}
-    for r in scores.drop_duplicates("instrument").itertuples():
-        out[r.instrument] = r.norm_scale if isinstance(r.norm_scale, str) else r.score_scale
-    return out
-
-
 def mean_table(summary: pd.DataFrame, scores: pd.DataFrame) -> Table:
     """The mean over tests: each row with its tests and the scale each test contributes (all proportions)."""
     from eitest.scoring.summary import comparison_values
