@@ -21,6 +21,22 @@ def eitest_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     return home
 
 
+def instrument_data(inst_id: str, items: list[dict], *, name: str | None = None, **fields: object) -> dict:
+    """An instrument file's content for ``items`` written in a test: the fields every file needs, keyed by default."""
+    return {
+        "id": inst_id,
+        "name": name or f"Form {inst_id}",
+        "construct": "emotional understanding",
+        "version": "1",
+        "citation": "written for this test",
+        "license": "CC0-1.0",
+        "instructions": "Choose one.",
+        "scoring": "keyed",
+        **fields,
+        "items": items,
+    }
+
+
 def run_cli(
     *args: str,
     env: dict[str, str] | None = None,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import instrument_data
 from scipy import stats
 
 import eitest
@@ -26,17 +27,7 @@ def _keys_last(path: Path) -> Path:
         }
         for i in range(N_ITEMS)
     ]
-    doc = {
-        "id": "keys-last",
-        "name": "Keys last",
-        "construct": "test",
-        "version": "1",
-        "citation": "written for this test",
-        "license": "CC0",
-        "instructions": "Choose one option.",
-        "scoring": "keyed",
-        "items": items,
-    }
+    doc = instrument_data("keys-last", items, name="Keys last")
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     return path
 

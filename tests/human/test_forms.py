@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import instrument_data
 from scipy import stats
 from scipy.special import expit
 
@@ -26,26 +27,17 @@ K = 20
 
 
 def form(tmp_path: Path, form_id: str, prefix: str, key: str) -> Path:
-    data = {
-        "id": form_id,
-        "name": f"Form {form_id}",
-        "construct": "emotional understanding",
-        "version": "1",
-        "citation": "written for this test",
-        "license": "CC0-1.0",
-        "instructions": "Choose one.",
-        "scoring": "keyed",
-        "items": [
-            {
-                "id": f"{prefix}{i:02d}",
-                "stem": f"Situation {i}.",
-                "question": "Feeling?",
-                "options": [{"id": o, "text": o.upper()} for o in "abcd"],
-                "key": key,
-            }
-            for i in range(1, K + 1)
-        ],
-    }
+    items = [
+        {
+            "id": f"{prefix}{i:02d}",
+            "stem": f"Situation {i}.",
+            "question": "Feeling?",
+            "options": [{"id": o, "text": o.upper()} for o in "abcd"],
+            "key": key,
+        }
+        for i in range(1, K + 1)
+    ]
+    data = instrument_data(form_id, items)
     path = tmp_path / f"{form_id}.yaml"
     path.write_text(yaml.safe_dump(data))
     return path

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import instrument_data
 from scipy import stats
 from scipy.special import expit
 from statsmodels.stats.multitest import multipletests
@@ -37,29 +38,17 @@ N = 60
 
 
 def instrument(form_id: str, prefix: str, key: str):
-    return parse_instrument(
+    items = [
         {
-            "id": form_id,
-            "name": f"Form {form_id}",
-            "construct": "emotional understanding",
-            "version": "1",
-            "citation": "written for this test",
-            "license": "CC0-1.0",
-            "instructions": "Choose one.",
-            "scoring": "keyed",
-            "items": [
-                {
-                    "id": f"{prefix}{i}",
-                    "stem": f"Situation {i}.",
-                    "question": "Feeling?",
-                    "options": [{"id": o, "text": o.upper()} for o in "abc"],
-                    "key": key,
-                }
-                for i in range(1, K + 1)
-            ],
-        },
-        source=f"{form_id}.yaml",
-    )
+            "id": f"{prefix}{i}",
+            "stem": f"Situation {i}.",
+            "question": "Feeling?",
+            "options": [{"id": o, "text": o.upper()} for o in "abc"],
+            "key": key,
+        }
+        for i in range(1, K + 1)
+    ]
+    return parse_instrument(instrument_data(form_id, items), source=f"{form_id}.yaml")
 
 
 def write_responses(path: Path, blanks: dict[int, list[str]] | None = None, external: str = "vocab") -> dict:

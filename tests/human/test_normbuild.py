@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import instrument_data
 from scipy import stats
 
 from eitest.cli import cli
@@ -16,16 +17,9 @@ from eitest.human.norm_building import ResponseError, build_norms, items_instrum
 from eitest.instruments import catalogue, load_yaml
 from eitest.instruments.norms import load_norm_file
 
-KEYED = {
-    "id": "mini-keyed",
-    "name": "Mini keyed test",
-    "construct": "emotional understanding",
-    "version": "1",
-    "citation": "written for this test",
-    "license": "CC0-1.0",
-    "instructions": "Choose one.",
-    "scoring": "keyed",
-    "items": [
+KEYED = instrument_data(
+    "mini-keyed",
+    [
         {
             "id": f"k{i}",
             "stem": f"Situation {i}.",
@@ -35,7 +29,8 @@ KEYED = {
         }
         for i, key in enumerate("abcab", start=1)
     ],
-}
+    name="Mini keyed test",
+)
 WEIGHTED = {
     **{k: v for k, v in KEYED.items() if k != "items"},
     "id": "mini-weighted",
