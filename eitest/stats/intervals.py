@@ -151,6 +151,11 @@ def binomial_ci(k: int, n: int, method: str = "wilson", alpha: float = 0.05) -> 
     if not 0 <= k <= n:
         raise ValueError(f"k must lie between 0 and n={n}, got {k}")
     alpha = _level("alpha", alpha)
+    return _proportion_interval(k, n, alpha, method, method, 1 - alpha)
+
+
+def _proportion_interval(k: float, n: int, alpha: float, method: str, label: str, level: float) -> dict[str, Any]:
+    """statsmodels' ``proportion_confint`` as the dict :func:`binomial_ci` and :func:`wilson_over_items` return."""
     lo, hi = proportion_confint(k, n, alpha=alpha, method=method)
     return {
         "k": k,
@@ -158,8 +163,8 @@ def binomial_ci(k: int, n: int, method: str = "wilson", alpha: float = 0.05) -> 
         "proportion": k / n,
         "ci_low": float(lo),
         "ci_high": float(hi),
-        "method": method,
-        "ci_level": 1 - alpha,
+        "method": label,
+        "ci_level": level,
     }
 
 
@@ -357,17 +362,7 @@ def wilson_over_items(item_scores: Any, ci: float = 0.95) -> dict[str, Any]:
     """
     ci = _level("ci", ci)
     scores = _item_scores(item_scores)
-    k, n = float(scores.sum()), int(scores.size)
-    lo, hi = proportion_confint(k, n, alpha=1 - ci, method="wilson")
-    return {
-        "k": k,
-        "n": n,
-        "proportion": k / n,
-        "ci_low": float(lo),
-        "ci_high": float(hi),
-        "ci_level": ci,
-        "method": "Wilson over items",
-    }
+    return _proportion_interval(float(scores.sum()), int(scores.size), 1 - ci, "wilson", "Wilson over items", ci)
 
 
 def _item_scores(item_scores: Any) -> np.ndarray:
