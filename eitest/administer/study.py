@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from eitest.administer.prompts import PROTOCOLS, get_protocol
 from eitest.errors import EitestError
+from eitest.reading import ReadError, parse_yaml, read_text, yaml_key_lines
 from eitest.vocabulary import OptionOrder
 
 
@@ -79,15 +79,13 @@ def load_study(path: str | Path) -> Study:
     """Read a study YAML file; an unknown or invalid field is reported with its line."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
-    except FileNotFoundError:
-        raise StudyError(f"{path}: no such file") from None
-    except yaml.YAMLError as exc:
-        raise StudyError(f"{path}: not valid YAML: {exc}") from None
+        text = read_text(path, "a study file")
+        data = parse_yaml(text, str(path))
+    except ReadError as exc:
+        raise StudyError(str(exc)) from None
     if not isinstance(data, dict):
         raise StudyError(f"{path}: expected a mapping of study fields")
-    lines = _key_lines(text)
+    lines = yaml_key_lines(text)
     try:
         return Study.model_validate(data)
     except ValidationError as exc:
@@ -98,10 +96,3 @@ def load_study(path: str | Path) -> Study:
             what = "unknown field" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
             msgs.append(f"{path}: {where}: {name}: {what}")
         raise StudyError("\n".join(msgs)) from None
-
-
-def _key_lines(text: str) -> dict[str, int]:
-    node = yaml.compose(text)
-    if not isinstance(node, yaml.MappingNode):
-        return {}
-    return {k.value: k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)}

@@ -14,13 +14,13 @@ keyed, the option's weight when weighted). :mod:`eitest.human.norm_building` and
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from eitest.instruments import Instrument, InstrumentError, Problem
+from eitest.reading import ReadError, read_csv
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,15 +64,10 @@ def read_responses(paths: str | Path | list[str | Path]) -> pd.DataFrame:
     for path in map(Path, paths):
         src = str(path)
         try:
-            text = path.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise ResponseError([Problem(src, None, "(file)", "no such file")]) from None
-        except UnicodeDecodeError as exc:
-            raise ResponseError([Problem(src, None, "(file)", f"not UTF-8 text ({exc.reason})")]) from None
-        rows = list(csv.reader(text.splitlines()))
-        while rows and not any(c.strip() for c in rows[-1]):
-            rows.pop()
-        if not rows:
+            table = read_csv(path, "a response file")
+        except ReadError as exc:
+            raise ResponseError.from_read_error(exc) from None
+        if not table.header:
             raise ResponseError(
                 [
                     Problem(
@@ -83,28 +78,10 @@ def read_responses(paths: str | Path | list[str | Path]) -> pd.DataFrame:
                     )
                 ]
             )
-        header = [c.strip() for c in rows[0]]
-        problems = []
-        for i, name in enumerate(header):
-            if not name:
-                problems.append(Problem(src, None, f"line 1, column {i + 1}", "empty column name"))
-            elif header.index(name) != i:
-                problems.append(Problem(src, None, f"line 1, column {name}", "the column appears twice"))
-        if len(rows) == 1:
-            problems.append(Problem(src, None, "(file)", "a header but no participant rows"))
-        body = []
-        for line, row in enumerate(rows[1:], start=2):
-            if not any(c.strip() for c in row):
-                continue
-            if len(row) > len(header):
-                problems.append(
-                    Problem(src, None, f"line {line}", f"{len(row)} cells but the header has {len(header)} columns")
-                )
-                continue
-            cells = [c.strip() for c in row] + [""] * (len(header) - len(row))
-            body.append([*cells, src, line])
-        if problems:
-            raise ResponseError(problems)
+        if not table.rows:
+            raise ResponseError([Problem(src, None, "(file)", "a header but no participant rows")])
+        header = list(table.header)
+        body = [[*(c.strip() for c in row.cells), src, row.line] for row in table.rows]
         if header0 is not None and set(header) != set(header0):
             differ = sorted(set(header) ^ set(header0))
             raise ResponseError(

@@ -5,41 +5,29 @@ The formats are documented in ``docs/instrument-format.md``.
 
 from __future__ import annotations
 
-import csv
-import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
+from eitest.instruments.model import Instrument, InstrumentError, Problem, parse_instrument
+from eitest.reading import ReadError, read_csv, read_json, read_yaml
 
-from eitest.instruments.model import Instrument, InstrumentError, Problem, _YamlLoader, parse_instrument
+WHAT = "an instrument file"
 
 
-def _read_text(path: Path) -> str:
+def _reading(read: Callable[[Path, str], Any], path: Path, what: str = WHAT) -> Any:
     try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InstrumentError([Problem(str(path), None, "(file)", "no such file")]) from None
-    except UnicodeDecodeError as exc:
-        raise InstrumentError([Problem(str(path), None, "(file)", f"not UTF-8 text ({exc.reason})")]) from None
+        return read(path, what)
+    except ReadError as exc:
+        raise InstrumentError.from_read_error(exc) from None
 
 
-def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.load(_read_text(path), Loader=_YamlLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "(file)"
-        raise InstrumentError(
-            [Problem(str(path), None, where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]
-        ) from None
+def _read_yaml(path: Path, what: str = WHAT) -> Any:
+    return _reading(read_yaml, path, what)
 
 
 def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(_read_text(path))
-    except json.JSONDecodeError as exc:
-        raise InstrumentError([Problem(str(path), None, f"line {exc.lineno}", f"not valid JSON: {exc.msg}")]) from None
+    return _reading(read_json, path)
 
 
 def _with_metadata(data: Any, metadata: dict[str, Any] | None) -> Any:
@@ -79,15 +67,17 @@ def rows_to_items(rows: list[dict[str, Any]], source: str) -> tuple[list[dict[st
     columns = list(rows[0].keys())
     missing = [c for c in CSV_REQUIRED if c not in columns]
     if missing:
-        problems.append(Problem(source, None, "(header)", f"missing column(s) {', '.join(missing)}"))
+        problems.append(
+            Problem(source, None, "(header)", f"missing column(s) {', '.join(missing)}; it has {', '.join(columns)}")
+        )
         return items, problems
     option_cols = [c for c in columns if c.startswith("option_")]
     weight_cols = [c for c in columns if c.startswith("weight_")]
     if not option_cols:
         problems.append(Problem(source, None, "(header)", "no option_<id> columns"))
         return items, problems
-    for n, row in enumerate(rows, start=2):
-        label = str(row.get("item_id") or f"row {n}")
+    for index, row in enumerate(rows):
+        label = str(row.get("item_id") or "").strip() or f"#{index + 1}"  # as parse_instrument labels items
 
         def cell(name: str, row: dict[str, Any] = row) -> str:
             v = row.get(name)
@@ -121,14 +111,32 @@ def rows_to_items(rows: list[dict[str, Any]], source: str) -> tuple[list[dict[st
     return items, problems
 
 
-def _load_rows(rows: list[dict[str, Any]], metadata: dict[str, Any], source: str) -> Instrument:
+def _on_lines(problems: list[Problem], rows: list[dict[str, Any]], lines: list[int]) -> list[Problem]:
+    """Each problem about an item with the file line(s) of that item's row: ``x.csv: line 7: item s3: ...``."""
+    at: dict[str, list[int]] = {}
+    for index, (row, line) in enumerate(zip(rows, lines, strict=True)):
+        at.setdefault(str(row.get("item_id") or "").strip() or f"#{index + 1}", []).append(line)
+    out = []
+    for p in problems:
+        found = at.get(p.item) if p.item is not None else None
+        if found:
+            where = f"line {found[0]}" if len(found) == 1 else "lines " + ", ".join(map(str, found))
+            p = Problem(f"{p.source}: {where}", p.item, p.field, p.message)
+        out.append(p)
+    return out
+
+
+def _load_rows(
+    rows: list[dict[str, Any]], metadata: dict[str, Any], source: str, lines: list[int] | None = None
+) -> Instrument:
     items, problems = rows_to_items(rows, source)
+    instrument = None
     try:
         instrument = parse_instrument({**metadata, "items": items}, source)
     except InstrumentError as exc:
-        raise InstrumentError(problems + exc.problems) from None
-    if problems:
-        raise InstrumentError(problems)
+        problems += exc.problems
+    if problems or instrument is None:
+        raise InstrumentError(_on_lines(problems, rows, lines) if lines else problems)
     return instrument
 
 
@@ -151,10 +159,13 @@ def load_csv(path: str | Path, metadata: dict[str, Any] | None = None) -> Instru
                     )
                 ]
             )
-        metadata = _read_yaml(sidecar) or {}
-    text = _read_text(path)
-    rows = list(csv.DictReader(text.splitlines()))
-    return _load_rows(rows, metadata, str(path))
+        metadata = _read_yaml(sidecar, "an instrument's metadata file") or {}
+        if not isinstance(metadata, dict):
+            raise InstrumentError(
+                [Problem(str(sidecar), None, "(file)", "expected a mapping of instrument fields (id, name, ...)")]
+            )
+    table = _reading(read_csv, path)
+    return _load_rows(table.records(), metadata, str(path), [row.line for row in table.rows])
 
 
 def load_dataset(source: str, metadata: dict[str, Any], split: str = "train") -> Instrument:

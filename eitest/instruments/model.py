@@ -11,16 +11,15 @@ import hashlib
 import json
 import warnings
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from eitest.errors import EitestError
+from eitest.reading import ReadError
 
 RESPONSE_FORMATS = ("single_choice",)
-# libyaml's loader when present: the catalogue loads ~20x faster.
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SCORINGS = ("keyed", "weighted")
 
 
@@ -46,6 +45,11 @@ class InstrumentError(EitestError, ValueError):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+    @classmethod
+    def from_read_error(cls, exc: ReadError) -> Self:
+        """The same problems, as this reader's error (so the caller's ``except`` and exit status hold)."""
+        return cls([Problem(exc.source, None, where, message) for where, message in exc.problems])
 
 
 class _Strict(BaseModel):

@@ -23,11 +23,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from eitest.instruments import InstrumentError, Problem
 from eitest.paths import package_norms_dir, user_norms_dir
+from eitest.reading import ReadError, read_yaml
 
 FIGURES = ("n", "mean", "sd", "alpha")
 
@@ -165,11 +165,9 @@ def parse_norm_file(data: Any, source: str) -> NormFile:
 def load_norm_file(path: str | Path) -> NormFile:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InstrumentError([Problem(str(path), None, "(file)", "no such file")]) from None
-    except yaml.YAMLError as exc:
-        raise InstrumentError([Problem(str(path), None, "(file)", f"not valid YAML: {exc}")]) from None
+        data = read_yaml(path, "a norm file")
+    except ReadError as exc:
+        raise InstrumentError.from_read_error(exc) from None
     return parse_norm_file(data, str(path))
 
 

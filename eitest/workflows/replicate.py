@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from eitest.errors import EitestError
 from eitest.paths import package_analysis_dir
+from eitest.reading import read_yaml
 
 
 class _Strict(BaseModel):
@@ -85,11 +85,9 @@ def load_design(name: str) -> Design:
                 f"no study design {name!r}; shipped designs: {known}; or give a path to a study YAML file"
             )
         path = found[0]
+    data = read_yaml(path, "a study design")  # its ReadError is an EitestError, named as such
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
         return Design.model_validate(data)
-    except yaml.YAMLError as exc:
-        raise EitestError(f"{path}: not valid YAML: {exc}") from None
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise EitestError(f"{path}: {problems}") from None

@@ -1,0 +1,166 @@
+"""YAML and JSON as users write them: no alias bombs, no duplicate keys, bounded nesting, lines in messages."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from eitest.reading.text import ReadError, read_text
+
+# Deeper than any instrument, norm or study needs; shallow enough that validation,
+# hashing and JSON encoding downstream never meet Python's recursion limit.
+MAX_DEPTH = 100
+
+
+@functools.cache
+def _yaml_loader() -> type:
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster
+
+    class Loader(base):  # type: ignore[misc, valid-type]
+        """The safe loader, refusing a mapping that names a key twice (the last one would win unseen)."""
+
+        source = "<yaml>"
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            if isinstance(node, yaml.MappingNode):
+                first: dict[Any, int] = {}
+                for key_node, _ in node.value:
+                    if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                        continue
+                    key = self.construct_object(key_node)
+                    line = key_node.start_mark.line + 1
+                    if key in first:
+                        raise ReadError.one(
+                            self.source,
+                            f"line {line}",
+                            f"the key {key!r} appears twice in one mapping (first on line {first[key]}); keep one",
+                        )
+                    first[key] = line
+            return super().construct_mapping(node, deep=deep)
+
+    return Loader
+
+
+def _yaml_events_checked(text: str, source: str) -> None:
+    """Refuse aliases (an alias bomb expands to gigabytes) and nesting past :data:`MAX_DEPTH`, before building."""
+    import yaml
+
+    depth = 0
+    for event in yaml.parse(text, Loader=_yaml_loader()):
+        if isinstance(event, yaml.AliasEvent):
+            raise ReadError.one(
+                source,
+                f"line {event.start_mark.line + 1}",
+                f"YAML aliases (*{event.anchor}) are not allowed; write the value out in full where it is used",
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ReadError.one(
+                    source,
+                    f"line {event.start_mark.line + 1}",
+                    f"nested deeper than {MAX_DEPTH} levels; is it the right file?",
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """The data of one YAML document, without aliases or duplicate keys; a syntax error names its line."""
+    import yaml
+
+    try:
+        _yaml_events_checked(text, source)
+        loader = _yaml_loader()(text)
+        loader.source = source
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(file)"
+        raise ReadError.one(source, where, f"not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+
+
+def read_yaml(path: str | Path, what: str) -> Any:
+    return parse_yaml(read_text(path, what), str(path))
+
+
+def yaml_key_lines(text: str) -> dict[str, int]:
+    """The line of each top-level key of a YAML mapping (for messages about fields); ``{}`` for anything else."""
+    import yaml
+
+    node = yaml.compose(text, Loader=_yaml_loader())
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {k.value: k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
+
+
+# A string (skipped whole) or a bracket: enough to measure nesting without parsing.
+_JSON_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str):
+        self.key = key
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+class _NotANumber(Exception):
+    def __init__(self, name: str):
+        self.name = name
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotANumber(name)
+
+
+def _json_depth_checked(text: str, source: str) -> None:
+    depth = 0
+    for m in _JSON_NESTING.finditer(text):
+        tok = m.group()
+        if tok in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = text.count("\n", 0, m.start()) + 1
+                raise ReadError.one(
+                    source, f"line {line}", f"nested deeper than {MAX_DEPTH} levels; is it the right file?"
+                )
+        elif tok in "]}":
+            depth -= 1
+
+
+def parse_json(text: str, source: str) -> Any:
+    """JSON data, refusing duplicate keys, NaN/Infinity and nesting past :data:`MAX_DEPTH`."""
+    try:
+        data = json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise ReadError.one(source, where, f"not valid JSON: {exc.msg}") from None
+    except _DuplicateKey as exc:
+        raise ReadError.one(source, "(file)", f"the key {exc.key!r} appears twice in one object; keep one") from None
+    except _NotANumber as exc:
+        raise ReadError.one(source, "(file)", f"{exc.name} is not a JSON number; write a number or null") from None
+    except RecursionError:
+        _json_depth_checked(text, source)
+        raise ReadError.one(source, "(file)", f"nested deeper than {MAX_DEPTH} levels; is it the right file?") from None
+    _json_depth_checked(text, source)
+    return data
+
+
+def read_json(path: str | Path, what: str) -> Any:
+    return parse_json(read_text(path, what), str(path))
