@@ -83,6 +83,10 @@ def rows_to_items(rows: list[dict[str, Any]], source: str) -> tuple[list[dict[st
             v = row.get(name)
             return "" if v is None else str(v).strip()
 
+        if not cell("item_id"):
+            problems.append(Problem(source, label, "item_id", "is empty; every row with an item needs its id"))
+            continue
+
         item: dict[str, Any] = {
             "id": cell("item_id"),
             "stem": cell("stem"),
