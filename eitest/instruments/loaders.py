@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from eitest.instruments.model import Instrument, InstrumentError, Problem, parse_instrument
-from eitest.reading import ReadError, read_csv, read_json, read_yaml
+from eitest.reading import CsvTable, ReadError, read_csv, read_json, read_yaml
 
 WHAT = "an instrument file"
 
@@ -51,31 +51,40 @@ def load_json(path: str | Path, metadata: dict[str, Any] | None = None) -> Instr
 CSV_REQUIRED = ("item_id", "stem", "question")
 
 
-def rows_to_items(rows: list[dict[str, Any]], source: str) -> tuple[list[dict[str, Any]], list[Problem]]:
+def rows_to_items(
+    rows: list[dict[str, Any]], source: str, columns: list[str] | None = None
+) -> tuple[list[dict[str, Any]], list[Problem]]:
     """Turn flat rows (CSV layout, one row per item) into item dicts.
 
     Columns: ``item_id, stem, question, option_<id>...`` (option columns in display
     order; the part after ``option_`` is the option id), then ``key`` or
     ``weight_<id>...``, optional ``facets`` (separated by ``;``), ``human_p``,
     ``rationale``, ``appraisal``. Empty option cells are skipped, so items may have
-    different numbers of options.
+    different numbers of options. ``columns`` (a file's header) is checked even when
+    there are no rows; without it, the first row's keys are the columns.
     """
     problems: list[Problem] = []
     items: list[dict[str, Any]] = []
-    if not rows:
+    if columns is None:
+        columns = list(rows[0].keys()) if rows else []
+    if not rows and not columns:
         return items, [Problem(source, None, "(file)", "no rows")]
-    columns = list(rows[0].keys())
     missing = [c for c in CSV_REQUIRED if c not in columns]
     if missing:
-        problems.append(
-            Problem(source, None, "(header)", f"missing column(s) {', '.join(missing)}; it has {', '.join(columns)}")
+        has = (
+            f"it has one column, {columns[0]!r}: separate the columns with commas, semicolons or tabs"
+            if len(columns) == 1
+            else f"it has {', '.join(columns)}"
         )
+        problems.append(Problem(source, None, "(header)", f"missing column(s) {', '.join(missing)}; {has}"))
         return items, problems
     option_cols = [c for c in columns if c.startswith("option_")]
     weight_cols = [c for c in columns if c.startswith("weight_")]
     if not option_cols:
         problems.append(Problem(source, None, "(header)", "no option_<id> columns"))
         return items, problems
+    if not rows:
+        return items, [Problem(source, None, "(file)", "no rows")]
     for index, row in enumerate(rows):
         label = str(row.get("item_id") or "").strip() or f"#{index + 1}"  # as parse_instrument labels items
 
@@ -131,9 +140,11 @@ def _on_lines(problems: list[Problem], rows: list[dict[str, Any]], lines: list[i
 
 
 def _load_rows(
-    rows: list[dict[str, Any]], metadata: dict[str, Any], source: str, lines: list[int] | None = None
+    rows: list[dict[str, Any]], metadata: dict[str, Any], source: str, table: CsvTable | None = None
 ) -> Instrument:
-    items, problems = rows_to_items(rows, source)
+    """The instrument from flat rows; ``table``, when they come from a CSV file, gives its header and lines."""
+    items, problems = rows_to_items(rows, source, list(table.header) if table else None)
+    lines = [row.line for row in table.rows] if table else None
     instrument = None
     try:
         instrument = parse_instrument({**metadata, "items": items}, source)
@@ -169,7 +180,7 @@ def load_csv(path: str | Path, metadata: dict[str, Any] | None = None) -> Instru
                 [Problem(str(sidecar), None, "(file)", "expected a mapping of instrument fields (id, name, ...)")]
             )
     table = _reading(read_csv, path)
-    return _load_rows(table.records(), metadata, str(path), [row.line for row in table.rows])
+    return _load_rows(table.records(), metadata, str(path), table)
 
 
 def load_dataset(source: str, metadata: dict[str, Any], split: str = "train") -> Instrument:
