@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import instrument_data
+from conftest import instrument_data, run_cli
 
 from eitest.cli import cli
 from eitest.instruments import InstrumentError, load, load_csv, parse_instrument
@@ -147,3 +147,20 @@ def test_bad_norm_files_give_clear_errors(tmp_path: Path, eitest_home: Path):
     res = CliRunner().invoke(cli, ["norms", "list"])
     assert res.exit_code == 2
     assert res.output.startswith(f"Error: {norms_dir / 'latin1.yaml'}: line 1: byte 0xfc (at byte 30) is not UTF-8")
+
+
+def test_hostile_files_end_in_a_message_in_a_real_process(tmp_path: Path):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(f"b{i}: &b{i} [*a, *a, *a, *a]\n" for i in range(20))
+    )
+    res = run_cli("instruments", "validate", str(deep), str(bomb), str(tmp_path))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.splitlines() == [
+        f"{deep}: line 1: nested deeper than 100 levels; is it the right file?",
+        f"{bomb}: line 2: YAML aliases (*a) are not allowed; write the value out in full where it is used",
+        f"{tmp_path}: (metadata): a dataset needs metadata: import it with 'eitest instruments import ID PATH'",
+        "Error: 3 of 3 file(s) invalid",
+    ]
