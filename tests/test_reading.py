@@ -51,6 +51,14 @@ def test_non_utf8_names_line_byte_and_the_fix(tmp_path: Path):
     )
 
 
+def test_a_workbook_saved_under_a_csv_name_is_named_as_such(tmp_path: Path):
+    path = tmp_path / "items.csv"
+    path.write_bytes(b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)))
+    assert _error(read_text, path, "an instrument file") == (
+        f"{path}: (file): is a spreadsheet workbook (.xlsx, .ods or .xls), not text; save it as 'CSV UTF-8'"
+    )
+
+
 def test_directory_missing_and_special_files(tmp_path: Path):
     assert _error(read_text, tmp_path, "a norm file") == (
         f"{tmp_path}: (file): is a directory, not a norm file; give the path of the file itself"

@@ -8,6 +8,8 @@ from pathlib import Path
 from eitest.errors import EitestError
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# The first bytes of an .xlsx/.ods (a zip archive) and of an old .xls: a workbook saved under a text name.
+_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 
 
 class ReadError(EitestError, ValueError):
@@ -57,6 +59,10 @@ def read_text(path: str | Path, what: str, max_bytes: int = MAX_FILE_BYTES) -> s
 
 def decode(data: bytes, source: str) -> str:
     """``data`` as text: UTF-8 (a BOM dropped) or BOM-marked UTF-16; else a :class:`ReadError` with the line."""
+    if data.startswith(_WORKBOOK_MAGIC):
+        raise ReadError.one(
+            source, "(file)", "is a spreadsheet workbook (.xlsx, .ods or .xls), not text; save it as 'CSV UTF-8'"
+        )
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return data.decode("utf-16")
