@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from eitest.administer.limits import MAX_TRIALS
 from eitest.administer.prompts import get_protocol, shown_order
 from eitest.administer.study import Study, StudyError
 from eitest.instruments import Instrument, Item, get
@@ -83,7 +84,12 @@ def make_plan(study: Study, store: Store | None = None, *, estimate: bool = True
         if inst.is_metadata_only:
             how = inst.published.obtain if inst.published else ""
             raise StudyError(f"{inst.id} has no items on this machine: its items belong to their authors. {how}")
+        if any(i.id == inst.id for i in instruments):
+            raise StudyError(
+                f"{name!r} is instrument {inst.id}, which the study already names another way; give it once"
+            )
         instruments.append(inst)
+    check_size(study, instruments)
     study = study.model_copy(update={"instruments": [i.id for i in instruments]})
     for model in study.models:
         client.check_model(model, study.api_base, require_key=require_keys)
@@ -110,6 +116,18 @@ def make_plan(study: Study, store: Store | None = None, *, estimate: bool = True
     if estimate:
         estimate_usage(plan)
     return plan
+
+
+def check_size(study: Study, instruments: list[Instrument]) -> None:
+    """Refuse a plan of more than :data:`~eitest.administer.limits.MAX_TRIALS` trials, before it is built."""
+    n_items = sum(i.n_items for i in instruments)
+    n = len(study.models) * n_items * study.reps
+    if n > MAX_TRIALS:
+        raise StudyError(
+            f"this plan has {n:,} trials ({len(study.models)} model(s) x {n_items:,} item(s) in "
+            f"{len(instruments)} instrument(s) x {study.reps:,} repetition(s)); eitest runs at most "
+            f"{MAX_TRIALS:,} in one run: split it into several runs (fewer models, instruments or repetitions each)"
+        )
 
 
 def estimate_usage(plan: Plan) -> None:

@@ -7,11 +7,13 @@ so running the same study again resumes it.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from eitest.administer import limits
 from eitest.administer.prompts import PROTOCOLS, get_protocol
 from eitest.errors import EitestError
 from eitest.reading import ReadError, parse_yaml, read_text, yaml_key_lines
@@ -22,6 +24,17 @@ class StudyError(EitestError):
     pass
 
 
+T = TypeVar("T", bound=Hashable)
+
+
+def first_seen(values: Iterable[T]) -> tuple[list[T], dict[T, int]]:
+    """``values`` without repeats, in first-seen order, and how many times each repeated value was given."""
+    counts: dict[T, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    return list(counts), {v: n for v, n in counts.items() if n > 1}
+
+
 class Study(BaseModel):
     """What to administer and how. Fields above ``concurrency`` make up the run's identity."""
 
@@ -29,20 +42,46 @@ class Study(BaseModel):
 
     models: list[str] = Field(min_length=1)
     instruments: list[str] = Field(min_length=1)
-    reps: int = Field(default=1, ge=1)
-    temperature: float | None = 0.0
+    reps: int = Field(default=1, ge=1, le=limits.MAX_REPS)
+    temperature: float | None = Field(
+        default=0.0, ge=limits.MIN_TEMPERATURE, le=limits.MAX_TEMPERATURE, allow_inf_nan=False
+    )
     protocol: str = "standard"
     option_order: str = "original"
-    seed: int = 0
-    max_tokens: int | None = None
+    seed: int = Field(default=0, ge=0, le=limits.MAX_SEED)
+    max_tokens: int | None = Field(default=None, ge=1, le=limits.MAX_TOKENS)
     api_base: str | None = None
     # How to run, not what: these do not change the run id.
-    concurrency: int = Field(default=8, ge=1)
-    max_cost: float | None = None
+    concurrency: int = Field(default=8, ge=1, le=limits.MAX_CONCURRENCY)
+    max_cost: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     timeout_s: float = 120.0
-    max_retries: int = Field(default=4, ge=0)
-    backoff_s: float = Field(default=1.0, ge=0)
+    max_retries: int = Field(default=4, ge=0, le=limits.MAX_RETRIES)
+    backoff_s: float = Field(default=1.0, ge=0, le=limits.MAX_BACKOFF_S, allow_inf_nan=False)
     db: str | None = None
+    # Values given more than once in models or instruments, and how often (each is run once).
+    _repeated: dict[str, dict[str, int]] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _run_each_once(cls, data: Any, handler: Any) -> Study:
+        # A value listed twice would call every one of its trials twice; keep the first of each.
+        if not isinstance(data, dict):
+            return handler(data)
+        data = dict(data)
+        repeated: dict[str, dict[str, int]] = {}
+        for name in ("models", "instruments"):
+            if isinstance(data.get(name), list) and all(isinstance(v, Hashable) for v in data[name]):
+                data[name], repeats = first_seen(data[name])
+                if repeats:
+                    repeated[name] = repeats
+        study = handler(data)
+        study._repeated = repeated
+        return study
+
+    @property
+    def repeated(self) -> dict[str, dict[str, int]]:
+        """The models and instruments given more than once (field -> value -> times); each runs once."""
+        return self._repeated
 
     @field_validator("protocol")
     @classmethod

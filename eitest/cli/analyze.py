@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
+from eitest.cli import options
 from eitest.cli.output import correction_option, db_option, emit, norms_option, user_errors
+from eitest.cli.terminal import echo, json_text
 
 
 @click.command()
 @db_option
 @norms_option
-@click.option("--run", "run_id", help="Analyse one run (default: each model x instrument's latest run).")
+@click.option(
+    "--run",
+    "run_id",
+    multiple=True,
+    callback=options.one_value,
+    help="Analyse one run (default: each model x instrument's latest run).",
+)
 @click.option(
     "--exclude-unanswered",
     is_flag=True,
     help="Drop unparseable, refused and failed trials instead of scoring them as wrong.",
 )
 @correction_option
-@click.option(
-    "--boot", "n_boot", type=click.IntRange(min=100), default=2000, show_default=True, help="Bootstrap resamples."
-)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--boot", "n_boot", type=options.BOOTSTRAP, default=2000, show_default=True, help="Bootstrap resamples.")
+@click.option("--seed", type=options.SEED, default=0, show_default=True, help="Seed of the bootstrap and permutations.")
 @click.option("--json", "as_json", is_flag=True, help="Print every table as JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print the scores table as CSV.")
 @user_errors
@@ -51,13 +56,13 @@ def analyze(
         seed=seed,
     )
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(json_text(result.to_dict(), indent=2))
     elif as_csv:
         emit(result.scores.to_dict("records"), as_json=False, as_csv=True)
     else:
         _print_tables(result)
     for note in result.notes:
-        click.echo(f"note: {note}", err=True)
+        echo(f"note: {note}", err=True)
 
 
 def _print_tables(result: Any) -> None:
@@ -74,4 +79,4 @@ def _print_tables(result: Any) -> None:
             continue
         emit(table.records(), as_json=False, as_csv=False, title=table.title)
         for line in table.footnotes:
-            click.echo(line)
+            echo(line)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from eitest.cli import options
 from eitest.cli.output import db_option, user_errors
+from eitest.cli.terminal import echo
 from eitest.vocabulary import ExportFormat
 
 
@@ -23,7 +25,13 @@ from eitest.vocabulary import ExportFormat
     type=click.Path(file_okay=False),
     help="Folder to write into (created if missing; earlier export files there are replaced).",
 )
-@click.option("--run", "run_id", help="Export one run (default: every run in the store).")
+@click.option(
+    "--run",
+    "run_id",
+    multiple=True,
+    callback=options.one_value,
+    help="Export one run (default: every run in the store).",
+)
 @user_errors
 def export(db: str, fmt: str, out: str, run_id: str | None) -> None:
     """Write the trials (long), the scores (wide: model x repetition by instrument) and a codebook.
@@ -35,7 +43,7 @@ def export(db: str, fmt: str, out: str, run_id: str | None) -> None:
 
     result = run_export(db, out, fmt, run=run_id)
     for note in result.notes:
-        click.echo(f"note: {note}", err=True)
-    click.echo(f"{result.n_trials} trial(s) and {result.n_scores} score row(s) written to {result.out}:", err=True)
+        echo(f"note: {note}", err=True)
+    echo(f"{result.n_trials} trial(s) and {result.n_scores} score row(s) written to {result.out}:", err=True)
     for path in result.files:
-        click.echo(str(path))
+        echo(path)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
+from eitest.cli import options
 from eitest.cli.output import correction_option, emit, missing_option, user_errors
+from eitest.cli.terminal import echo, json_text
 
 
 @click.command("compare-forms")
@@ -17,24 +17,31 @@ from eitest.cli.output import correction_option, emit, missing_option, user_erro
     required=True,
     multiple=True,
     type=click.Path(dir_okay=False),
+    callback=options.distinct("read", paths=True),
     help="Response CSV: participant, the items of both forms, external measures (repeatable).",
 )
 @click.option(
-    "--external", multiple=True, help="Column of an external measure to correlate with each form (repeatable)."
+    "--external",
+    multiple=True,
+    callback=options.distinct("used"),
+    help="Column of an external measure to correlate with each form (repeatable).",
 )
 @click.option(
-    "--ignore", multiple=True, help="A column to skip, e.g. age (repeatable); other unknown columns are errors."
+    "--ignore",
+    multiple=True,
+    callback=options.distinct("used"),
+    help="A column to skip, e.g. age (repeatable); other unknown columns are errors.",
 )
 @click.option(
     "--bound",
-    type=click.FloatRange(min=0, min_open=True),
+    type=options.FiniteFloat(min=0, min_open=True),
     default=0.25,
     show_default=True,
     help="Equivalence bound for difficulty, in d_z units.",
 )
 @click.option(
     "--alpha",
-    type=click.FloatRange(0, 0.5, min_open=True, max_open=True),
+    type=options.FiniteFloat(0, 0.5, min_open=True, max_open=True),
     default=0.05,
     show_default=True,
     help="Significance level.",
@@ -70,7 +77,7 @@ def compare_forms(
     if report:
         write_forms_page(result, report)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(json_text(result.to_dict(), indent=2))
     else:
         rows = [
             {
@@ -86,8 +93,8 @@ def compare_forms(
         ]
         emit(rows, as_json=False, as_csv=False, title=f"{result.original} vs {result.generated} (N = {result.n})")
         for r in result.table.to_dict("records"):
-            click.echo(f"{r['comparison']}: {r['apa']}")
+            echo(f"{r['comparison']}: {r['apa']}")
     for note in result.notes:
-        click.echo(f"note: {note}", err=True)
+        echo(f"note: {note}", err=True)
     if report:
-        click.echo(f"wrote {report}", err=True)
+        echo(f"wrote {report}", err=True)

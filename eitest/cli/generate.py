@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import click
 
+from eitest.cli import options
 from eitest.cli.output import UsageProblem, emit, user_errors
+from eitest.cli.terminal import echo, json_text
 
 if TYPE_CHECKING:
     from eitest.generate.drafting import GenerateResult
@@ -18,34 +19,34 @@ if TYPE_CHECKING:
 @click.option(
     "--model", "-m", required=True, help="litellm model string, e.g. openai/gpt-4o (or openai/NAME with --api-base)."
 )
-@click.option("--n", "n", required=True, type=click.IntRange(min=1), help="Number of items wanted.")
+@click.option("--n", "n", required=True, type=click.IntRange(1, 1000), help="Number of items wanted.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Instrument YAML file to write.")
 @click.option("--api-base", help="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
 @click.option(
     "--examples",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, 100),
     default=3,
     show_default=True,
     help="Source items shown to the model as examples.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for choosing the example items.")
+@click.option("--seed", type=options.SEED, default=0, show_default=True, help="Seed for choosing the example items.")
 @click.option(
     "--max-attempts",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, 100),
     default=5,
     show_default=True,
     help="Calls at most; a reply with invalid JSON or items costs one.",
 )
 @click.option(
     "--threshold",
-    type=click.FloatRange(0, 100, min_open=True),
+    type=options.FiniteFloat(0, 100, min_open=True),
     default=85.0,
     show_default=True,
     help="Near-duplicate threshold for string similarity (rapidfuzz token_set_ratio, 0-100).",
 )
 @click.option(
     "--embedding-threshold",
-    type=click.FloatRange(-1, 1),
+    type=options.FiniteFloat(-1, 1),
     default=0.80,
     show_default=True,
     help="Near-duplicate threshold for embedding cosine similarity (needs the 'local' extra).",
@@ -61,13 +62,13 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Keep near-duplicates in the output, marked in meta, instead of leaving them out.",
 )
-@click.option("--temperature", type=float, default=0.7, show_default=True)
+@click.option("--temperature", type=options.TEMPERATURE, default=0.7, show_default=True, help="Sampling temperature.")
 @click.option("--license", "license_", default=None, help="License of the generated items (yours to choose).")
 @click.option("--id", "out_id", help="Id of the new instrument  [default: <source>-gen].")
 @click.option(
     "--retries",
     "max_retries",
-    type=click.IntRange(min=0),
+    type=options.RETRIES,
     default=4,
     show_default=True,
     help="Retries of a failed call (429, 5xx, timeouts).",
@@ -123,18 +124,16 @@ def generate(
     if result.instrument is not None:
         write_instrument(result.instrument, out)
     if as_json:
-        click.echo(
-            json.dumps({**result.to_dict(), "out": out if result.instrument else None}, indent=2, ensure_ascii=False)
-        )
+        click.echo(json_text({**result.to_dict(), "out": out if result.instrument else None}, indent=2))
     else:
         _print_tables(result)
     for note in result.notes:
-        click.echo(f"note: {note}", err=True)
+        echo(f"note: {note}", err=True)
     if result.instrument is None:
         raise UsageProblem(
             f"no item passed the checks in {result.attempts} attempt(s); nothing written (see the rejections above)"
         )
-    click.echo(
+    echo(
         f"{result.n_items} item(s) from {result.model_returned or model} written to {out} "
         f"({len(result.rejected)} rejected, {len(result.duplicates)} near-duplicate(s) {'kept' if keep_duplicates else 'left out'}, "
         f"{result.attempts} call(s))",

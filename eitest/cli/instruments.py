@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from eitest.cli.output import UsageProblem, emit, output_options, user_errors
+from eitest.cli.terminal import echo, json_text
 
 
 @click.group()
@@ -41,29 +40,29 @@ def show(instrument_id: str, show_items: bool, as_json: bool) -> None:
 
     inst = get(instrument_id)
     if as_json:
-        click.echo(json.dumps({**inst.normalized(), "content_hash": inst.content_hash}, indent=2, ensure_ascii=False))
+        click.echo(json_text({**inst.normalized(), "content_hash": inst.content_hash}, indent=2))
         return
     s = inst.summary()
-    click.echo(f"{inst.id}: {inst.name}")
-    click.echo(f"  construct:  {inst.construct}")
-    click.echo(f"  scoring:    {inst.scoring}" + (f" (weights: {inst.weights_source})" if inst.weights_source else ""))
-    click.echo(
+    echo(f"{inst.id}: {inst.name}")
+    echo(f"  construct:  {inst.construct}")
+    echo(f"  scoring:    {inst.scoring}" + (f" (weights: {inst.weights_source})" if inst.weights_source else ""))
+    echo(
         f"  items:      {s['n_items']} available, {s['n_items_published'] if s['n_items_published'] is not None else 'unknown'} published"
     )
-    click.echo(f"  version:    {inst.version}   language: {inst.language}")
-    click.echo(f"  license:    {inst.license}")
-    click.echo(f"  citation:   {inst.citation}")
-    click.echo(f"  hash:       {inst.content_hash}")
+    echo(f"  version:    {inst.version}   language: {inst.language}")
+    echo(f"  license:    {inst.license}")
+    echo(f"  citation:   {inst.citation}")
+    echo(f"  hash:       {inst.content_hash}")
     if inst.published and inst.is_metadata_only:
-        click.echo(f"  items owner: {inst.published.items_owner}")
-        click.echo(f"  to obtain:  {inst.published.obtain}")
+        echo(f"  items owner: {inst.published.items_owner}")
+        echo(f"  to obtain:  {inst.published.obtain}")
     if show_items:
         for it in inst.items:
-            click.echo(f"\n[{it.id}] {it.stem}\n  {it.question}")
+            echo(f"\n[{it.id}] {it.stem}\n  {it.question}")
             for o in it.options:
                 mark = "*" if o.id == it.best_option else " "
                 credit = f" ({it.weights.get(o.id, 0):.2f})" if it.weights else ""
-                click.echo(f"  {mark} {o.id}) {o.text}{credit}")
+                echo(f"  {mark} {o.id}) {o.text}{credit}")
 
 
 @instruments.command()
@@ -79,9 +78,9 @@ def validate(paths: tuple[str, ...]) -> None:
         except InstrumentError as exc:
             bad += 1
             for p in exc.problems:
-                click.echo(str(p), err=True)
+                echo(str(p), err=True)
             continue
-        click.echo(f"{path}: ok ({inst.id}, {inst.n_items} items, hash {inst.content_hash[:12]})")
+        echo(f"{path}: ok ({inst.id}, {inst.n_items} items, hash {inst.content_hash[:12]})")
     if bad:
         raise UsageProblem(f"{bad} of {len(paths)} file(s) invalid")
 
@@ -100,4 +99,4 @@ def import_(instrument_id: str, path: str, scoring: str | None) -> None:
     from eitest.instruments import import_instrument
 
     out = import_instrument(instrument_id, path, scoring=scoring)
-    click.echo(f"imported {instrument_id} -> {out}")
+    echo(f"imported {instrument_id} -> {out}")

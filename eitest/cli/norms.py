@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from eitest.cli import options
 from eitest.cli.output import UsageProblem, emit, missing_option, output_options, user_errors
+from eitest.cli.terminal import echo, json_text
 
 
 @click.group()
@@ -43,19 +45,21 @@ def show(norm_id: str, as_json: bool, as_csv: bool) -> None:
         emit(rows, as_json=as_json, as_csv=as_csv)
         return
     for r in rows:
-        click.echo(f"{r['instrument']} — {r['source']}: {r['sample']}")
-        click.echo(f"  scale: {r['scale']}" + (f" ({r['n_items']} items)" if r["n_items"] else ""))
+        echo(f"{r['instrument']} — {r['source']}: {r['sample']}")
+        echo(f"  scale: {r['scale']}" + (f" ({r['n_items']} items)" if r["n_items"] else ""))
         for name in ("n", "mean", "sd", "alpha"):
             v = r[name]
             shown = "not on file" if v is None else f"{v:g}   [{r[name + '_where']}]"
-            click.echo(f"  {name:<6} {shown}")
-        click.echo(f"  source: {r['citation']}")
+            echo(f"  {name:<6} {shown}")
+        echo(f"  source: {r['citation']}")
         if r["note"]:
-            click.echo(f"  note:   {r['note']}")
+            echo(f"  note:   {r['note']}")
 
 
 @norms.command()
-@click.argument("responses", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument(
+    "responses", nargs=-1, required=True, type=click.Path(dir_okay=False), callback=options.distinct("read", paths=True)
+)
 @click.option("--instrument", "-i", required=True, help="Instrument id or file the responses answer.")
 @click.option(
     "--out",
@@ -98,10 +102,9 @@ def build(
         write_items(result, items_out)
     if as_json:
         click.echo(
-            json.dumps(
+            json_text(
                 {"norm_file": str(path), **result.data, "items": json.loads(result.items.to_json(orient="records"))},
                 indent=2,
-                ensure_ascii=False,
             )
         )
     else:
@@ -111,9 +114,9 @@ def build(
             as_csv=False,
             title=f"Items of {result.instrument.id} (N = {result.n})",
         )
-        click.echo(
+        echo(
             f"{result.instrument.id}: N = {result.n}, {apa.mean_sd(result.mean, result.sd)}, {reliability_text(result.reliability)}"
         )
     for note in result.notes:
-        click.echo(f"note: {note}", err=True)
-    click.echo(f"wrote {path}" + (f" and {items_out}" if items_out else ""), err=True)
+        echo(f"note: {note}", err=True)
+    echo(f"wrote {path}" + (f" and {items_out}" if items_out else ""), err=True)

@@ -1,6 +1,11 @@
-"""Shared output options for listing commands: a table by default, --json or --csv.
+"""Shared options and output for listing commands: a table by default, --json or --csv.
 
-Data goes to stdout; notices and progress go to stderr.
+Data goes to stdout; notices and progress go to stderr. Text from data passes through
+:mod:`eitest.cli.terminal` on its way to either: tables are built of rich ``Text``
+objects (rich would read markup such as ``[/]`` in a str, and crash or style the
+table), ``--csv`` cells are made safe one by one (a CSV listing is a view for a
+terminal or a pipe; the exact text stays available from ``--json`` and ``eitest
+export``), and ``--json`` writes the characters a terminal acts on as JSON escapes.
 """
 
 from __future__ import annotations
@@ -8,7 +13,6 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import json
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -16,6 +20,8 @@ from typing import Any
 
 import click
 
+from eitest.cli.options import distinct
+from eitest.cli.terminal import json_text, safe_text
 from eitest.errors import EitestError
 from eitest.vocabulary import Correction
 
@@ -28,6 +34,7 @@ norms_option = click.option(
     "norm_files",
     multiple=True,
     type=click.Path(dir_okay=False),
+    callback=distinct("read", paths=True),
     help="A norm file to compare with (repeatable); wins over the norms on file.",
 )
 correction_option = click.option(
@@ -75,30 +82,34 @@ def emit(
 ) -> None:
     """Print records as JSON, CSV, or a table (columns restrict only the table and CSV)."""
     if as_json:
-        click.echo(
-            json.dumps(
-                [{k: _jsonable(v) for k, v in r.items()} for r in rows], indent=2, ensure_ascii=False, default=str
-            )
-        )
+        click.echo(json_text([{k: _jsonable(v) for k, v in r.items()} for r in rows], indent=2, default=str))
         return
     cols = list(columns) if columns else (list(rows[0].keys()) if rows else [])
     if as_csv:
         buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
-        w.writeheader()
+        # Cell by cell: the writer's own \r\n line ends are structure, not data.
+        w = csv.writer(buf)
+        w.writerow([safe_text(c) for c in cols])
         for r in rows:
-            w.writerow({k: _jsonable(r.get(k)) for k in cols})
+            w.writerow([_csv_cell(r.get(k)) for k in cols])
         click.echo(buf.getvalue(), nl=False)
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, show_lines=False)
+    # Text, not str: rich would read markup in a str and crash on a stray "[/]" from data.
+    table = Table(title=Text(safe_text(title)) if title is not None else None, show_lines=False)
     for c in cols:
-        table.add_column(c)
+        table.add_column(Text(safe_text(c)))
     for r in rows:
-        table.add_row(*[_cell(r.get(c)) for c in cols])
+        table.add_row(*[Text(safe_text(_cell(r.get(c)))) for c in cols])
     Console(file=sys.stdout, width=max(100, _terminal_width())).print(table)
+
+
+def _csv_cell(v: Any) -> Any:
+    v = _jsonable(v)
+    return safe_text(v) if isinstance(v, str) else v
 
 
 def _terminal_width() -> int:
@@ -129,4 +140,9 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class UsageProblem(click.ClickException):
+    """A user's mistake: "Error: ..." and exit status 2; the message may quote data, so it is made safe."""
+
     exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(safe_text(message))

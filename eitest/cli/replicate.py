@@ -7,7 +7,9 @@ from typing import Any
 
 import click
 
+from eitest.cli import options
 from eitest.cli.output import UsageProblem, user_errors
+from eitest.cli.terminal import echo
 
 
 class _Greedy(click.Option):
@@ -35,9 +37,10 @@ class _Greedy(click.Option):
     "models",
     cls=_Greedy,
     multiple=True,
+    callback=options.distinct("run"),
     help="Models to run instead of the paper's (space-separated or repeated).",
 )
-@click.option("--reps", type=click.IntRange(min=1), help="Repetitions (default: the design's).")
+@click.option("--reps", type=options.REPS, help="Repetitions (default: the design's).")
 @click.option(
     "--out",
     default="eitest-replication",
@@ -46,8 +49,8 @@ class _Greedy(click.Option):
     help="Folder for the store and report.",
 )
 @click.option("--api-base", help="Base URL of an OpenAI-compatible server for openai/NAME models.")
-@click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True)
-@click.option("--max-cost", type=float, help="Refuse a run whose estimated cost in USD passes this.")
+@click.option("--concurrency", type=options.CONCURRENCY, default=8, show_default=True, help="Calls in flight at once.")
+@click.option("--max-cost", type=options.MAX_COST, help="Refuse a run whose estimated cost in USD passes this.")
 @click.option("--dry-run", is_flag=True, help="Show the plan and the cost estimate; call nothing.")
 @click.option("--no-pdf", is_flag=True, help="Skip the PDF.")
 @click.option("--yes", "-y", is_flag=True, help="Run without asking to confirm the plan.")
@@ -70,15 +73,15 @@ def replicate(
 
     design = load_design(study)
     status = availability(design)
-    click.echo(f"{design.title}", err=True)
+    echo(f"{design.title}", err=True)
     for s in status:
-        click.echo(f"  {s.paper_name:<16} {'items on this machine' if s.available else 'MISSING'}", err=True)
+        echo(f"  {s.paper_name:<16} {'items on this machine' if s.available else 'MISSING'}", err=True)
     for s in status:
         if not s.available:
-            click.echo(f"\nto run {s.paper_name} ({s.id}): {s.how_to_import}", err=True)
+            echo(f"\nto run {s.paper_name} ({s.id}): {s.how_to_import}", err=True)
     skipped = [m for m in design.models if not m.litellm]
     for m in skipped:
-        click.echo(f"\nnot run: {m.paper_name}: {m.note}", err=True)
+        echo(f"\nnot run: {m.paper_name}: {m.note}", err=True)
     if not any(s.available for s in status):
         raise UsageProblem(
             "none of the study's tests has its items on this machine; import them as shown above, then run this again"
@@ -86,7 +89,7 @@ def replicate(
 
     def confirm(plan: Any) -> bool:
         for line in plan.describe():
-            click.echo(line, err=True)
+            echo(line, err=True)
         if yes or not sys.stdin.isatty() or not plan.todo:
             return True
         return click.confirm("Run it?", default=True, err=True)
@@ -100,9 +103,9 @@ def replicate(
     )  # fmt: skip
     if dry_run:
         for line in result.plan_lines:
-            click.echo(line)
+            echo(line)
         return
-    click.echo(f"report: {result.html}")
+    echo(f"report: {result.html}")
     if result.pdf:
-        click.echo(f"pdf:    {result.pdf}")
-    click.echo(f"store:  {result.db}")
+        echo(f"pdf:    {result.pdf}")
+    echo(f"store:  {result.db}")

@@ -6,7 +6,9 @@ import sys
 
 import click
 
+from eitest.cli import options
 from eitest.cli.output import correction_option, db_option, norms_option, user_errors
+from eitest.cli.terminal import echo
 
 
 @click.command()
@@ -14,7 +16,13 @@ from eitest.cli.output import correction_option, db_option, norms_option, user_e
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="The HTML report to write.")
 @click.option("--pdf", type=click.Path(dir_okay=False), help="Also write the report as PDF.")
 @norms_option
-@click.option("--run", "run_id", help="Report one run (default: each model x instrument's latest run).")
+@click.option(
+    "--run",
+    "run_id",
+    multiple=True,
+    callback=options.one_value,
+    help="Report one run (default: each model x instrument's latest run).",
+)
 @click.option("--title", help="The report's title.")
 @click.option(
     "--exclude-unanswered",
@@ -42,9 +50,9 @@ def report(
         db, norms=list(norm_files), run=run_id, exclude_unanswered=exclude_unanswered, correction=correction
     )
     files = write_report(db, out, pdf, title=title, command=" ".join(["eitest", *sys.argv[1:]]), analysis=analysis)
-    click.echo(str(files.html))
+    echo(files.html)
     if files.pdf:
-        click.echo(str(files.pdf))
+        echo(files.pdf)
 
 
 @click.command()
@@ -55,7 +63,7 @@ def report(
     type=click.Path(file_okay=False),
     help="Folder for the store and reports.",
 )
-@click.option("--reps", type=click.IntRange(min=1), default=3, show_default=True, help="Repetitions of each item.")
+@click.option("--reps", type=options.REPS, default=3, show_default=True, help="Repetitions of each item.")
 @click.option("--no-pdf", is_flag=True, help="Skip the PDF.")
 @user_errors
 def demo(out: str, reps: int, no_pdf: bool) -> None:
@@ -64,11 +72,11 @@ def demo(out: str, reps: int, no_pdf: bool) -> None:
 
     click.echo("running the open instruments on the offline responders ...", err=True)
     result = run_demo(out, reps=reps, pdf=not no_pdf, command=" ".join(["eitest", *sys.argv[1:]]))
-    click.echo(f"models: {', '.join(result.models)}", err=True)
-    click.echo(f"report: {result.html}")
+    echo(f"models: {', '.join(result.models)}", err=True)
+    echo(f"report: {result.html}")
     if result.pdf:
-        click.echo(f"pdf:    {result.pdf}")
-    click.echo(f"store:  {result.db}")
+        echo(f"pdf:    {result.pdf}")
+    echo(f"store:  {result.db}")
     click.echo(
         "\nnext, with a real model:\n"
         "  export OPENAI_API_KEY=...\n"

@@ -7,12 +7,15 @@ from typing import TYPE_CHECKING
 
 import click
 
+from eitest.cli import options
 from eitest.cli.output import UsageProblem, db_option, emit, output_options, user_errors
+from eitest.cli.terminal import echo
 from eitest.vocabulary import OptionOrder, ProtocolName
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
+    from eitest.administer.study import Study
     from eitest.store.trial import Trial
 
 DEFAULT_DB = "eitest.db"
@@ -25,11 +28,19 @@ DEFAULT_DB = "eitest.db"
     "-m",
     "models",
     multiple=True,
+    callback=options.distinct("run"),
     help="litellm model string, e.g. openai/gpt-4o or eitest/oracle (repeatable).",
 )
-@click.option("--instrument", "-i", "instruments", multiple=True, help="Instrument id or file (repeatable).")
-@click.option("--reps", type=click.IntRange(min=1), help="Repetitions of each item per model  [default: 1].")
-@click.option("--temperature", type=float, help="Sampling temperature  [default: 0].")
+@click.option(
+    "--instrument",
+    "-i",
+    "instruments",
+    multiple=True,
+    callback=options.distinct("run"),
+    help="Instrument id or file (repeatable).",
+)
+@click.option("--reps", type=options.REPS, help="Repetitions of each item per model  [default: 1].")
+@click.option("--temperature", type=options.TEMPERATURE, help="Sampling temperature  [default: 0].")
 @click.option(
     "--protocol", type=click.Choice([p.value for p in ProtocolName]), help="Prompt protocol  [default: standard]."
 )
@@ -38,14 +49,14 @@ DEFAULT_DB = "eitest.db"
     type=click.Choice([o.value for o in OptionOrder]),
     help="Order of the options shown  [default: original].",
 )
-@click.option("--seed", type=int, help="Seed for shuffled orders and the chance responder  [default: 0].")
-@click.option("--concurrency", type=click.IntRange(min=1), help="Calls in flight at once  [default: 8].")
+@click.option("--seed", type=options.SEED, help="Seed for shuffled orders and the chance responder  [default: 0].")
+@click.option("--concurrency", type=options.CONCURRENCY, help="Calls in flight at once  [default: 8].")
 @click.option("--api-base", help="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
-@click.option("--max-tokens", type=click.IntRange(min=1), help="Cap on reply tokens (default: the protocol's).")
-@click.option("--timeout", "timeout_s", type=float, help="Seconds before a call times out  [default: 120].")
-@click.option("--retries", "max_retries", type=click.IntRange(min=0), help="Retries of a failed call  [default: 4].")
+@click.option("--max-tokens", type=options.MAX_TOKENS, help="Cap on reply tokens (default: the protocol's).")
+@click.option("--timeout", "timeout_s", type=options.TIMEOUT, help="Seconds before a call times out  [default: 120].")
+@click.option("--retries", "max_retries", type=options.RETRIES, help="Retries of a failed call  [default: 4].")
 @click.option("--db", type=click.Path(dir_okay=False), help=f"SQLite store  [default: ./{DEFAULT_DB}].")
-@click.option("--max-cost", type=float, help="Refuse (or stop) a run whose cost in USD would pass this.")
+@click.option("--max-cost", type=options.MAX_COST, help="Refuse (or stop) a run whose cost in USD would pass this.")
 @click.option("--yes", "-y", is_flag=True, help="Run without asking to confirm the plan.")
 @user_errors
 def run(study_file: str | None, yes: bool, **flags: object) -> None:
@@ -63,7 +74,10 @@ def run(study_file: str | None, yes: bool, **flags: object) -> None:
 
     # Flags given on the command line; they override the study file's fields.
     given = {k: list(v) if isinstance(v, tuple) else v for k, v in flags.items() if v not in (None, ())}
-    base = load_study(study_file).model_dump(exclude_unset=True) if study_file else {}
+    file_study = load_study(study_file) if study_file else None
+    base = file_study.model_dump(exclude_unset=True) if file_study else {}
+    if file_study:
+        _note_repeats(str(study_file), file_study, overridden=set(given))
     if not study_file and not (given.get("models") and given.get("instruments")):
         raise UsageProblem(
             "give --model and --instrument (or a study file); 'eitest instruments list' shows the instruments"
@@ -76,7 +90,7 @@ def run(study_file: str | None, yes: bool, **flags: object) -> None:
 
     def confirm(plan) -> bool:
         for line in plan.describe():
-            click.echo(line, err=True)
+            echo(line, err=True)
         if not plan.todo:
             click.echo("nothing to call: every trial is done", err=True)
             return True
@@ -96,16 +110,25 @@ def run(study_file: str | None, yes: bool, **flags: object) -> None:
     finally:
         progress.stop()
     if outcome.stopped:
-        click.echo(f"stopped: {outcome.stopped}", err=True)
+        echo(f"stopped: {outcome.stopped}", err=True)
     with Store(db) as store:
         table = run_table(store.trials(outcome.run_id))
     emit(table.to_dict("records"), as_json=False, as_csv=False, title=f"run {outcome.run_id}")
-    click.echo(
+    echo(
         f"{outcome.called} call(s) made, {outcome.skipped} already done, {outcome.failed} failed"
         + (" (re-run the same command to retry them)" if outcome.failed else "")
         + f"; store: {db}",
         err=True,
     )
+
+
+def _note_repeats(path: str, study: Study, *, overridden: set[str]) -> None:
+    """A note for each model or instrument the study file lists more than once (a flag in its place lists its own)."""
+    for field, repeats in study.repeated.items():
+        if field in overridden:
+            continue
+        for value, n in repeats.items():
+            echo(f"note: {path}: {field}: {value} is listed {options.times(n)}; it is run once", err=True)
 
 
 class _Progress:
@@ -176,10 +199,10 @@ def runs_show(run_id: str, db: str, as_json: bool, as_csv: bool) -> None:
         rec = store.run(run_id)
         table = run_table(store.trials(rec.id))
     if not (as_json or as_csv):
-        click.echo(f"run {rec.id}  created {rec.created_at}  finished {rec.finished_at or '(not finished)'}")
-        click.echo(
+        echo(f"run {rec.id}  created {rec.created_at}  finished {rec.finished_at or '(not finished)'}")
+        echo(
             f"eitest {rec.eitest_version}, litellm {rec.litellm_version}, git {rec.git_revision or 'n/a'}{' (dirty)' if rec.git_dirty else ''}"
         )
-        click.echo(f"command: {rec.command}")
-        click.echo("config: " + json.dumps(rec.config, sort_keys=True))
+        echo(f"command: {rec.command}")
+        echo("config: " + json.dumps(rec.config, sort_keys=True))
     emit(table.to_dict("records"), as_json=as_json, as_csv=as_csv)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from eitest.cli import options
 from eitest.cli.output import user_errors
+from eitest.cli.terminal import echo
 
 
 @click.group()
@@ -29,7 +31,7 @@ def survey() -> None:
 )
 @click.option(
     "--seed",
-    type=int,
+    type=options.SEED,
     help="csv: seed of the shuffled order (default 0). html: mixed with each participant's id for a reproducible order per participant (default: random; ?seed=N in the URL wins).",
 )
 @click.option("--with-key", is_flag=True, help="csv only: add the key (or weights) and the rationale.")
@@ -41,4 +43,4 @@ def export(instrument: str, fmt: str, out: str, randomize: bool | None, seed: in
 
     inst = get(instrument)
     for path in write(inst, fmt, out, randomize=randomize, seed=seed, with_key=with_key):
-        click.echo(f"wrote {path}", err=True)
+        echo(f"wrote {path}", err=True)
