@@ -51,6 +51,24 @@ def test_non_utf8_names_line_byte_and_the_fix(tmp_path: Path):
     )
 
 
+def test_a_nul_character_is_refused_with_its_line(tmp_path: Path):
+    path = tmp_path / "items.csv"
+    path.write_bytes(b"item_id,stem\nq1,Situation\x00one\n")
+    assert _error(read_text, path, "an instrument file") == (
+        f"{path}: line 2: holds a NUL character (U+0000), which no text file should; remove it"
+        " (a UTF-16 file without its byte-order mark? save it as UTF-8)"
+    )
+    path.write_bytes("item_id,stem\n".encode("utf-16-le"))  # UTF-16 without its BOM is all NULs to UTF-8
+    assert "line 1: holds a NUL character" in _error(read_text, path, "an instrument file")
+
+
+def test_yaml_control_characters_name_their_line():
+    assert _error(parse_yaml, "id: x\nname: a\x01b\n", "n.yaml") == (
+        "n.yaml: line 2: not valid YAML: the control character U+0001 is not allowed; remove it"
+    )
+    assert _error(parse_yaml, 'id: x\nname: "a\\ud800"\n', "n.yaml").startswith("n.yaml: line 2: not valid YAML")
+
+
 def test_a_workbook_saved_under_a_csv_name_is_named_as_such(tmp_path: Path):
     path = tmp_path / "items.csv"
     path.write_bytes(b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)))
@@ -149,10 +167,19 @@ def test_read_yaml_and_key_lines(tmp_path: Path):
 
 def test_json_duplicate_keys_nan_and_syntax():
     assert _error(parse_json, '{"id": "a", "items": [{"id": "i", "id": "j"}]}', "i.json") == (
-        "i.json: (file): the key 'id' appears twice in one object; keep one"
+        "i.json: the object with id 'i': the key 'id' appears twice in one object; keep one"
+    )
+    assert _error(parse_json, '{"scoring": "keyed", "scoring": "weighted"}', "i.json") == (
+        "i.json: (file): the key 'scoring' appears twice in one object; keep one"
     )
     assert _error(parse_json, '{"human_p": NaN}', "i.json") == (
-        "i.json: (file): NaN is not a JSON number; write a number or null"
+        "i.json: human_p: NaN is not a JSON number; write a number or null"
+    )
+    assert _error(parse_json, '{"items": [{"id": "q1", "w": [0, -Infinity]}]}', "i.json") == (
+        "i.json: items['q1'].w[1]: -Infinity is not a JSON number; write a number or null"
+    )
+    assert _error(parse_json, '{"items": [{"stem": "a\\udc00b"}]}', "i.json") == (
+        "i.json: items[0].stem: holds an escaped lone surrogate (such as \\ud800), which is not a character; remove it"
     )
     assert _error(parse_json, '{"id": "a",\n  "items": [1, 2,]\n}', "i.json") == (
         "i.json: line 2, column 18: not valid JSON: Expecting value"

@@ -5,6 +5,7 @@ The formats are documented in ``docs/instrument-format.md``.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,8 @@ def load_json(path: str | Path, metadata: dict[str, Any] | None = None) -> Instr
 
 
 CSV_REQUIRED = ("item_id", "stem", "question")
+# Besides option_<id> and weight_<id>; any other column is a typo, which would otherwise lose its data unseen.
+CSV_COLUMNS = (*CSV_REQUIRED, "key", "facets", "human_p", "rationale", "appraisal")
 
 
 def rows_to_items(
@@ -65,6 +68,7 @@ def rows_to_items(
     """
     problems: list[Problem] = []
     items: list[dict[str, Any]] = []
+    from_header = columns is not None  # a file's header is the user's own; a dataset may carry extra columns
     if columns is None:
         columns = list(rows[0].keys()) if rows else []
     if not rows and not columns:
@@ -82,6 +86,13 @@ def rows_to_items(
     weight_cols = [c for c in columns if c.startswith("weight_")]
     if not option_cols:
         problems.append(Problem(source, None, "(header)", "no option_<id> columns"))
+        return items, problems
+    unknown = [c for c in columns if c not in CSV_COLUMNS and not c.startswith(("option_", "weight_"))]
+    if unknown and from_header:
+        for name in unknown:
+            close = difflib.get_close_matches(name, CSV_COLUMNS, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"the columns are {', '.join(CSV_COLUMNS)}"
+            problems.append(Problem(source, None, "(header)", f"unknown column {name!r}; {hint}"))
         return items, problems
     if not rows:
         return items, [Problem(source, None, "(file)", "no rows")]

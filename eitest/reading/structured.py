@@ -79,13 +79,21 @@ def parse_yaml(text: str, source: str) -> Any:
         loader = _yaml_loader()(text)
         loader.source = source
         try:
-            return loader.get_single_data()
+            data = loader.get_single_data()
         finally:
             loader.dispose()
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids, reported by offset, not line
+        line = text.count("\n", 0, exc.position) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise ReadError.one(
+            source, f"line {line}", f"not valid YAML: the control character U+{char:04X} is not allowed; remove it"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "(file)"
         raise ReadError.one(source, where, f"not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    _values_checked(data, source)
+    return data
 
 
 def read_yaml(path: str | Path, what: str) -> Any:
@@ -107,26 +115,59 @@ _JSON_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 
 
 class _DuplicateKey(Exception):
-    def __init__(self, key: str):
+    def __init__(self, key: str, pairs: list[tuple[str, Any]]):
         self.key = key
+        # The object's own id, when it has one, says which of many alike objects is meant.
+        self.owner = next((v for k, v in pairs if k == "id" and isinstance(v, (str, int))), None)
 
 
 def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise _DuplicateKey(key)
+            raise _DuplicateKey(key, pairs)
         out[key] = value
     return out
 
 
-class _NotANumber(Exception):
+class _NotANumber:
+    """Where JSON held ``NaN`` or ``Infinity``: kept in place so that the message can say where."""
+
     def __init__(self, name: str):
         self.name = name
 
 
-def _no_constant(name: str) -> Any:
-    raise _NotANumber(name)
+def _path_label(path: tuple[str | int, ...], ids: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for step, owner in zip(path, ids, strict=True):
+        if isinstance(step, int):
+            parts.append(f"[{owner!r}]" if owner is not None else f"[{step}]")
+        else:
+            parts.append(f".{step}" if parts else step)
+    return "".join(parts) or "(top)"
+
+
+def _values_checked(data: Any, source: str) -> None:
+    """Refuse NaN/Infinity markers and lone surrogates (escaped ``\\ud800``: not a character) anywhere in ``data``."""
+    stack: list[tuple[Any, tuple[str | int, ...], tuple[Any, ...]]] = [(data, (), ())]
+    while stack:
+        value, path, ids = stack.pop()
+        problem = None
+        if isinstance(value, _NotANumber):
+            problem = f"{value.name} is not a JSON number; write a number or null"
+        elif isinstance(value, str) and _SURROGATE.search(value):
+            problem = "holds an escaped lone surrogate (such as \\ud800), which is not a character; remove it"
+        elif isinstance(value, dict):
+            stack.extend((v, (*path, str(k)), (*ids, None)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend(
+                (v, (*path, i), (*ids, v.get("id") if isinstance(v, dict) else None)) for i, v in enumerate(value)
+            )
+        if problem:
+            raise ReadError.one(source, _path_label(path, ids), problem)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _json_depth_checked(text: str, source: str) -> None:
@@ -147,18 +188,18 @@ def _json_depth_checked(text: str, source: str) -> None:
 def parse_json(text: str, source: str) -> Any:
     """JSON data, refusing duplicate keys, NaN/Infinity and nesting past :data:`MAX_DEPTH`."""
     try:
-        data = json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
+        data = json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_NotANumber)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
         raise ReadError.one(source, where, f"not valid JSON: {exc.msg}") from None
     except _DuplicateKey as exc:
-        raise ReadError.one(source, "(file)", f"the key {exc.key!r} appears twice in one object; keep one") from None
-    except _NotANumber as exc:
-        raise ReadError.one(source, "(file)", f"{exc.name} is not a JSON number; write a number or null") from None
+        where = f"the object with id {exc.owner!r}" if exc.owner is not None else "(file)"
+        raise ReadError.one(source, where, f"the key {exc.key!r} appears twice in one object; keep one") from None
     except RecursionError:
         _json_depth_checked(text, source)
         raise ReadError.one(source, "(file)", f"nested deeper than {MAX_DEPTH} levels; is it the right file?") from None
     _json_depth_checked(text, source)
+    _values_checked(data, source)
     return data
 
 

@@ -65,11 +65,12 @@ def decode(data: bytes, source: str) -> str:
         )
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
-            return data.decode("utf-16")
+            text = data.decode("utf-16")
         except UnicodeDecodeError:
             raise ReadError.one(source, "(file)", "starts as UTF-16 text but is damaged; save it as UTF-8") from None
+        return _without_nul(text, source)
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise ReadError.one(
@@ -78,3 +79,19 @@ def decode(data: bytes, source: str) -> str:
             f"byte 0x{data[exc.start]:02x} (at byte {exc.start}) is not UTF-8 text; save the file as UTF-8"
             " (in Excel: Save As, 'CSV UTF-8'; in an editor: encoding UTF-8)",
         ) from None
+    return _without_nul(text, source)
+
+
+def _without_nul(text: str, source: str) -> str:
+    # No text format eitest reads allows a NUL; one is a sign of a damaged or binary file,
+    # and it would be cut silently by C libraries (SQLite's text functions, SPSS) downstream.
+    at = text.find("\x00")
+    if at < 0:
+        return text
+    line = text.count("\n", 0, at) + 1
+    raise ReadError.one(
+        source,
+        f"line {line}",
+        "holds a NUL character (U+0000), which no text file should; remove it"
+        " (a UTF-16 file without its byte-order mark? save it as UTF-8)",
+    )
