@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-OPTION_LINE = re.compile(r"^([A-J])\) (.+)$", re.M)
+OPTION_LINE = re.compile(r"^([A-Z])\) (.+)$", re.M)
 
 
 @dataclass
