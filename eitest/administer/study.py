@@ -7,6 +7,7 @@ so running the same study again resumes it.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from eitest.administer.prompts import PROTOCOLS, get_protocol
+from eitest.client.keys import check_key_env
 from eitest.errors import EitestError
 from eitest.vocabulary import OptionOrder
 
@@ -40,6 +42,7 @@ class Study(BaseModel):
     concurrency: int = Field(default=8, ge=1)
     max_cost: float | None = None
     timeout_s: float = 120.0
+    api_key_env: str | None = None  # with api_base: the environment variable holding the key sent there
     max_retries: int = Field(default=4, ge=0)
     backoff_s: float = Field(default=1.0, ge=0)
     db: str | None = None
@@ -50,6 +53,18 @@ class Study(BaseModel):
         if v not in PROTOCOLS:
             raise ValueError(f"unknown protocol {v!r}; use one of {', '.join(PROTOCOLS)}")
         return v
+
+    @field_validator("timeout_s")
+    @classmethod
+    def _timeout(cls, v: float) -> float:
+        if not (math.isfinite(v) and v > 0):
+            raise ValueError(f"must be a positive number of seconds (the deadline of each call), not {v}")
+        return v
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _key_env(cls, v: str | None) -> str | None:
+        return None if v is None else check_key_env(v)
 
     @field_validator("option_order")
     @classmethod

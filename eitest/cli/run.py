@@ -41,6 +41,12 @@ DEFAULT_DB = "eitest.db"
 @click.option("--seed", type=int, help="Seed for shuffled orders and the chance responder  [default: 0].")
 @click.option("--concurrency", type=click.IntRange(min=1), help="Calls in flight at once  [default: 8].")
 @click.option("--api-base", help="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
+@click.option(
+    "--api-key-env",
+    metavar="NAME",
+    help="Environment variable whose value is sent as the key to --api-base (default: no key; "
+    "OPENAI_API_KEY is never sent to a custom host).",
+)
 @click.option("--max-tokens", type=click.IntRange(min=1), help="Cap on reply tokens (default: the protocol's).")
 @click.option("--timeout", "timeout_s", type=float, help="Seconds before a call times out  [default: 120].")
 @click.option("--retries", "max_retries", type=click.IntRange(min=0), help="Retries of a failed call  [default: 4].")
