@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import run_cli
 from openai_server import Action, ScriptedServer, keyed_script, prompt_key
 
@@ -125,7 +126,7 @@ def test_permanent_failure_is_stored_and_retried_on_rerun(tmp_path: Path, steu, 
     df = trials(tmp_path / "f.db")
     failed = df[df["status"] == "error"]
     assert out.failed == 3 and len(failed) == 3 and len(df) == 45
-    assert failed["error"].str.contains(expected).all(), failed["error"].tolist()
+    assert failed["error"].str.contains(expected, regex=False).all(), failed["error"].tolist()
     assert (failed["attempts"] == 2).all() and failed["raw_reply"].isna().all()
     # the server recovers; the same study on the same port resumes and calls only the 3 failures
     with ScriptedServer(keyed_script(keyed_texts(steu)), port=port) as srv:
@@ -363,3 +364,46 @@ def test_cost_from_litellm_price_list_or_null(tmp_path: Path):
     assert (priced["cost"] > 0).all() and priced["prompt_tokens"].gt(0).all()
     assert unpriced["cost"].isna().all()  # no price known: unknown, not zero and not a crash
     assert set(df["finish_reason"]) == {"stop"} and df["latency_s"].gt(0).all()
+
+
+def test_a_twelve_option_item_keyed_last_is_shown_and_scored(tmp_path: Path):
+    from conftest import instrument_data
+
+    items = [
+        {
+            "id": f"q{n}",
+            "stem": f"Situation number {n}: a friend brings soup when Kim is ill.",
+            "question": "What does Kim most likely feel?",
+            "options": [{"id": f"o{k}", "text": f"Feeling {n}-{k}"} for k in range(12)],
+            "key": "o11",
+        }
+        for n in range(3)
+    ]
+    path = tmp_path / "twelve.yaml"
+    path.write_text(yaml.safe_dump(instrument_data("twelve", items)), encoding="utf-8")
+    keyed = {it["stem"]: f"Feeling {n}-11" for n, it in enumerate(items)}
+    with ScriptedServer(keyed_script(keyed)) as srv:
+        out = run_study(Study(models=["openai/twelve"], instruments=[str(path)], api_base=srv.url), tmp_path / "t.db")
+    df = trials(tmp_path / "t.db")
+    assert out.failed == 0 and len(df) == 3
+    assert (df["raw_reply"] == "L").all() and (df["score"] == 1.0).all() and (df["chosen_position"] == 11).all()
+
+
+def test_a_retry_after_a_timeout_is_said_on_stderr(tmp_path: Path, steu):
+    first = steu.items[0].stem.strip()
+    seen: list[int] = []
+
+    def script(body):
+        if first in "\n".join(m["content"] for m in body["messages"]) and not seen:
+            seen.append(1)
+            return Action(reply="A", trickle_s=0.2)
+        return keyed_script(keyed_texts(steu))(body)
+
+    with ScriptedServer(script) as srv:
+        res = run_cli(
+            "run", "-m", "openai/slowpoke", "-i", "open-steu", "--api-base", srv.url, "--timeout", "1", "--yes",
+            "--db", str(tmp_path / "w.db"),
+        )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "openai/slowpoke: Timeout: no complete reply within 1 s; retrying in " in res.stderr
+    assert "(attempt 2 of 5)" in res.stderr and "0 failed" in res.stderr
