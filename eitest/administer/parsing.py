@@ -382,8 +382,13 @@ def parse_reply(
     if REFUSAL.search(body):
         return ParseResult(Status.REFUSED, None, "refusal")
     got = _mentions(body, ctx)
-    if got.rule == "no_answer" and any(offered_in_turn(body[e:], k, ctx) for _, e, k in option_mentions(body, ctx)):
-        return ParseResult(Status.UNPARSEABLE, None, "hedged")  # "It could be D, or perhaps A."
+    # "It could be D, or perhaps A." A long discussion with no answer stays no_answer (and linear).
+    if (
+        got.rule == "no_answer"
+        and len(body) <= 4 * WINDOW
+        and any(offered_in_turn(body[e : e + WINDOW], k, ctx) for _, e, k in option_mentions(body, ctx))
+    ):
+        return ParseResult(Status.UNPARSEABLE, None, "hedged")
     return _unless_hedged(got, body, ctx)
 
 

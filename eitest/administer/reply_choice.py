@@ -141,7 +141,8 @@ def read_choice(fragment: str, ctx: Ctx, *, clean_tail: bool = False) -> Choice 
         return kind, None
     if (join := JOIN.match(rest)) and (other := head_choice(rest[join.end() :], ctx, second=True)) and other[1] != pos:
         return "multiple", None
-    if _offered_after(rest, pos, ctx) or offered_as_equal(rest, pos, ctx):
+    near = rest[:WINDOW]  # what follows the choice closely (a fragment may be a whole megabyte line)
+    if _offered_after(near, pos, ctx) or offered_as_equal(near, pos, ctx):
         return "hedged", None
     if clean_tail and not CLEAN_TAIL.match(rest):
         return None
@@ -228,7 +229,8 @@ def hedged_after(body: str, pos: int, ctx: Ctx) -> bool:
     ends = [end for _, end, k in option_mentions(body, ctx) if k == pos]
     if not ends:
         return False
-    after = body[ends[-1] if ctx.protocol == "reasoning" else ends[0] :]
+    start = ends[-1] if ctx.protocol == "reasoning" else ends[0]
+    after = body[start : start + 2 * WINDOW]  # a hedge follows its choice closely; replies may be megabytes
     return offered_in_turn(after, pos, ctx) or offered_as_equal(after, pos, ctx)
 
 
