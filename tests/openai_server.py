@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-OPTION_LINE = re.compile(r"^([A-J])\) (.+)$", re.M)
+OPTION_LINE = re.compile(r"^([A-Z])\) (.+)$", re.M)
 
 
 @dataclass
@@ -33,6 +33,9 @@ class Action:
     malformed: bool = False
     hang_s: float = 0.0  # sleep this long before answering (a timeout for the client)
     message: str | None = None  # the error message of a failure (status other than 200)
+    trickle_s: float = 0.0  # send the body one byte at a time, this long apart (each read is quick, the whole slow)
+    tool_call: tuple[str, str] | None = None  # answer with a tool call (name, JSON arguments) and no content
+    no_choices: bool = False  # answer with "choices": []
 
 
 def prompt_of(body: dict[str, Any]) -> str:
@@ -107,30 +110,47 @@ class ScriptedServer:
                     self._send(200, b'{"id": "x", "choices": [ {"message": ')
                     return
                 words = len(prompt_of(body).split())
+                message: dict[str, Any] = {"role": "assistant", "content": action.reply}
+                if action.tool_call is not None:
+                    name, arguments = action.tool_call
+                    function = {"name": name, "arguments": arguments}
+                    message = {
+                        "role": "assistant",
+                        "content": None,
+                        "tool_calls": [{"id": "call_1", "type": "function", "function": function}],
+                    }
                 payload = json.dumps(
                     {
                         "id": "chatcmpl-test",
                         "object": "chat.completion",
                         "created": int(time.time()),
                         "model": "served-" + str(body.get("model", "")),
-                        "choices": [
+                        "choices": []
+                        if action.no_choices
+                        else [
                             {
                                 "index": 0,
-                                "message": {"role": "assistant", "content": action.reply},
-                                "finish_reason": "stop",
+                                "message": message,
+                                "finish_reason": "tool_calls" if action.tool_call else "stop",
                             }
                         ],
                         "usage": {"prompt_tokens": words, "completion_tokens": 1, "total_tokens": words + 1},
                     }
                 ).encode()
-                self._send(200, payload)
+                self._send(200, payload, action.trickle_s)
 
-            def _send(self, status: int, payload: bytes) -> None:
+            def _send(self, status: int, payload: bytes, trickle_s: float = 0.0) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload)
+                if not trickle_s:
+                    self.wfile.write(payload)
+                    return
+                for k in range(len(payload)):
+                    self.wfile.write(payload[k : k + 1])
+                    self.wfile.flush()
+                    time.sleep(trickle_s)
 
         self.httpd = _QuietServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True

@@ -45,6 +45,7 @@ class RunSettings:
             timeout_s=study.timeout_s,
             max_retries=study.max_retries,
             backoff_s=study.backoff_s,
+            api_key_env=study.api_key_env,
         )
         json_mode = frozenset(
             m for m in study.models if protocol.structured and client.supports_json_mode(m, study.api_base)

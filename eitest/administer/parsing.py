@@ -21,7 +21,9 @@ Lenient rules: ``leading_letter`` (a letter label opens the reply: ``B.``, ``**C
 only option text a short reply names, not negated or floated as a possibility).
 
 Unparseable replies carry the reason as the rule: ``multiple`` (two or more options given
-as the answer), ``out_of_range`` (a letter past the shown options), ``contradiction`` (a
+as the answer: "A or C", "B/D", "both A and C"), ``hedged`` (an answer offered with
+another beside it or in its place: "B, unless it's C", "B. Or perhaps D", "C is equally
+plausible", "between B and C"), ``out_of_range`` (a letter past the shown options), ``contradiction`` (a
 letter with another option's text), ``json_number`` (a number, which may count from 0 or
 1) and ``no_answer``. A refusal without an answer is ``refused``. Nothing here guesses:
 a reply that can be read two ways is unparseable, so "no answer" stays apart from "wrong".
@@ -40,10 +42,14 @@ from eitest.administer.reply_choice import (
     Choice,
     Ctx,
     Found,
+    between_options,
     combine,
     head_letter,
+    hedged_after,
     letter_position,
     normalize,
+    offered_in_turn,
+    option_mentions,
     option_patterns,
     read_choice,
 )
@@ -370,7 +376,23 @@ def parse_reply(
             return ParseResult(Status.ANSWERED, k, "option_text")
     got = _leading(lines, ctx) or _decisions(body, ctx) or _final_line(lines, ctx)
     if got is not None:
-        return got
+        return _unless_hedged(got, body, ctx)
+    if between_options(body, ctx):  # "I can't decide between A and B" names two, and declines neither
+        return ParseResult(Status.UNPARSEABLE, None, "hedged")
     if REFUSAL.search(body):
         return ParseResult(Status.REFUSED, None, "refusal")
-    return _mentions(body, ctx)
+    got = _mentions(body, ctx)
+    # "It could be D, or perhaps A." A long discussion with no answer stays no_answer (and linear).
+    if (
+        got.rule == "no_answer"
+        and len(body) <= 4 * WINDOW
+        and any(offered_in_turn(body[e : e + WINDOW], k, ctx) for _, e, k in option_mentions(body, ctx))
+    ):
+        return ParseResult(Status.UNPARSEABLE, None, "hedged")
+    return _unless_hedged(got, body, ctx)
+
+
+def _unless_hedged(got: ParseResult, body: str, ctx: Ctx) -> ParseResult:
+    if got.status == Status.ANSWERED and got.position is not None and hedged_after(body, got.position, ctx):
+        return ParseResult(Status.UNPARSEABLE, None, "hedged")
+    return got

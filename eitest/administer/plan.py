@@ -59,6 +59,8 @@ class Plan:
         return float(sum(costs))  # type: ignore[arg-type]
 
     def describe(self) -> list[str]:
+        from eitest.client import key_route
+
         todo = self.todo
         lines = [
             f"run {self.run_id}: {len(self.study.models)} model(s) x {len(self.study.instruments)} instrument(s) "
@@ -71,6 +73,7 @@ class Plan:
             cost = self.estimate_cost.get(model)
             shown = "unknown (no price in litellm's list)" if cost is None else f"${cost:.4f}"
             lines.append(f"  {model}: ~{p:,} prompt + ~{c:,} completion tokens, estimated cost {shown}")
+        lines += [f"  {key_route(m, self.study.api_base, self.study.api_key_env)}" for m in self.study.models]
         return lines
 
 
@@ -92,7 +95,7 @@ def make_plan(study: Study, store: Store | None = None, *, estimate: bool = True
     check_size(study, instruments)
     study = study.model_copy(update={"instruments": [i.id for i in instruments]})
     for model in study.models:
-        client.check_model(model, study.api_base, require_key=require_keys)
+        client.check_model(model, study.api_base, require_key=require_keys, api_key_env=study.api_key_env)
     hashes = {i.id: i.content_hash for i in instruments}
     identity = study.identity(hashes)
     run_id = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]

@@ -8,13 +8,26 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
+import string
 from dataclasses import dataclass
 from typing import Any
 
 from eitest.instruments import Instrument, Item
+from eitest.instruments.model import MAX_OPTIONS
 from eitest.vocabulary import OptionOrder, ProtocolName
 
-LETTERS = "ABCDEFGHIJ"
+# One letter per option, as the parser reads them back; validation keeps items within them.
+LETTERS = string.ascii_uppercase[:MAX_OPTIONS]
+# Every character that ends a line for str.splitlines() or for a model's tokenizer. Inside an
+# option text one would put the rest of the text on a line of its own, where "B) ..." reads
+# as another option: the prompt shows each option on one line, whatever its text holds.
+LINE_BREAKS = re.compile(r"\s*[\r\n\u2028\u2029\x0b\x0c\x1c\x1d\x1e\x85]+\s*")
+
+
+def option_line(letter: str, text: str) -> str:
+    """``"B) text"``, with any line break inside the text shown as one space."""
+    return f"{letter}) {LINE_BREAKS.sub(' ', text.strip())}"
 
 
 @dataclass(frozen=True)
@@ -38,8 +51,9 @@ class Protocol:
     def messages(self, instrument: Instrument, item: Item, shown: list[str]) -> list[dict[str, str]]:
         """One fresh conversation: the instrument's instructions, the situation, the question, lettered options."""
         lines = [instrument.instructions.strip(), "", item.stem.strip(), "", item.question.strip(), ""]
-        for letter, oid in zip(LETTERS, shown, strict=False):
-            lines.append(f"{letter}) {item.option(oid).text.strip()}")
+        if len(shown) > len(LETTERS):
+            raise ValueError(f"item {item.id} shows {len(shown)} options; they are lettered A to Z, so 26 at most")
+        lines += [option_line(letter, item.option(oid).text) for letter, oid in zip(LETTERS, shown, strict=False)]
         lines += ["", self.closing]
         return [{"role": "user", "content": "\n".join(lines)}]
 

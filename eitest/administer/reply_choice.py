@@ -16,12 +16,18 @@ from functools import lru_cache
 
 from eitest.administer.reply_patterns import (
     AFTER_LETTER_WORDS,
+    ALTERNATIVE_AFTER,
+    BARE_CAPITAL,
+    BETWEEN,
     CLEAN_TAIL,
+    EQUAL_AFTER,
     FILLER,
     HEAD_LETTER,
     HEDGE,
     JOIN,
+    NEGATION_WORDS,
     REVISION,
+    SO_DOES,
     TEXT_END,
     UNWRAP,
 )
@@ -77,8 +83,12 @@ def option_at(s: str, ctx: Ctx) -> tuple[int, int] | None:
     return k, end
 
 
-def head_letter(s: str, ctx: Ctx) -> tuple[str, int | None, str] | None:
-    """A letter opening ``s``: (kind, position, rest), or None when the opening is a word."""
+def head_letter(s: str, ctx: Ctx, *, second: bool = False) -> tuple[str, int | None, str] | None:
+    """A letter opening ``s``: (kind, position, rest), or None when the opening is a word.
+
+    ``second``: ``s`` follows another choice and a join ("D or A could be right"), where a
+    capital A is the letter, not the article.
+    """
     m = HEAD_LETTER.match(s)
     if not m or re.match(r"\.\w", s[m.end() :]):  # "A.I.", "U.S." are abbreviations
         return None
@@ -89,7 +99,8 @@ def head_letter(s: str, ctx: Ctx) -> tuple[str, int | None, str] | None:
     delimited = not after.strip() or bool(re.match(r"\s*(?:[.:;,!?/)\]]|[-–—(]|\n)", after))
     if not marked and not delimited:
         word = re.match(r"\s+([A-Za-z]+)", after)
-        if letter.islower() or (letter in "AI" and word and word.group(1) not in AFTER_LETTER_WORDS):
+        article = letter == "A" and not second
+        if letter.islower() or ((article or letter == "I") and word and word.group(1) not in AFTER_LETTER_WORDS):
             return None  # "a feeling of relief", "I think": an article or a pronoun
     pos = letter_position(letter)
     if pos >= ctx.n:
@@ -103,8 +114,8 @@ def head_letter(s: str, ctx: Ctx) -> tuple[str, int | None, str] | None:
     return ("letter_text", pos, rest[text[1] :]) if text[0] == pos else ("contradiction", None, after)
 
 
-def head_choice(s: str, ctx: Ctx) -> tuple[str, int | None, str] | None:
-    if (got := head_letter(s, ctx)) is not None:
+def head_choice(s: str, ctx: Ctx, *, second: bool = False) -> tuple[str, int | None, str] | None:
+    if (got := head_letter(s, ctx, second=second)) is not None:
         return got
     s = FILLER.sub("", s, count=1)
     if (text := option_at(s, ctx)) is None:
@@ -121,13 +132,18 @@ def read_choice(fragment: str, ctx: Ctx, *, clean_tail: bool = False) -> Choice 
     """What a piece of text standing where an answer goes names: one option, several, or nothing."""
     s = UNWRAP.sub(r"\1", fragment).replace("$", "")
     s = HEDGE.sub("", re.sub(r"^[\s#>]*([*_`]*)\s*", r"\1", s), count=1)
+    if re.match(r"(?:somewhere\s+|something\s+)?between\b", s, re.I) and between_options(s, ctx):
+        return "hedged", None
     if (first := head_choice(s, ctx)) is None:
         return None
     kind, pos, rest = first
     if kind not in ANSWER_KINDS:
         return kind, None
-    if (join := JOIN.match(rest)) and (second := head_choice(rest[join.end() :], ctx)) and second[1] != pos:
+    if (join := JOIN.match(rest)) and (other := head_choice(rest[join.end() :], ctx, second=True)) and other[1] != pos:
         return "multiple", None
+    near = rest[:WINDOW]  # what follows the choice closely (a fragment may be a whole megabyte line)
+    if _offered_after(near, pos, ctx) or offered_as_equal(near, pos, ctx):
+        return "hedged", None
     if clean_tail and not CLEAN_TAIL.match(rest):
         return None
     return kind, pos
@@ -152,3 +168,80 @@ def combine(found: Found, text: str, ctx: Ctx) -> Choice | None:
     if last[0] in ANSWER_KINDS and earlier and REVISION.search(text[max(earlier) : last_at]):
         return last
     return "multiple", None
+
+
+# --------------------------------------------------------------------------- hedges
+def _is_answer(got: tuple[str, int | None, str] | None) -> bool:
+    return got is not None and got[0] in ANSWER_KINDS
+
+
+def _offered_after(rest: str, pos: int | None, ctx: Ctx) -> bool:
+    """Whether ``rest``, right after a choice, offers another option in its place: "... or C", "? Or maybe C"."""
+    if not (m := ALTERNATIVE_AFTER.match(rest)):
+        return False
+    other = head_choice(rest[m.end() :], ctx, second=True)
+    return _is_answer(other) and other[1] != pos  # type: ignore[index]
+
+
+def option_mentions(text: str, ctx: Ctx) -> list[tuple[int, int, int]]:
+    """(start, end, position) of each shown option that ``text`` names, by capital letter or by text."""
+    found = []
+    for m in BARE_CAPITAL.finditer(text):
+        letter = m.group(1)
+        if (pos := letter_position(letter)) >= ctx.n:
+            continue
+        word = re.match(r"[)\]*_`]*\s+([a-z]+)", text[m.end() :])
+        if letter in "AI" and word and word.group(1) not in AFTER_LETTER_WORDS | {"could", "might", "may", "also"}:
+            continue  # the article or the pronoun
+        found.append((m.start(), m.end(), pos))
+    found += [(m.start(), m.end(), k) for k, p in enumerate(ctx.option_res) for m in p.finditer(text)]
+    return sorted(found)
+
+
+def offered_as_equal(text: str, pos: int | None, ctx: Ctx) -> bool:
+    """Whether ``text`` holds up another option than ``pos`` as just as good: "C is equally plausible", "so does D"."""
+    for start, end, k in option_mentions(text, ctx):
+        if k == pos:
+            continue
+        if (m := EQUAL_AFTER.match(text, end)) and not NEGATION_WORDS.search(m.group(0)):
+            return True
+        if SO_DOES.search(text[max(0, start - 20) : start]):
+            return True
+    return False
+
+
+def offered_in_turn(text: str, pos: int | None, ctx: Ctx) -> bool:
+    """Whether ``text`` (after a choice) or a sentence or line of it opens by offering another option: "B.\nOr D"."""
+    if _offered_after(text, pos, ctx):
+        return True
+    for m in re.finditer(r"(?:^|[.!?…]\s+|\n)(?=\s*(?:or|otherwise|alternatively)\b)", text, re.I):
+        if _offered_after(text[m.end() :], pos, ctx):
+            return True
+    return False
+
+
+def hedged_after(body: str, pos: int, ctx: Ctx) -> bool:
+    """Whether ``body``, which chose ``pos``, goes on to offer another option as well ("D\nOr perhaps A").
+
+    What comes before the chosen option is deliberation ("A is tempting, but B"); what follows
+    it may take the choice back. In a reasoning trace the last mention is the conclusion.
+    """
+    ends = [end for _, end, k in option_mentions(body, ctx) if k == pos]
+    if not ends:
+        return False
+    start = ends[-1] if ctx.protocol == "reasoning" else ends[0]
+    after = body[start : start + 2 * WINDOW]  # a hedge follows its choice closely; replies may be megabytes
+    return offered_in_turn(after, pos, ctx) or offered_as_equal(after, pos, ctx)
+
+
+def between_options(text: str, ctx: Ctx) -> bool:
+    """Whether ``text`` places the answer between two options: "between B and C", "torn between relief and guilt"."""
+    for m in BETWEEN.finditer(text):
+        first = head_choice(text[m.end() :], ctx, second=True)
+        if not _is_answer(first):
+            continue
+        join = re.match(r"[\s)\]*_`\"']*(?:,|/|&|\band\b|\bor\b)\s*(?:option\s+|choice\s+)?", first[2])  # type: ignore[index]
+        other = head_choice(first[2][join.end() :], ctx, second=True) if join else None  # type: ignore[index]
+        if _is_answer(other) and other[1] != first[1]:  # type: ignore[index]
+            return True
+    return False

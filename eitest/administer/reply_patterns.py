@@ -129,3 +129,20 @@ REFUSAL = re.compile(
     r"|\bje\s+ne\s+(?:peux|saurais)\s+pas\b|\bno\s+puedo\b|\bich\s+kann\s+(?:nicht|keine)\b|无法|不能确定|я\s+не\s+могу",
     re.I,
 )
+# Hedges between options. After a choice, what offers another in its place: "B... or C",
+# "B? Or maybe C", "B, otherwise C", "B, unless it's C".
+ALTERNATIVE_AFTER = re.compile(
+    r"[\s.!?;:,…)\]*_`\"'”’\-–—(]*\b(?:or(?:\s+else)?|otherwise|alternatively|unless)\b"
+    r"(?:\s+(?:maybe|possibly|perhaps|alternatively|even|also|it's|it\s+is|it\s+(?:could|might|may|would)\s+be|option|choice))*"
+    r"[\s,:(*_`\"']*",
+    re.I,
+)
+# After an option: that it is as good an answer ("C is equally plausible", "D works just as
+# well", "A could also be right"); "E would also be understandable" concedes, it does not offer.
+EQUAL_AFTER = re.compile(
+    r"[)\]*_`\"'”’]*\s+(?:\w+\s+){0,2}?(?:also|equally|just\s+as)\s+(?:be\s+)?(?:an?\s+)?(?:correct|right|possible"
+    r"|plausible|valid|likely|good|fitting|appropriate|reasonable|defensible|well|sensible|strong|true)\b",
+    re.I,
+)
+SO_DOES = re.compile(r"\bso\s+(?:does|do|would|could|might|is|are)\s+$", re.I)
+BETWEEN = re.compile(r"\b(?:between|torn\s+(?:on|over)|toss-?up\s+(?:of|between))\s+[(\[*_`\"']*", re.I)

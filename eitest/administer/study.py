@@ -7,6 +7,7 @@ so running the same study again resumes it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from eitest.administer import limits
 from eitest.administer.prompts import PROTOCOLS, get_protocol
+from eitest.client.keys import check_key_env
 from eitest.errors import EitestError
 from eitest.reading import ReadError, parse_yaml, read_text, yaml_key_lines
 from eitest.vocabulary import OptionOrder
@@ -54,7 +56,8 @@ class Study(BaseModel):
     # How to run, not what: these do not change the run id.
     concurrency: int = Field(default=8, ge=1, le=limits.MAX_CONCURRENCY)
     max_cost: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    timeout_s: float = 120.0
+    timeout_s: float = Field(default=120.0, le=limits.MAX_TIMEOUT_S)
+    api_key_env: str | None = None  # with api_base: the environment variable holding the key sent there
     max_retries: int = Field(default=4, ge=0, le=limits.MAX_RETRIES)
     backoff_s: float = Field(default=1.0, ge=0, le=limits.MAX_BACKOFF_S, allow_inf_nan=False)
     db: str | None = None
@@ -89,6 +92,18 @@ class Study(BaseModel):
         if v not in PROTOCOLS:
             raise ValueError(f"unknown protocol {v!r}; use one of {', '.join(PROTOCOLS)}")
         return v
+
+    @field_validator("timeout_s")
+    @classmethod
+    def _timeout(cls, v: float) -> float:
+        if not (math.isfinite(v) and v > 0):
+            raise ValueError(f"must be a positive number of seconds (the deadline of each call), not {v}")
+        return v
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _key_env(cls, v: str | None) -> str | None:
+        return None if v is None else check_key_env(v)
 
     @field_validator("option_order")
     @classmethod

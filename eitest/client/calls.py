@@ -9,14 +9,16 @@ model strings they serve is :mod:`eitest.client.offline`'s to say.
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import os
 import random
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from eitest.client import offline
+from eitest.client.keys import NO_KEY, redact
 from eitest.errors import EitestError
 
 # Retried: rate limits, server errors, timeouts and broken connections or bodies.
@@ -29,6 +31,10 @@ RETRYABLE = (
     "APIError",
     "BadGatewayError",
 )
+# What came back from a reply without text is kept in the trial's error, up to this length.
+KEPT_CHARS = 2000
+# A retry after a timeout is said on stderr: a hanging server otherwise waits in silence.
+log = logging.getLogger("eitest.client")
 
 
 @dataclass(frozen=True)
@@ -38,10 +44,18 @@ class CallSettings:
     temperature: float | None = 0.0
     max_tokens: int | None = None
     api_base: str | None = None
-    timeout_s: float = 120.0
+    timeout_s: float = 120.0  # the whole call, body included, per attempt
     max_retries: int = 4
     backoff_s: float = 1.0  # first wait; doubled each retry, with full jitter
     backoff_max_s: float = 30.0
+    # The environment variable whose value is the key; with api_base, none means no key is sent.
+    api_key_env: str | None = None
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.timeout_s, int | float) and math.isfinite(self.timeout_s) and self.timeout_s > 0):
+            raise ValueError(f"timeout_s must be a positive, finite number of seconds, not {self.timeout_s!r}")
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be 0 or more, not {self.max_retries!r}")
 
 
 @dataclass
@@ -76,23 +90,41 @@ def litellm_module() -> Any:
     return _litellm
 
 
-# --------------------------------------------------------------------------- secrets
-
-_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.I)
+# --------------------------------------------------------------------------- keys
 
 
-def _secrets(extra: list[str | None] | None = None) -> list[str]:
-    values = [v for k, v in os.environ.items() if _SECRET_NAME.search(k) and v and len(v) >= 6]
-    values += [v for v in extra or [] if v and len(v) >= 6]
-    return sorted(set(values), key=len, reverse=True)
+def provider_key_names(model: str) -> list[str]:
+    """The environment variables the provider of ``model`` reads its key from (empty: it needs none)."""
+    if offline.is_offline(model):
+        return []
+    litellm = litellm_module()
+    missing = missing_keys(model)
+    if missing:
+        return missing
+    try:
+        provider = litellm.get_llm_provider(model=model)[1]
+    except Exception:
+        return []
+    usual = f"{str(provider).upper()}_API_KEY"
+    return [usual] if os.environ.get(usual) else []
 
 
-def redact(text: str, extra: list[str | None] | None = None) -> str:
-    """Remove every key-like value of the environment (and ``extra``) from ``text``."""
-    for secret in _secrets(extra):
-        text = text.replace(secret, "[redacted]")
-    # Provider messages sometimes echo a key's prefix and suffix, e.g. "sk-abc...wxyz".
-    return re.sub(r"\b(sk|key|pk)-[A-Za-z0-9_\-]{8,}", r"\1-[redacted]", text)
+def key_route(model: str, api_base: str | None = None, api_key_env: str | None = None) -> str:
+    """Which environment variable's key goes to which host, for the plan printed before a run."""
+    if offline.is_offline(model):
+        return f"{model}: offline responder, no key"
+    if api_base:
+        where = f"{model} via {redact(api_base)}"
+        if api_key_env:
+            return f"{where}: key from {api_key_env}"
+        return f"{where}: no key (--api-key-env NAME sends the key in $NAME)"
+    names = [api_key_env] if api_key_env else provider_key_names(model)
+    if not names:
+        return f"{model}: no key (the provider needs none)"
+    unset = [n for n in names if not os.environ.get(n)]
+    return (
+        f"{model}: key from {' and '.join(names)}{' (not set)' if unset else ''}, sent to the provider's own endpoint"
+    )
 
 
 # --------------------------------------------------------------------------- checks
@@ -102,8 +134,13 @@ class ModelError(EitestError):
     """A model string litellm does not know, or a provider whose key is not set."""
 
 
-def check_model(model: str, api_base: str | None = None, *, require_key: bool = True) -> None:
-    """Fail early, with the fix, for an unknown model string or (when ``require_key``) a missing key."""
+def check_model(
+    model: str, api_base: str | None = None, *, require_key: bool = True, api_key_env: str | None = None
+) -> None:
+    """Fail early, with the fix, for an unknown model string or (when ``require_key``) a missing key.
+
+    ``api_key_env`` names the variable that holds the key (with ``api_base``, the only key sent).
+    """
     if offline.is_offline(model):
         responder = offline.responder(model)
         if responder is None:
@@ -118,7 +155,16 @@ def check_model(model: str, api_base: str | None = None, *, require_key: bool = 
             f"unknown model {model!r}: give a litellm model string such as openai/gpt-4o, "
             "anthropic/claude-3-5-haiku-latest or ollama/llama3.1 (or openai/NAME with --api-base URL)"
         ) from None
-    if api_base or not require_key:
+    if not require_key:
+        return
+    if api_key_env:
+        if not os.environ.get(api_key_env):
+            raise ModelError(
+                f"no key for {model}: --api-key-env names {api_key_env}, which is not set; "
+                f"export {api_key_env}=... (or leave --api-key-env out to send no key)"
+            )
+        return
+    if api_base:
         return  # a self-hosted OpenAI-compatible server often needs no key
     missing = missing_keys(model)
     if missing:
@@ -136,8 +182,12 @@ def missing_keys(model: str) -> list[str]:
 # --------------------------------------------------------------------------- the call
 
 
+def _is_timeout(exc: BaseException) -> bool:
+    return isinstance(exc, asyncio.TimeoutError) or any("Timeout" in c.__name__ for c in type(exc).__mro__)
+
+
 def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, (asyncio.TimeoutError, ConnectionError)):
+    if isinstance(exc, (asyncio.TimeoutError, ConnectionError, NoText)):
         return True
     names = {cls.__name__ for cls in type(exc).__mro__}
     if names & {
@@ -154,7 +204,11 @@ def _retryable(exc: BaseException) -> bool:
     return bool(names & set(RETRYABLE))
 
 
-def _describe(exc: BaseException, secrets: list[str | None]) -> str:
+def _describe(exc: BaseException, secrets: list[str | None], timeout_s: float) -> str:
+    if isinstance(exc, asyncio.TimeoutError):
+        return f"Timeout: no complete reply within {timeout_s:g} s"
+    if isinstance(exc, NoText):
+        return redact(f"NoText: {exc}"[:KEPT_CHARS], secrets)
     status = getattr(exc, "status_code", None)
     head = type(exc).__name__ + (f" ({status})" if status else "")
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -188,49 +242,75 @@ async def complete(
         kwargs["temperature"] = settings.temperature
     if max_tokens or settings.max_tokens:
         kwargs["max_tokens"] = settings.max_tokens or max_tokens
+    # A custom host gets only the key the user named for it, never the provider's own.
+    key = api_key or (os.environ.get(settings.api_key_env) if settings.api_key_env else None)
     if settings.api_base:
         kwargs["api_base"] = settings.api_base
-        kwargs["api_key"] = api_key or _openai_compatible_key(model)
-    elif api_key:
-        kwargs["api_key"] = api_key
+        kwargs["api_key"] = key or NO_KEY
+    elif key:
+        kwargs["api_key"] = key
     if metadata is not None:
         kwargs["metadata"] = metadata
     if response_format is not None:
         kwargs["response_format"] = response_format
 
     result = CallResult()
-    secrets = [api_key]
+    secrets = [api_key, key]
     for attempt in range(settings.max_retries + 1):
         result.attempts = attempt + 1
         start = time.perf_counter()
         try:
-            response = await litellm.acompletion(**kwargs)
+            # litellm's timeout bounds each read; a server trickling its body defeats it. This bounds the call.
+            response = await asyncio.wait_for(litellm.acompletion(**kwargs), settings.timeout_s)
+            result.latency_s = time.perf_counter() - start
+            _fill(result, response, model)
         except Exception as exc:  # provider errors come in many classes; each is classified below
             result.latency_s = time.perf_counter() - start
-            result.errors.append(_describe(exc, secrets))
+            result.errors.append(_describe(exc, secrets, settings.timeout_s))
             if attempt < settings.max_retries and _retryable(exc):
-                wait = min(settings.backoff_max_s, settings.backoff_s * 2**attempt)
-                await asyncio.sleep(random.uniform(0, wait))
+                wait = random.uniform(0, min(settings.backoff_max_s, settings.backoff_s * 2**attempt))
+                if _is_timeout(exc):
+                    log.warning(
+                        "%s: %s; retrying in %.1f s (attempt %d of %d)",
+                        model,
+                        result.errors[-1],
+                        wait,
+                        attempt + 2,
+                        settings.max_retries + 1,
+                    )
+                await asyncio.sleep(wait)
                 continue
             result.error = result.errors[-1]
             return result
-        result.latency_s = time.perf_counter() - start
-        _fill(result, response, model)
         result.error = None
         return result
     return result
 
 
-def _openai_compatible_key(model: str) -> str:
-    # litellm's OpenAI client insists on a key even for a local server that ignores it.
-    provider = model.split("/", 1)[0].upper()
-    return os.environ.get(f"{provider}_API_KEY") or os.environ.get("OPENAI_API_KEY") or "not-needed"
+class NoText(Exception):
+    """A reply that came back without text to read: no choices, or an answer in a tool call. Retried."""
+
+
+def _no_text(message: Any) -> NoText | None:
+    calls = list(getattr(message, "tool_calls", None) or [])
+    legacy = getattr(message, "function_call", None)
+    functions = [getattr(c, "function", None) for c in calls] + ([legacy] if legacy else [])
+    shown = [f"{getattr(f, 'name', '?')}({getattr(f, 'arguments', '') or ''})" for f in functions if f is not None]
+    if not shown:
+        return None
+    what = "a tool call" if len(shown) == 1 else f"{len(shown)} tool calls"
+    return NoText(f"the reply had no text: the model answered with {what} {', '.join(shown)}")
 
 
 def _fill(result: CallResult, response: Any, model: str) -> None:
-    choice = response.choices[0] if response.choices else None
+    if not response.choices:
+        raise NoText("the reply had no choices")
+    choice = response.choices[0]
     message = getattr(choice, "message", None)
-    result.text = getattr(message, "content", None)
+    text = getattr(message, "content", None)
+    if text is None and (no_text := _no_text(message)) is not None:
+        raise no_text
+    result.text = text
     result.finish_reason = getattr(choice, "finish_reason", None)
     result.model_returned = getattr(response, "model", None)
     usage = getattr(response, "usage", None)

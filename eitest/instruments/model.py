@@ -21,6 +21,8 @@ from eitest.reading import ReadError
 
 RESPONSE_FORMATS = ("single_choice",)
 SCORINGS = ("keyed", "weighted")
+# A prompt letters an item's options A to Z (and the reply parser reads those letters back).
+MAX_OPTIONS = 26
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,12 @@ def check_item(item: Item, scoring: str, source: str) -> list[Problem]:
     problems += _check_text(item.question, "question", source, label)
     if len(item.options) < 2:
         add("options", f"has {len(item.options)} option(s); at least 2 are needed")
+    elif len(item.options) > MAX_OPTIONS:
+        add(
+            "options",
+            f"has {len(item.options)} options; eitest letters options A to Z, so {MAX_OPTIONS} at most: "
+            "split the item or drop options",
+        )
     ids = item.option_ids
     seen: set[str] = set()
     for i, opt in enumerate(item.options):

@@ -52,10 +52,11 @@ def _yaml_events_checked(text: str, source: str) -> None:
 
     depth = 0
     for event in yaml.parse(text, Loader=_yaml_loader()):
+        where = f"line {event.start_mark.line + 1}" if event.start_mark else "(file)"
         if isinstance(event, yaml.AliasEvent):
             raise ReadError.one(
                 source,
-                f"line {event.start_mark.line + 1}",
+                where,
                 f"YAML aliases (*{event.anchor}) are not allowed; write the value out in full where it is used",
             )
         if isinstance(event, yaml.CollectionStartEvent):
@@ -63,7 +64,7 @@ def _yaml_events_checked(text: str, source: str) -> None:
             if depth > MAX_DEPTH:
                 raise ReadError.one(
                     source,
-                    f"line {event.start_mark.line + 1}",
+                    where,
                     f"nested deeper than {MAX_DEPTH} levels; is it the right file?",
                 )
         elif isinstance(event, yaml.CollectionEndEvent):

@@ -78,17 +78,25 @@ def test_a_500_then_success_takes_two_attempts(steu):
 
 
 def test_permanent_failure_is_an_error_trial_without_the_key(steu, monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    # The variable's name holds no KEY/TOKEN: only redacting the key that was sent keeps it out.
+    monkeypatch.setenv("LOCKED_SERVER_CRED", SECRET)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-stays-home-0000")
     auth: list[str] = []
 
     def script(body):
         return Action(status=401, message=f"Incorrect API key provided: {SECRET}. Find your key in your account.")
 
     with ScriptedServer(script) as srv:
-        study = Study(models=["openai/locked"], instruments=["open-steu"], api_base=srv.url, backoff_s=0.01)
+        study = Study(
+            models=["openai/locked"],
+            instruments=["open-steu"],
+            api_base=srv.url,
+            backoff_s=0.01,
+            api_key_env="LOCKED_SERVER_CRED",
+        )
         trial = administer(*first_trial(study))
         auth = srv.auth
-    assert auth == [f"Bearer {SECRET}"]  # the key was sent, and the server echoed it back
+    assert auth == [f"Bearer {SECRET}"]  # the named key was sent, and the server echoed it back
     assert trial.status == "error" and trial.parse_rule == "error" and trial.attempts == 1  # a 401 is not retried
     assert "AuthenticationError (401)" in trial.error and "Incorrect API key provided" in trial.error
     assert SECRET not in trial.error and "DO-NOT-STORE" not in trial.error

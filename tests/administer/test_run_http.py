@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import run_cli
 from openai_server import Action, ScriptedServer, keyed_script, prompt_key
 
@@ -94,8 +95,18 @@ def test_retries_then_success(tmp_path: Path, steu):
 
 @pytest.mark.parametrize(
     "action, expected",
-    [(Action(status=500), "500"), (Action(malformed=True), "Error"), (Action(hang_s=1.5), "Timeout")],
-    ids=["http-500", "malformed-json", "timeout"],
+    [
+        (Action(status=500), "500"),
+        (Action(malformed=True), "Error"),
+        (Action(hang_s=1.5), "Timeout"),
+        (Action(trickle_s=0.1), "Timeout: no complete reply within 0.5 s"),
+        (Action(no_choices=True), "NoText: the reply had no choices"),
+        (
+            Action(tool_call=("get_answer", '{"answer": "B"}')),
+            'NoText: the reply had no text: the model answered with a tool call get_answer({"answer": "B"})',
+        ),
+    ],
+    ids=["http-500", "malformed-json", "timeout", "trickled-body", "no-choices", "tool-call"],
 )
 def test_permanent_failure_is_stored_and_retried_on_rerun(tmp_path: Path, steu, action, expected):
     first_items = {it.stem.strip() for it in steu.items[:3]}
@@ -115,7 +126,7 @@ def test_permanent_failure_is_stored_and_retried_on_rerun(tmp_path: Path, steu, 
     df = trials(tmp_path / "f.db")
     failed = df[df["status"] == "error"]
     assert out.failed == 3 and len(failed) == 3 and len(df) == 45
-    assert failed["error"].str.contains(expected).all(), failed["error"].tolist()
+    assert failed["error"].str.contains(expected, regex=False).all(), failed["error"].tolist()
     assert (failed["attempts"] == 2).all() and failed["raw_reply"].isna().all()
     # the server recovers; the same study on the same port resumes and calls only the 3 failures
     with ScriptedServer(keyed_script(keyed_texts(steu)), port=port) as srv:
@@ -186,6 +197,7 @@ def test_sigkill_and_resume_repeats_no_finished_call(tmp_path: Path, steu):
 
 def test_api_key_never_reaches_the_store(tmp_path: Path, steu):
     db = tmp_path / "key.db"
+    server_key = "srv-DO-NOT-STORE-91c3e5aa07"  # in a variable whose name says nothing of keys
     with ScriptedServer(keyed_script(keyed_texts(steu))) as srv:
         res = run_cli(
             "run",
@@ -195,16 +207,44 @@ def test_api_key_never_reaches_the_store(tmp_path: Path, steu):
             "open-stem",
             "--api-base",
             srv.url,
+            "--api-key-env",
+            "EITEST_SERVER_CRED",
             "--yes",
             "--db",
             str(db),
-            env={"OPENAI_API_KEY": SECRET},
+            env={"OPENAI_API_KEY": SECRET, "EITEST_SERVER_CRED": server_key},
         )
         assert res.returncode == 0, res.stderr
-        assert set(srv.auth) == {f"Bearer {SECRET}"}  # the key was used on the wire
+        assert set(srv.auth) == {f"Bearer {server_key}"}  # the named key was used on the wire, not OPENAI_API_KEY
+    assert f"openai/keytest via {srv.url}: key from EITEST_SERVER_CRED" in res.stderr
     blob = b"".join(p.read_bytes() for p in tmp_path.glob("key.db*"))
-    assert SECRET.encode() not in blob and b"DO-NOT-STORE" not in blob
-    assert SECRET not in res.stdout + res.stderr
+    for secret in (SECRET, server_key):
+        assert secret.encode() not in blob and secret not in res.stdout + res.stderr
+    assert b"DO-NOT-STORE" not in blob
+
+
+def test_openai_key_is_not_sent_to_a_custom_host(tmp_path: Path):
+    with ScriptedServer(lambda body: Action(reply="B")) as srv:
+        res = run_cli(
+            "run", "-m", "openai/local", "-i", "open-stem", "--api-base", srv.url, "--yes", "--db",
+            str(tmp_path / "n.db"), env={"OPENAI_API_KEY": SECRET},
+        )  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        assert srv.auth and set(srv.auth) == {"Bearer not-needed"}
+    assert f"openai/local via {srv.url}: no key (--api-key-env NAME sends the key in $NAME)" in res.stderr
+    # a named variable that is not set stops the run before any call, naming the fix
+    res = run_cli(
+        "run", "-m", "openai/local", "-i", "open-stem", "--api-base", "http://127.0.0.1:9/v1", "--api-key-env",
+        "NO_SUCH_VAR_EITEST", "--yes", "--db", str(tmp_path / "m.db"), unset=("NO_SUCH_VAR_EITEST",),
+    )  # fmt: skip
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "--api-key-env names NO_SUCH_VAR_EITEST, which is not set; export NO_SUCH_VAR_EITEST=..." in res.stderr
+    # a key given where its variable's name goes is refused without being repeated
+    res = run_cli(
+        "run", "-m", "openai/local", "-i", "open-stem", "--api-base", srv.url, "--api-key-env", SECRET,
+        "--yes", "--db", str(tmp_path / "o.db"),
+    )  # fmt: skip
+    assert res.returncode == 2 and "not the key itself" in res.stderr and SECRET not in res.stderr
 
 
 def test_max_cost_refusal_calls_nothing(tmp_path: Path):
@@ -324,3 +364,46 @@ def test_cost_from_litellm_price_list_or_null(tmp_path: Path):
     assert (priced["cost"] > 0).all() and priced["prompt_tokens"].gt(0).all()
     assert unpriced["cost"].isna().all()  # no price known: unknown, not zero and not a crash
     assert set(df["finish_reason"]) == {"stop"} and df["latency_s"].gt(0).all()
+
+
+def test_a_twelve_option_item_keyed_last_is_shown_and_scored(tmp_path: Path):
+    from conftest import instrument_data
+
+    items = [
+        {
+            "id": f"q{n}",
+            "stem": f"Situation number {n}: a friend brings soup when Kim is ill.",
+            "question": "What does Kim most likely feel?",
+            "options": [{"id": f"o{k}", "text": f"Feeling {n}-{k}"} for k in range(12)],
+            "key": "o11",
+        }
+        for n in range(3)
+    ]
+    path = tmp_path / "twelve.yaml"
+    path.write_text(yaml.safe_dump(instrument_data("twelve", items)), encoding="utf-8")
+    keyed = {it["stem"]: f"Feeling {n}-11" for n, it in enumerate(items)}
+    with ScriptedServer(keyed_script(keyed)) as srv:
+        out = run_study(Study(models=["openai/twelve"], instruments=[str(path)], api_base=srv.url), tmp_path / "t.db")
+    df = trials(tmp_path / "t.db")
+    assert out.failed == 0 and len(df) == 3
+    assert (df["raw_reply"] == "L").all() and (df["score"] == 1.0).all() and (df["chosen_position"] == 11).all()
+
+
+def test_a_retry_after_a_timeout_is_said_on_stderr(tmp_path: Path, steu):
+    first = steu.items[0].stem.strip()
+    seen: list[int] = []
+
+    def script(body):
+        if first in "\n".join(m["content"] for m in body["messages"]) and not seen:
+            seen.append(1)
+            return Action(reply="A", trickle_s=0.2)
+        return keyed_script(keyed_texts(steu))(body)
+
+    with ScriptedServer(script) as srv:
+        res = run_cli(
+            "run", "-m", "openai/slowpoke", "-i", "open-steu", "--api-base", srv.url, "--timeout", "1", "--yes",
+            "--db", str(tmp_path / "w.db"),
+        )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "openai/slowpoke: Timeout: no complete reply within 1 s; retrying in " in res.stderr
+    assert "(attempt 2 of 5)" in res.stderr and "0 failed" in res.stderr

@@ -114,7 +114,9 @@ def test_hostile_yaml_and_json_instruments(tmp_path: Path):
     twice.write_text(
         json.dumps(instrument_data("twice", [{**_bomb_item(), "key": "a"}]))[:-1] + ', "scoring": "weighted"}'
     )
-    with pytest.raises(InstrumentError, match="twice.json: the object with id 'twice': the key 'scoring' appears twice"):
+    with pytest.raises(
+        InstrumentError, match="twice.json: the object with id 'twice': the key 'scoring' appears twice"
+    ):
         load(twice)
     (tmp_path / "folder.yaml").mkdir()
     with pytest.raises(InstrumentError, match="folder.yaml: \\(file\\): is a directory, not an instrument file"):

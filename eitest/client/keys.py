@@ -1,0 +1,52 @@
+"""Keys and secrets in the client: what is redacted from every message, and how a key is named.
+
+Nothing here imports litellm. A key is never written anywhere: :func:`redact` takes every
+key-like value of the environment, and the credentials a URL may carry, out of a text.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.I)
+
+
+def _secrets(extra: list[str | None] | None = None) -> list[str]:
+    values = [v for k, v in os.environ.items() if _SECRET_NAME.search(k) and v and len(v) >= 6]
+    values += [v for v in extra or [] if v and len(v) >= 6]
+    return sorted(set(values), key=len, reverse=True)
+
+
+# Credentials a URL may carry: "https://user:key@host/..." and "...?api-key=...&token=...".
+# (Written here for the client's messages; the store's redact_url in eitest.secrets is to replace it.)
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@?#]+@")
+_URL_SECRET_PARAM = re.compile(
+    r"(?i)([?&;](?:[a-z0-9_\-]*(?:key|token|secret|password|passwd|pwd|auth|signature|sig|credential)[a-z0-9_\-]*)=)"
+    r"[^&;#\s\"'<>]+"
+)
+
+
+def redact(text: str, extra: list[str | None] | None = None) -> str:
+    """Remove every key-like value of the environment (and ``extra``), and URL credentials, from ``text``."""
+    for secret in _secrets(extra):
+        text = text.replace(secret, "[redacted]")
+    text = _URL_USERINFO.sub(r"\1[redacted]@", text)
+    text = _URL_SECRET_PARAM.sub(r"\1[redacted]", text)
+    # Provider messages sometimes echo a key's prefix and suffix, e.g. "sk-abc...wxyz".
+    return re.sub(r"\b(sk|key|pk)-[A-Za-z0-9_\-]{8,}", r"\1-[redacted]", text)
+
+
+# litellm's OpenAI client insists on a key even for a local server that ignores it.
+NO_KEY = "not-needed"
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def check_key_env(name: str) -> str:
+    """``name`` when it can name an environment variable; the error never repeats it (it may be a key)."""
+    if not _ENV_NAME.fullmatch(name):
+        raise ValueError(
+            "api_key_env takes the name of an environment variable (letters, digits, _), such as LOCAL_KEY, "
+            "not the key itself: export LOCAL_KEY=... and give --api-key-env LOCAL_KEY"
+        )
+    return name

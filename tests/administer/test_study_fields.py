@@ -1,0 +1,44 @@
+"""Study fields of how calls are made: the deadline of each call and the variable that holds a custom host's key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from pydantic import ValidationError
+
+from eitest.administer.plan import make_plan
+from eitest.administer.study import Study, StudyError, load_study
+
+
+@pytest.mark.parametrize("value, shown", [("0", "0.0"), ("-5", "-5.0"), (".nan", "nan"), (".inf", "inf")])
+def test_a_study_file_refuses_a_timeout_that_is_not_positive(tmp_path: Path, value: str, shown: str):
+    path = tmp_path / "study.yaml"
+    path.write_text(f"models: [eitest/oracle]\ninstruments: [open-steu]\ntimeout_s: {value}\n")
+    with pytest.raises(StudyError) as err:
+        load_study(path)
+    assert str(err.value) == (
+        f"{path}: line 3: timeout_s: must be a positive number of seconds (the deadline of each call), not {shown}"
+    )
+
+
+def test_a_timeout_flag_of_zero_is_a_usage_error(tmp_path: Path):
+    res = run_cli(
+        "run", "-m", "eitest/oracle", "-i", "open-stem", "--timeout", "0", "--yes", "--db", str(tmp_path / "t.db")
+    )
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "must be a positive number of seconds (the deadline of each call), not 0.0" in res.stderr
+    assert not (tmp_path / "t.db").exists()
+
+
+def test_api_key_env_is_a_name_and_not_part_of_the_run(monkeypatch):
+    with pytest.raises(ValidationError, match="not the key itself"):
+        Study(models=["openai/x"], instruments=["open-stem"], api_key_env="sk-abc-123")
+    monkeypatch.setenv("LOCAL_KEY", "local-key-value-1")
+    base = Study(models=["openai/x"], instruments=["open-stem"], api_base="http://127.0.0.1:9/v1")
+    named = base.model_copy(update={"api_key_env": "LOCAL_KEY"})
+    plan, named_plan = make_plan(base, estimate=False), make_plan(named, estimate=False)
+    assert plan.run_id == named_plan.run_id  # how the key travels does not change what is asked
+    assert "  openai/x via http://127.0.0.1:9/v1: key from LOCAL_KEY" in named_plan.describe()
+    assert "  openai/x via http://127.0.0.1:9/v1: no key (--api-key-env NAME sends the key in $NAME)" in plan.describe()

@@ -1,0 +1,139 @@
+"""The model door's contracts over real HTTP: a whole-call deadline, replies without text, keys and redaction."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+
+import pytest
+from openai_server import Action, ScriptedServer
+
+from eitest.client import CallSettings, complete, key_route, litellm_module, redact
+from eitest.client.event_loop import run_coroutine
+
+MESSAGES = [{"role": "user", "content": "Which option? A) Anger B) Relief"}]
+
+
+def call(url: str, **settings: object):
+    return run_coroutine(complete("openai/door-test", MESSAGES, CallSettings(api_base=url, **settings)))
+
+
+@pytest.mark.parametrize("bad", [0, -5, math.nan, math.inf, -math.inf])
+def test_call_settings_refuse_a_timeout_that_is_not_positive_and_finite(bad):
+    with pytest.raises(ValueError, match="timeout_s must be a positive, finite number of seconds"):
+        CallSettings(timeout_s=bad)
+    with pytest.raises(ValueError, match="max_retries must be 0 or more"):
+        CallSettings(max_retries=-1)
+
+
+def test_a_trickled_body_ends_by_the_deadline():
+    # One byte every 0.5 s: each read is quick, so litellm's read timeout never fires (~150 s a call before).
+    litellm_module()  # imported before the clock starts: the import takes seconds
+    with ScriptedServer(lambda body: Action(reply="B", trickle_s=0.5)) as srv:
+        start = time.perf_counter()
+        result = call(srv.url, timeout_s=3, max_retries=0)
+        elapsed = time.perf_counter() - start
+    assert 3 <= elapsed < 4 and 3 <= result.latency_s < 4, elapsed
+    assert result.error == "Timeout: no complete reply within 3 s" and result.text is None and result.attempts == 1
+
+
+def test_a_timeout_is_retried_and_said_on_the_log(caplog):
+    seen: list[int] = []
+
+    def script(body):
+        seen.append(1)
+        return Action(reply="B", trickle_s=0.3) if len(seen) == 1 else Action(reply="B")
+
+    litellm_module()
+    with ScriptedServer(script) as srv, caplog.at_level(logging.WARNING, logger="eitest.client"):
+        start = time.perf_counter()
+        result = call(srv.url, timeout_s=1, max_retries=2, backoff_s=0.01)
+        elapsed = time.perf_counter() - start
+    assert result.text == "B" and result.error is None and result.attempts == 2 and elapsed < 2.5
+    assert result.errors == ["Timeout: no complete reply within 1 s"]
+    (record,) = caplog.records
+    assert record.getMessage().startswith(
+        "openai/door-test: Timeout: no complete reply within 1 s; retrying in "
+    ) and record.getMessage().endswith("s (attempt 2 of 3)")
+
+
+def test_a_tool_call_answer_is_retried_then_kept_in_the_error():
+    arguments = json.dumps({"answer": "B", "why": "x" * 5000})
+    calls: list[int] = []
+
+    def script(body):
+        calls.append(1)
+        return Action(tool_call=("get_answer", '{"answer": "B"}')) if len(calls) == 1 else Action(reply="B")
+
+    with ScriptedServer(script) as srv:
+        recovered = call(srv.url, backoff_s=0.01)
+    assert recovered.text == "B" and recovered.attempts == 2 and recovered.error is None
+    assert recovered.errors == [
+        'NoText: the reply had no text: the model answered with a tool call get_answer({"answer": "B"})'
+    ]
+    with ScriptedServer(lambda body: Action(tool_call=("get_answer", arguments))) as srv:
+        failed = call(srv.url, backoff_s=0.01, max_retries=1)
+        assert srv.requests == 2
+    assert failed.attempts == 2 and failed.text is None
+    assert failed.error.startswith(
+        'NoText: the reply had no text: the model answered with a tool call get_answer({"answer": "B", "why": "xxx'
+    )
+    assert len(failed.error) == 2000
+
+
+def test_a_reply_without_choices_is_retried():
+    with ScriptedServer(lambda body: Action(no_choices=True)) as srv:
+        result = call(srv.url, backoff_s=0.01, max_retries=2)
+        assert srv.requests == 3
+    assert result.error == "NoText: the reply had no choices" and result.attempts == 3 and result.text is None
+
+
+def test_a_custom_host_gets_the_named_key_or_none(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-provider-key-never-to-a-custom-host")
+    monkeypatch.setenv("MY_LOCAL_CRED", "local-cred-12345")
+    with ScriptedServer(lambda body: Action(reply="A")) as srv:
+        call(srv.url)
+        call(srv.url, api_key_env="MY_LOCAL_CRED")
+        assert srv.auth == ["Bearer not-needed", "Bearer local-cred-12345"]
+
+
+def test_key_route_says_which_variable_goes_where(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-route-0000000")
+    assert key_route("openai/gpt-4o") == "openai/gpt-4o: key from OPENAI_API_KEY, sent to the provider's own endpoint"
+    assert key_route("openai/x", "http://localhost:8000/v1", "LOCAL_KEY") == (
+        "openai/x via http://localhost:8000/v1: key from LOCAL_KEY"
+    )
+    assert key_route("openai/x", "http://localhost:8000/v1") == (
+        "openai/x via http://localhost:8000/v1: no key (--api-key-env NAME sends the key in $NAME)"
+    )
+    assert key_route("openai/x", "http://me:pw-secret@localhost:8000/v1?api-key=abc") == (
+        "openai/x via http://[redacted]@localhost:8000/v1?api-key=[redacted]: no key "
+        "(--api-key-env NAME sends the key in $NAME)"
+    )
+    assert key_route("eitest/oracle") == "eitest/oracle: offline responder, no key"
+    monkeypatch.delenv("OPENAI_API_KEY")
+    assert key_route("openai/gpt-4o") == (
+        "openai/gpt-4o: key from OPENAI_API_KEY (not set), sent to the provider's own endpoint"
+    )
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "APIError: http://user:hunter2@10.0.0.5:8000/v1 refused",
+            "APIError: http://[redacted]@10.0.0.5:8000/v1 refused",
+        ),
+        ("https://tok3n@host.example/v1/chat", "https://[redacted]@host.example/v1/chat"),
+        ("https://h/v1?api-key=abc123&model=x", "https://h/v1?api-key=[redacted]&model=x"),
+        ("https://h/v1?model=x&api_key=abc123#f", "https://h/v1?model=x&api_key=[redacted]#f"),
+        ("GET https://h/v1?access_token=z9z9&sig=q1", "GET https://h/v1?access_token=[redacted]&sig=[redacted]"),
+        ("https://h/v1?key=AIzaSyExample", "https://h/v1?key=[redacted]"),
+        ("http://127.0.0.1:8000/v1?model=x (no credentials)", "http://127.0.0.1:8000/v1?model=x (no credentials)"),
+        ("mail user@example.org about it", "mail user@example.org about it"),
+    ],
+)
+def test_redact_takes_credentials_out_of_urls(text, expected):
+    assert redact(text) == expected
