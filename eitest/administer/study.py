@@ -56,7 +56,7 @@ class Study(BaseModel):
     # How to run, not what: these do not change the run id.
     concurrency: int = Field(default=8, ge=1, le=limits.MAX_CONCURRENCY)
     max_cost: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    timeout_s: float = Field(default=120.0, le=limits.MAX_TIMEOUT_S)
+    timeout_s: float = 120.0
     api_key_env: str | None = None  # with api_base: the environment variable holding the key sent there
     max_retries: int = Field(default=4, ge=0, le=limits.MAX_RETRIES)
     backoff_s: float = Field(default=1.0, ge=0, le=limits.MAX_BACKOFF_S, allow_inf_nan=False)
@@ -96,8 +96,11 @@ class Study(BaseModel):
     @field_validator("timeout_s")
     @classmethod
     def _timeout(cls, v: float) -> float:
-        if not (math.isfinite(v) and v > 0):
-            raise ValueError(f"must be a positive number of seconds (the deadline of each call), not {v}")
+        if not (math.isfinite(v) and 0 < v <= limits.MAX_TIMEOUT_S):
+            raise ValueError(
+                f"must be a number of seconds above 0 and up to {limits.MAX_TIMEOUT_S:,}"
+                f" (the deadline of each call), not {v}"
+            )
         return v
 
     @field_validator("api_key_env")
