@@ -2,11 +2,14 @@
 
 A study is a YAML file (``eitest run study.yaml``) or the same fields as flags.
 Its identity (everything that changes what is asked) names its run in the store,
-so running the same study again resumes it.
+so running the same study again resumes it. Where the calls go (the base URL) is
+not part of it: a local server restarted on another port resumes the same run.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,7 @@ class StudyError(EitestError):
 
 
 class Study(BaseModel):
-    """What to administer and how. Fields above ``concurrency`` make up the run's identity."""
+    """What to administer and how. Fields above ``api_base`` make up the run's identity."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -35,8 +38,8 @@ class Study(BaseModel):
     option_order: str = "original"
     seed: int = 0
     max_tokens: int | None = None
+    # Where and how to run, not what: these do not change the run id.
     api_base: str | None = None
-    # How to run, not what: these do not change the run id.
     concurrency: int = Field(default=8, ge=1)
     max_cost: float | None = None
     timeout_s: float = 120.0
@@ -71,8 +74,16 @@ class Study(BaseModel):
             "option_order": self.option_order,
             "seed": self.seed,
             "max_tokens": self.max_tokens,
-            "api_base": self.api_base,
         }
+
+    def legacy_identity(self, hashes: dict[str, str]) -> dict[str, Any]:
+        """The identity as eitest 0.1 made it, with the base URL in it: what names the runs of older stores."""
+        return {**self.identity(hashes), "api_base": self.api_base}
+
+
+def run_id_of(identity: dict[str, Any]) -> str:
+    """The run id that an identity names: the first 12 hex digits of the SHA-256 of its canonical JSON."""
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def load_study(path: str | Path) -> Study:
