@@ -375,15 +375,19 @@ class Store:
 
 
 def _run_record(r: sqlite3.Row) -> RunRecord:
+    """The run as stored; credentials that a store written before eitest blanked them holds are blanked here."""
+    config = json.loads(r["config"])
+    if isinstance(config, dict) and isinstance(config.get("api_base"), str):
+        config["api_base"] = redact_url(config["api_base"])
     return RunRecord(
         id=r["id"],
-        config=json.loads(r["config"]),
+        config=config,
         instrument_hashes=json.loads(r["instrument_hashes"]),
         eitest_version=r["eitest_version"],
         litellm_version=r["litellm_version"],
         git_revision=r["git_revision"],
         git_dirty=None if r["git_dirty"] is None else bool(r["git_dirty"]),
-        command=r["command"],
+        command=None if r["command"] is None else redact_urls(r["command"]),
         created_at=r["created_at"],
         started_at=r["started_at"],
         finished_at=r["finished_at"],

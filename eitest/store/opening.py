@@ -68,7 +68,10 @@ def translate(path: Path, exc: sqlite3.DatabaseError) -> Exception:
     if name.startswith(("SQLITE_CORRUPT", "SQLITE_IOERR", "SQLITE_CANTOPEN")) or "malformed" in text:
         return StoreError(f"the store {path} is damaged or cannot be read (SQLite: {text}): {recover_hint(path)}")
     if type(exc) in (sqlite3.OperationalError, sqlite3.DatabaseError):  # e.g. "no such column": not our schema
-        return StoreError(f"{path} is not a store this eitest can read (SQLite: {text}): {recover_hint(path)}")
+        return StoreError(
+            f"{path} is not a store this eitest can read (SQLite: {text}): it was altered, or made by another "
+            "program; give the store's path as --db, or restore it from a backup"
+        )
     return exc  # IntegrityError, ProgrammingError, ...: a fault in eitest, not in the file
 
 
@@ -113,7 +116,9 @@ def check_path(path: Path, *, write: bool) -> None:
         if not _writable_folder(folder):
             raise read_only_error(path, f"its folder {folder} is read-only, and SQLite writes its journal beside it")
     elif not _writable_folder(folder):
-        raise StoreError(f"cannot create the store {path}: the folder {folder} is not writable; give a --db you can write")
+        raise StoreError(
+            f"cannot create the store {path}: the folder {folder} is not writable; give a --db you can write"
+        )
 
 
 def connect(path: Path, *, write: bool) -> tuple[sqlite3.Connection, bool]:
