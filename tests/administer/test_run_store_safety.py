@@ -21,6 +21,7 @@ from conftest import run_cli
 from old_stores import schema_1_copy
 from openai_server import Action, ScriptedServer, keyed_script
 
+from eitest.administer.plan import make_plan
 from eitest.administer.runner import run_study
 from eitest.administer.study import Study, run_id_of
 from eitest.instruments import catalogue
@@ -160,6 +161,9 @@ def test_a_run_in_a_store_made_the_old_way_resumes_by_its_old_id(tmp_path: Path,
     hashes = {"open-stem": catalogue()["open-stem"].content_hash}
     new_id, legacy_id = run_id_of(study.identity(hashes)), run_id_of(study.legacy_identity(hashes))
     assert new_id != legacy_id and "api_base" not in study.identity(hashes)
+    assert make_plan(study, estimate=False).run_id == new_id  # the plan names runs as run_id_of does
+    with_base = study.model_copy(update={"api_base": "http://127.0.0.1:9/v1"})
+    assert run_id_of(with_base.identity(hashes)) == new_id != run_id_of(with_base.legacy_identity(hashes))
     # eitest 0.1 named the run by an identity holding api_base, in a store of schema 1
     old = schema_1_copy(oracle_store, tmp_path / "old.db")
     conn = sqlite3.connect(old)
@@ -244,6 +248,29 @@ def test_a_read_only_store_is_read_but_never_run_into(tmp_path: Path, oracle_sto
     assert json.loads(reads["runs"].stdout)[0]["trials"] == 32
     assert (out / "r.html").stat().st_size > 0 and len(pd.read_csv(out / "x" / "trials.csv")) == 32
     assert oracle_store.read_bytes() == before
+
+
+def test_a_store_in_a_folder_that_cannot_be_written(tmp_path: Path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        here = as_unprivileged(
+            eitest("run", "-m", "eitest/oracle", "-i", "open-stem", "--yes", "--db", str(locked / "s.db"))
+        )
+        below = as_unprivileged(
+            eitest("run", "-m", "eitest/oracle", "-i", "open-stem", "--yes", "--db", str(locked / "a" / "s.db"))
+        )
+    finally:
+        locked.chmod(0o755)
+    assert here.returncode == 2 and here.stderr == (
+        f"Error: cannot create the store {locked / 's.db'}: the folder {locked} is not writable; give a --db you can write\n"
+    )
+    assert below.returncode == 2 and below.stderr == (
+        f"Error: cannot create the folder {locked / 'a'} for the store {locked / 'a' / 's.db'}: Permission denied; "
+        "give a --db in a folder you can write\n"
+    )
+    assert list(locked.iterdir()) == []
 
 
 def test_a_read_only_store_of_an_older_schema_is_migrated_in_memory_only(tmp_path: Path, oracle_store: Path):
