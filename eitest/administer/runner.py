@@ -2,8 +2,9 @@
 
 Running the same study again resumes its run: finished trials are skipped, failed
 ones are called again. One process at a time runs a study on a store (a lock beside
-the store), and a store that is damaged gets no trials added. The work of one trial is :func:`~eitest.administer.one_trial.administer_one`;
-this module schedules it, saves what it returns and keeps to the budget.
+the store), and a damaged store gets no trials added. The work of one trial is
+:func:`~eitest.administer.one_trial.administer_one`; this module schedules it, saves
+what it returns and keeps to the budget.
 """
 
 from __future__ import annotations
