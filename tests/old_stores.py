@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from eitest.store import MIGRATIONS
+from eitest.store.trial import FIELDS
 
 
 def schema_1_copy(src: Path, dst: Path) -> Path:
@@ -14,7 +15,8 @@ def schema_1_copy(src: Path, dst: Path) -> Path:
     conn.executescript(MIGRATIONS[0] + "\nPRAGMA user_version = 1;")
     conn.execute("ATTACH DATABASE ? AS src", (str(src),))
     conn.execute("INSERT INTO runs SELECT * FROM src.runs")
-    conn.execute("INSERT INTO trials SELECT * FROM src.trials")
+    columns = ",".join(["id", *(f.name for f in FIELDS if f.metadata["since"] == 1)])
+    conn.execute(f"INSERT INTO trials ({columns}) SELECT {columns} FROM src.trials")
     conn.commit()
     conn.execute("DETACH DATABASE src")
     conn.close()

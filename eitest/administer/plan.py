@@ -7,14 +7,12 @@ again against a store finds the trials already finished in it.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from eitest.administer.limits import MAX_TRIALS
 from eitest.administer.prompts import get_protocol, shown_order
-from eitest.administer.study import Study, StudyError
+from eitest.administer.study import Study, StudyError, run_id_of
 from eitest.instruments import Instrument, Item, get
 from eitest.store import Store
 
@@ -98,7 +96,7 @@ def make_plan(study: Study, store: Store | None = None, *, estimate: bool = True
         client.check_model(model, study.api_base, require_key=require_keys, api_key_env=study.api_key_env)
     hashes = {i.id: i.content_hash for i in instruments}
     identity = study.identity(hashes)
-    run_id = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+    run_id = run_id_of(identity)
     trials = [
         TrialSpec(
             model,

@@ -1,25 +1,29 @@
 """Administer a study: every trial of its plan, once each, saved as it finishes.
 
 Running the same study again resumes its run: finished trials are skipped, failed
-ones are called again. The work of one trial is :func:`~eitest.administer.one_trial.administer_one`;
-this module schedules it, saves what it returns and keeps to the budget.
+ones are called again. One process at a time runs a study on a store (a lock beside
+the store), and a damaged store gets no trials added. The work of one trial is
+:func:`~eitest.administer.one_trial.administer_one`; this module schedules it, saves
+what it returns and keeps to the budget.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from eitest.administer.one_trial import RunSettings, administer_one
-from eitest.administer.plan import Plan, TrialSpec, estimate_usage, make_plan
+from eitest.administer.plan import Plan, TrialKey, TrialSpec, estimate_usage, make_plan
 from eitest.administer.provenance import dist_version, git_revision, python_call
-from eitest.administer.study import Study
+from eitest.administer.study import Study, run_id_of
 from eitest.client.event_loop import run_coroutine
 from eitest.errors import EitestError
+from eitest.secrets import redact_url
 from eitest.store import RunRecord, Store, now
-from eitest.store.trial import Trial
+from eitest.store.lock import run_lock
+from eitest.store.trial import Trial, storable_text
 from eitest.version import __version__
 from eitest.vocabulary import Status
 
@@ -37,6 +41,7 @@ class RunOutcome:
     failed: int = 0
     cost: float = 0.0
     stopped: str | None = None
+    notes: list[str] = field(default_factory=list)  # what the user should know, e.g. a changed base URL
 
 
 async def _administer(plan: Plan, store: Store, on_trial: Callable[[Trial], None] | None) -> RunOutcome:
@@ -77,6 +82,7 @@ def run_study(
     command: str | None = None,
     on_plan: Callable[[Plan], bool] | None = None,
     on_trial: Callable[[Trial], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """Administer ``study`` into the store at ``db``, resuming a run of the same study.
 
@@ -84,39 +90,84 @@ def run_study(
     whose estimated cost exceeds ``study.max_cost`` is refused with :class:`BudgetExceeded`.
     ``command`` is what the run records as how it was started (the CLI gives its command
     line); without it, the run records this call with the study's fields and where it ran.
-    """
-    from eitest.client import litellm_module, redact
+    ``on_note`` sees each note as it arises (they are also in the outcome's ``notes``).
 
+    Another process running the same study on the same store makes this fail at once
+    (:class:`~eitest.store.lock.StoreBusy`), and so does a damaged store.
+    """
     plan = make_plan(study, estimate=False)  # checks models and instruments before anything is written
     with Store(db) as store:
-        plan.done = store.finished_keys(plan.run_id)
-        estimate_usage(plan)
-        _check_budget(plan)
-        if on_plan is not None and on_plan(plan) is False:
-            return RunOutcome(plan.run_id, len(plan.trials), len(plan.trials) - len(plan.todo), stopped="not confirmed")
-        revision, dirty = git_revision()
-        litellm = litellm_module()
-        store.ensure_run(
-            RunRecord(
-                id=plan.run_id,
-                config={**plan.identity, "concurrency": study.concurrency, "max_cost": study.max_cost},
-                instrument_hashes=plan.hashes,
-                eitest_version=__version__,
-                litellm_version=getattr(litellm, "__version__", None) or dist_version("litellm"),
-                git_revision=revision,
-                git_dirty=dirty,
-                command=redact(command or python_call(study, db)),
-                created_at=now(),
-                started_at=None,
-                finished_at=None,
-            )
+        store.check_intact()
+        notes = _resume(plan, store)
+        with run_lock(store.path, plan.run_id):
+            for note in notes:
+                if on_note is not None:
+                    on_note(note)
+            plan.done = _finished(plan, store)
+            estimate_usage(plan)
+            _check_budget(plan)
+            if on_plan is not None and on_plan(plan) is False:
+                planned, skipped = len(plan.trials), len(plan.trials) - len(plan.todo)
+                return RunOutcome(plan.run_id, planned, skipped, stopped="not confirmed", notes=notes)
+            _start(plan, store, command or python_call(study, db))
+            outcome = run_coroutine(_administer(plan, store, on_trial))
+            outcome.notes = notes
+            if not outcome.stopped and outcome.failed == 0:
+                store.mark_run(plan.run_id, finished=True)
+            return outcome
+
+
+def _resume(plan: Plan, store: Store) -> list[str]:
+    """Find the run of this study in the store (made before the base URL left the identity, too); notes on it."""
+    if not store.has_run(plan.run_id):
+        legacy = run_id_of(plan.study.legacy_identity(plan.hashes))
+        if store.has_run(legacy):
+            plan.run_id = legacy
+    if not store.has_run(plan.run_id):
+        return []
+    before = store.run(plan.run_id).config.get("api_base")
+    now_base = redact_url(plan.study.api_base) if plan.study.api_base else None
+    if before == now_base:
+        return []
+    endpoint = "the providers' own endpoints"
+    return [f"this run was made against {before or endpoint}; now calling {now_base or endpoint}"]
+
+
+def _finished(plan: Plan, store: Store) -> set[TrialKey]:
+    """The plan's trials finished in the store (its keys compared as the store holds text: made storable)."""
+    stored = store.finished_keys(plan.run_id)
+    return {t.key for t in plan.trials if (*map(storable_text, t.key[:3]), t.key[3]) in stored}
+
+
+def _start(plan: Plan, store: Store, command: str) -> None:
+    """Record the run (if new), snapshot its instruments, and mark it started."""
+    from eitest.client import litellm_module, redact
+
+    study = plan.study
+    revision, dirty = git_revision()
+    litellm = litellm_module()
+    store.ensure_run(
+        RunRecord(
+            id=plan.run_id,
+            config={
+                **plan.identity,
+                "api_base": study.api_base,  # where the calls went; the store blanks its credentials
+                "concurrency": study.concurrency,
+                "max_cost": study.max_cost,
+            },
+            instrument_hashes=plan.hashes,
+            eitest_version=__version__,
+            litellm_version=getattr(litellm, "__version__", None) or dist_version("litellm"),
+            git_revision=revision,
+            git_dirty=dirty,
+            command=redact(command),
+            created_at=now(),
+            started_at=None,
+            finished_at=None,
         )
-        store.save_instruments(list({ts.instrument.id: ts.instrument for ts in plan.trials}.values()))
-        store.mark_run(plan.run_id, started=True)
-        outcome = run_coroutine(_administer(plan, store, on_trial))
-        if not outcome.stopped and outcome.failed == 0:
-            store.mark_run(plan.run_id, finished=True)
-        return outcome
+    )
+    store.save_instruments(list({ts.instrument.id: ts.instrument for ts in plan.trials}.values()))
+    store.mark_run(plan.run_id, started=True)
 
 
 def _check_budget(plan: Plan) -> None:

@@ -2,11 +2,14 @@
 
 A study is a YAML file (``eitest run study.yaml``) or the same fields as flags.
 Its identity (everything that changes what is asked) names its run in the store,
-so running the same study again resumes it.
+so running the same study again resumes it. Where the calls go (the base URL) is
+not part of it: a local server restarted on another port resumes the same run.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Hashable, Iterable
 from pathlib import Path
@@ -38,7 +41,7 @@ def first_seen(values: Iterable[T]) -> tuple[list[T], dict[T, int]]:
 
 
 class Study(BaseModel):
-    """What to administer and how. Fields above ``concurrency`` make up the run's identity."""
+    """What to administer and how. Fields above ``api_base`` make up the run's identity."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -52,8 +55,8 @@ class Study(BaseModel):
     option_order: str = "original"
     seed: int = Field(default=0, ge=0, le=limits.MAX_SEED)
     max_tokens: int | None = Field(default=None, ge=1, le=limits.MAX_TOKENS)
+    # Where and how to run, not what: these do not change the run id.
     api_base: str | None = None
-    # How to run, not what: these do not change the run id.
     concurrency: int = Field(default=8, ge=1, le=limits.MAX_CONCURRENCY)
     max_cost: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     timeout_s: float = 120.0
@@ -128,8 +131,16 @@ class Study(BaseModel):
             "option_order": self.option_order,
             "seed": self.seed,
             "max_tokens": self.max_tokens,
-            "api_base": self.api_base,
         }
+
+    def legacy_identity(self, hashes: dict[str, str]) -> dict[str, Any]:
+        """The identity as eitest 0.1 made it, with the base URL in it: what names the runs of older stores."""
+        return {**self.identity(hashes), "api_base": self.api_base}
+
+
+def run_id_of(identity: dict[str, Any]) -> str:
+    """The run id that an identity names: the first 12 hex digits of the SHA-256 of its canonical JSON."""
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def load_study(path: str | Path) -> Study:

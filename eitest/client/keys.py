@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import re
 
+from eitest.secrets import redact_urls
+
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.I)
 
 
@@ -18,21 +20,11 @@ def _secrets(extra: list[str | None] | None = None) -> list[str]:
     return sorted(set(values), key=len, reverse=True)
 
 
-# Credentials a URL may carry: "https://user:key@host/..." and "...?api-key=...&token=...".
-# (Written here for the client's messages; the store's redact_url in eitest.secrets is to replace it.)
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@?#]+@")
-_URL_SECRET_PARAM = re.compile(
-    r"(?i)([?&;](?:[a-z0-9_\-]*(?:key|token|secret|password|passwd|pwd|auth|signature|sig|credential)[a-z0-9_\-]*)=)"
-    r"[^&;#\s\"'<>]+"
-)
-
-
 def redact(text: str, extra: list[str | None] | None = None) -> str:
     """Remove every key-like value of the environment (and ``extra``), and URL credentials, from ``text``."""
     for secret in _secrets(extra):
         text = text.replace(secret, "[redacted]")
-    text = _URL_USERINFO.sub(r"\1[redacted]@", text)
-    text = _URL_SECRET_PARAM.sub(r"\1[redacted]", text)
+    text = redact_urls(text)
     # Provider messages sometimes echo a key's prefix and suffix, e.g. "sk-abc...wxyz".
     return re.sub(r"\b(sk|key|pk)-[A-Za-z0-9_\-]{8,}", r"\1-[redacted]", text)
 

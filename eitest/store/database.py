@@ -15,9 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from eitest.errors import EitestError
+from eitest.secrets import redact_url, redact_urls
 from eitest.store import trial
-from eitest.store.trial import Trial
+from eitest.store.opening import StoreError, check_path, connect, memory_copy, quick_check, store_errors
+from eitest.store.snapshots import RunInstruments, UnresolvedInstrument, catalogue_match, snapshot_json
+from eitest.store.trial import Trial, storable_text
+from eitest.version import __version__
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,6 +56,8 @@ MIGRATIONS: list[str] = [
         stored_at TEXT NOT NULL
     );
     """,
+    # 3: trials note the text changed to be storable (lone surrogates written out)
+    trial.add_columns_sql(3),
 ]
 
 TRIAL_COLUMNS = trial.COLUMNS
@@ -61,22 +66,6 @@ FINISHED_STATUSES = trial.FINISHED_STATUSES  # from eitest.vocabulary
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-class StoreError(EitestError):
-    pass
-
-
-class UnresolvedInstrument(StoreError):
-    """A run's instrument is neither in the store nor, in the version the run used, in the catalogue."""
-
-
-@dataclass(frozen=True)
-class RunInstruments:
-    """The instruments each run used, and the runs left out because their items are not known."""
-
-    by_run: dict[str, dict[str, Instrument]]  # run id -> instrument id -> the instrument as the run used it
-    left_out: dict[str, str]  # run id -> why its items are not known
 
 
 @dataclass(frozen=True)
@@ -95,42 +84,54 @@ class RunRecord:
 
 
 class Store:
-    """One SQLite file of runs and trials."""
+    """One SQLite file of runs and trials.
+
+    ``create`` opens it to write (a run): the file is created if missing, and must be
+    writable. Without it the store is opened to read, and must exist; a read-only file
+    is then read as it is (``read_only``), migrated in memory when its schema is older.
+    """
 
     def __init__(self, path: str | Path, *, create: bool = True):
         self.path = Path(path)
-        if not create and not self.path.exists():
-            raise StoreError(f"no database at {self.path}; run 'eitest run ...' or 'eitest demo' first")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # check_same_thread off: a notebook's run writes from one worker thread while the caller waits.
-        self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self.conn.row_factory = sqlite3.Row
+        check_path(self.path, write=create)
+        self.conn, self.read_only = connect(self.path, write=create)
         try:
-            self.conn.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.DatabaseError:
-            raise StoreError(f"{self.path} is not an SQLite database") from None
-        self.conn.execute("PRAGMA synchronous=NORMAL")
+            self._migrate(create)
+        except BaseException:
+            self.conn.close()
+            raise
         self.conn.execute("PRAGMA foreign_keys=ON")
-        self._migrate(create)
 
+    @store_errors
     def _migrate(self, create: bool) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version == 0:
             tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if tables:
                 raise StoreError(
-                    f"{self.path} is an SQLite database, but not an eitest store (tables: {', '.join(sorted(tables))})"
+                    f"{self.path} is an SQLite database, but not an eitest store (tables: {', '.join(sorted(tables))}); "
+                    "give the path of an eitest store as --db"
                 )
             if not create:
                 raise StoreError(f"{self.path} is empty: it holds no eitest runs")
         if version > len(MIGRATIONS):
-            raise StoreError(f"{self.path} was written by a newer eitest (schema {version}); upgrade eitest")
+            raise StoreError(
+                f"{self.path} was made by a newer eitest (schema {version}; this eitest {__version__} knows schemas "
+                f"up to {len(MIGRATIONS)}); upgrade eitest (pip install -U eitest) to use it"
+            )
+        if self.read_only and version < len(MIGRATIONS):
+            self.conn = memory_copy(self.conn)  # the file stays as it is; this session reads the migrated copy
         for number in range(version, len(MIGRATIONS)):
             # One script, one transaction: a migration applies whole or not at all.
             self.conn.executescript(f"BEGIN;\n{MIGRATIONS[number]}\nPRAGMA user_version = {number + 1};\nCOMMIT;")
 
     def close(self) -> None:
         self.conn.close()
+
+    @store_errors
+    def check_intact(self) -> None:
+        """Refuse (:class:`StoreError`, with how to recover) a damaged store, before a run adds to it."""
+        quick_check(self.conn, self.path)
 
     def __enter__(self) -> Store:
         return self
@@ -140,28 +141,41 @@ class Store:
 
     # ----------------------------------------------------------------- runs
 
+    @store_errors
     def ensure_run(self, record: RunRecord) -> bool:
-        """Create the run if new; return True when it already existed (a resume)."""
-        row = self.conn.execute("SELECT id FROM runs WHERE id = ?", (record.id,)).fetchone()
-        if row:
+        """Create the run if new; return True when it already existed (a resume).
+
+        Credentials in its base URL (config ``api_base``) and in its command line are
+        blanked (:func:`eitest.secrets.redact_url`): the store never holds them.
+        """
+        if self.has_run(record.id):
             return True
+        config = dict(record.config)
+        if config.get("api_base"):
+            config["api_base"] = redact_url(config["api_base"])
         self.conn.execute(
             "INSERT INTO runs (id, created_at, config, instrument_hashes, eitest_version, litellm_version, git_revision, git_dirty, command)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.id,
                 record.created_at,
-                json.dumps(record.config, sort_keys=True),
+                json.dumps(config, sort_keys=True),
                 json.dumps(record.instrument_hashes, sort_keys=True),
                 record.eitest_version,
                 record.litellm_version,
                 record.git_revision,
                 None if record.git_dirty is None else int(record.git_dirty),
-                record.command,
+                None if record.command is None else storable_text(redact_urls(record.command)),
             ),
         )
         return False
 
+    @store_errors
+    def has_run(self, run_id: str) -> bool:
+        """Whether the store holds a run of exactly this id."""
+        return self.conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is not None
+
+    @store_errors
     def mark_run(
         self, run_id: str, *, started: bool = False, finished: bool = False, command: str | None = None
     ) -> None:
@@ -170,12 +184,14 @@ class Store:
         if finished:
             self.conn.execute("UPDATE runs SET finished_at = ? WHERE id = ?", (now(), run_id))
         if command:
-            self.conn.execute("UPDATE runs SET command = ? WHERE id = ?", (command, run_id))
+            self.conn.execute("UPDATE runs SET command = ? WHERE id = ?", (storable_text(redact_urls(command)), run_id))
 
+    @store_errors
     def runs(self) -> list[RunRecord]:
         rows = self.conn.execute("SELECT * FROM runs ORDER BY created_at").fetchall()
         return [_run_record(r) for r in rows]
 
+    @store_errors
     def run(self, run_id: str) -> RunRecord:
         rows = self.conn.execute("SELECT * FROM runs WHERE id = ? OR id LIKE ?", (run_id, run_id + "%")).fetchall()
         if not rows:
@@ -186,6 +202,7 @@ class Store:
 
     # ----------------------------------------------------------------- trials
 
+    @store_errors
     def finished_keys(self, run_id: str) -> set[tuple[str, str, str, int]]:
         rows = self.conn.execute(
             f"SELECT model, instrument, item_id, repetition FROM trials WHERE run_id = ? AND status IN ({','.join('?' * len(FINISHED_STATUSES))})",
@@ -193,9 +210,14 @@ class Store:
         )
         return {(r[0], r[1], r[2], int(r[3])) for r in rows}
 
+    @store_errors
     def save_trial(self, record: Trial) -> None:
-        """Insert or replace one trial (a retried failure replaces its earlier row); committed at once."""
-        row = record.to_row()
+        """Insert or replace one trial (a retried failure replaces its earlier row); committed at once.
+
+        Text that UTF-8 cannot hold is written out first (:meth:`Trial.storable`), so any
+        reply can be stored.
+        """
+        row = record.storable().to_row()
         names = ",".join(row)
         updates = ",".join(f"{c}=excluded.{c}" for c in row if c not in trial.KEY_COLUMNS)
         self.conn.execute(
@@ -204,6 +226,7 @@ class Store:
             list(row.values()),
         )
 
+    @store_errors
     def trial_records(self, run_id: str) -> list[Trial]:
         """The trials of one run as :class:`Trial` records, in the order they were stored."""
         rows = self.conn.execute(
@@ -211,6 +234,7 @@ class Store:
         )
         return [Trial.from_row(r) for r in rows]
 
+    @store_errors
     def trials(self, run_id: str | None = None) -> pd.DataFrame:
         """All trials (of one run, or of every run) as a DataFrame, one row per trial."""
         import pandas as pd
@@ -223,6 +247,7 @@ class Store:
 
     # ----------------------------------------------------------------- instruments
 
+    @store_errors
     def save_instruments(self, instruments: list[Instrument]) -> None:
         """Keep the normalized content of each instrument, once per content hash."""
         with self.conn:  # one transaction: all of a run's instruments, or none
@@ -234,11 +259,12 @@ class Store:
                     (
                         inst.content_hash,
                         inst.id,
-                        json.dumps(inst.normalized(), sort_keys=True, ensure_ascii=False),
+                        snapshot_json(inst),
                         now(),
                     ),
                 )
 
+    @store_errors
     def snapshot(self, content_hash: str) -> Instrument | None:
         """The instrument stored under ``content_hash``, or None when the store has no snapshot of it."""
         from eitest.instruments import InstrumentError, parse_instrument
@@ -283,7 +309,7 @@ class Store:
                     from eitest.instruments import catalogue as current_catalogue
 
                     catalogue = current_catalogue()
-                inst = _catalogue_match(record, inst_id, digest, catalogue)
+                inst = catalogue_match(record, inst_id, digest, catalogue)
                 recovered.append(inst)
             elif inst.id != inst_id:
                 raise StoreError(
@@ -291,11 +317,8 @@ class Store:
                     f"holds {inst.id} under that hash; the store has been altered"
                 )
             found[inst_id] = inst
-        if recovered:
-            try:
-                self.save_instruments(recovered)
-            except sqlite3.OperationalError:  # a read-only store: resolve again next time
-                pass
+        if recovered and not self.read_only:  # a read-only store resolves them again next time
+            self.save_instruments(recovered)
         return found
 
     def instruments_of_runs(
@@ -321,6 +344,7 @@ class Store:
             raise UnresolvedInstrument("\n".join(left_out.values()))
         return RunInstruments(by_run, left_out)
 
+    @store_errors
     def run_summary(self) -> list[dict[str, Any]]:
         rows = self.conn.execute(
             """SELECT r.id, r.created_at, r.finished_at, r.config,
@@ -351,38 +375,20 @@ class Store:
 
 
 def _run_record(r: sqlite3.Row) -> RunRecord:
+    """The run as stored; credentials that a store written before eitest blanked them holds are blanked here."""
+    config = json.loads(r["config"])
+    if isinstance(config, dict) and isinstance(config.get("api_base"), str):
+        config["api_base"] = redact_url(config["api_base"])
     return RunRecord(
         id=r["id"],
-        config=json.loads(r["config"]),
+        config=config,
         instrument_hashes=json.loads(r["instrument_hashes"]),
         eitest_version=r["eitest_version"],
         litellm_version=r["litellm_version"],
         git_revision=r["git_revision"],
         git_dirty=None if r["git_dirty"] is None else bool(r["git_dirty"]),
-        command=r["command"],
+        command=None if r["command"] is None else redact_urls(r["command"]),
         created_at=r["created_at"],
         started_at=r["started_at"],
         finished_at=r["finished_at"],
-    )
-
-
-def _catalogue_match(record: RunRecord, inst_id: str, digest: str, catalogue: Mapping[str, Instrument]) -> Instrument:
-    """The catalogue's instrument when it is the one the run used; never another version."""
-    current = catalogue.get(inst_id)
-    if current is not None and current.content_hash == digest:
-        return current
-    if current is None:
-        now_there = f"the catalogue has no {inst_id}"
-    elif current.is_metadata_only:
-        now_there = f"the catalogue's {inst_id} has no items on this machine (content hash {current.content_hash[:12]})"
-    else:
-        now_there = f"the catalogue's {inst_id} is another version (content hash {current.content_hash[:12]})"
-    from eitest.paths import user_instrument_dir
-
-    raise UnresolvedInstrument(
-        f"run {record.id} used {inst_id} with content hash {digest[:12]}; the store keeps no copy of those items "
-        f"(it was written before eitest kept them) and {now_there}, so analysing it would score the run against "
-        f"items it did not use. Put back the file the run used: 'eitest instruments import {inst_id} FILE' for a "
-        f"published test, or a copy of your own file in {user_instrument_dir()}; a test shipped with eitest comes "
-        f"back with the eitest version the run used ({record.eitest_version}). Then run the command again"
     )

@@ -20,7 +20,17 @@ from typing import Any
 
 from eitest.vocabulary import FINISHED_STATUSES, OptionOrder, ProtocolName, Status
 
-__all__ = ["COLUMNS", "FIELDS", "FINISHED_STATUSES", "KEY_COLUMNS", "Trial", "add_columns_sql", "create_table_sql"]
+__all__ = [
+    "COLUMNS",
+    "FIELDS",
+    "FINISHED_STATUSES",
+    "KEY_COLUMNS",
+    "Trial",
+    "add_columns_sql",
+    "create_table_sql",
+    "storable_text",
+    "storable_value",
+]
 
 
 _NOT_ANSWERED = "not answered (status other than answered)"
@@ -101,11 +111,35 @@ class Trial:
     error: str | None = column("TEXT", "Error message of the failed call or of earlier failed attempts", "free text", "no error")
     started_at: str | None = column("TEXT", "When the trial started (UTC)", "ISO 8601 timestamp", "not recorded")
     finished_at: str | None = column("TEXT", "When the trial finished (UTC)", "ISO 8601 timestamp", "not recorded")
+    text_repaired: str | None = column("TEXT", "Text changed to be storable",
+                                       "the fields (comma-separated, e.g. raw_reply) whose text held code points UTF-8 cannot store "
+                                       "(lone surrogates, from broken unicode); each such code point is written out as \\uXXXX, e.g. \\ud800",
+                                       "no text changed", since=3)
 # fmt: on
 
     @property
     def key(self) -> tuple[str, str, str, int]:
         return (self.model, self.instrument, self.item_id, self.repetition)
+
+    def storable(self) -> Trial:
+        """This trial with every text made storable as UTF-8, and the fields changed named in ``text_repaired``.
+
+        A lone surrogate (a reply in broken unicode) cannot be encoded, so SQLite cannot
+        store it; it is written out as its escape (``\\ud800``), which keeps the code point
+        while making the text valid. Nothing else changes.
+        """
+        changed: dict[str, Any] = {}
+        for f in FIELDS:
+            if f.name == "text_repaired":
+                continue
+            value = getattr(self, f.name)
+            repaired = storable_value(value)
+            if repaired is not value:
+                changed[f.name] = repaired
+        if not changed:
+            return self
+        noted = [*(self.text_repaired.split(",") if self.text_repaired else []), *changed]
+        return dataclasses.replace(self, **changed, text_repaired=",".join(dict.fromkeys(noted)))
 
     def to_row(self) -> dict[str, Any]:
         """The trial as the values of its SQL columns (JSON fields encoded)."""
@@ -133,6 +167,28 @@ FIELDS: tuple[dataclasses.Field[Any], ...] = dataclasses.fields(Trial)
 COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS)
 KEY_COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.metadata["key"])
 JSON_COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.metadata["as_json"])
+
+
+def storable_text(text: str) -> str:
+    """``text`` with each code point UTF-8 cannot encode (a lone surrogate) written out as ``\\uXXXX``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def storable_value(value: Any) -> Any:
+    """``value`` (text, or JSON-like lists and dicts of it) made storable; the same object when nothing changed."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, list):
+        items = [storable_value(v) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    if isinstance(value, dict):
+        pairs = [(storable_value(k), storable_value(v)) for k, v in value.items()]
+        return value if all(a is k and b is v for (a, b), (k, v) in zip(pairs, value.items(), strict=True)) else dict(pairs)
+    return value
 
 
 def create_table_sql(version: int = 1) -> str:

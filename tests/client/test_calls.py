@@ -109,8 +109,7 @@ def test_key_route_says_which_variable_goes_where(monkeypatch):
         "openai/x via http://localhost:8000/v1: no key (--api-key-env NAME sends the key in $NAME)"
     )
     assert key_route("openai/x", "http://me:pw-secret@localhost:8000/v1?api-key=abc") == (
-        "openai/x via http://[redacted]@localhost:8000/v1?api-key=[redacted]: no key "
-        "(--api-key-env NAME sends the key in $NAME)"
+        "openai/x via http://***@localhost:8000/v1?api-key=***: no key (--api-key-env NAME sends the key in $NAME)"
     )
     assert key_route("eitest/oracle") == "eitest/oracle: offline responder, no key"
     monkeypatch.delenv("OPENAI_API_KEY")
@@ -124,13 +123,13 @@ def test_key_route_says_which_variable_goes_where(monkeypatch):
     [
         (
             "APIError: http://user:hunter2@10.0.0.5:8000/v1 refused",
-            "APIError: http://[redacted]@10.0.0.5:8000/v1 refused",
+            "APIError: http://***@10.0.0.5:8000/v1 refused",
         ),
-        ("https://tok3n@host.example/v1/chat", "https://[redacted]@host.example/v1/chat"),
-        ("https://h/v1?api-key=abc123&model=x", "https://h/v1?api-key=[redacted]&model=x"),
-        ("https://h/v1?model=x&api_key=abc123#f", "https://h/v1?model=x&api_key=[redacted]#f"),
-        ("GET https://h/v1?access_token=z9z9&sig=q1", "GET https://h/v1?access_token=[redacted]&sig=[redacted]"),
-        ("https://h/v1?key=AIzaSyExample", "https://h/v1?key=[redacted]"),
+        ("https://tok3n@host.example/v1/chat", "https://***@host.example/v1/chat"),
+        ("https://h/v1?api-key=abc123&model=x", "https://h/v1?api-key=***&model=x"),
+        ("https://h/v1?model=x&api_key=abc123#f", "https://h/v1?model=x&api_key=***#f"),
+        ("GET https://h/v1?access_token=z9z9&sig=q1", "GET https://h/v1?access_token=***&sig=***"),
+        ("https://h/v1?key=AIzaSyExample", "https://h/v1?key=***"),
         ("http://127.0.0.1:8000/v1?model=x (no credentials)", "http://127.0.0.1:8000/v1?model=x (no credentials)"),
         ("mail user@example.org about it", "mail user@example.org about it"),
     ],

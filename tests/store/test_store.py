@@ -7,7 +7,7 @@ import pytest
 
 from eitest.instruments import get
 from eitest.store import MIGRATIONS, RunRecord, Store, StoreError, open_results
-from eitest.store.trial import COLUMNS, Trial
+from eitest.store.trial import COLUMNS, FIELDS, Trial
 
 
 def record(run_id: str = "r1") -> RunRecord:
@@ -99,12 +99,16 @@ def _columns(conn: sqlite3.Connection) -> list[tuple]:
 def test_schema_derived_from_the_trial_record_matches_schema_1(tmp_path: Path):
     old = sqlite3.connect(tmp_path / "old.db")
     old.executescript(SCHEMA_1_TRIALS)
+    schema_1 = _columns(old)
     with Store(tmp_path / "new.db") as s:
-        assert _columns(s.conn) == _columns(old)
+        # a new store has schema 1's columns, in its order, then those later migrations added
+        assert _columns(s.conn)[: len(schema_1)] == schema_1
+        assert _columns(s.conn)[len(schema_1) :] == [("text_repaired", "TEXT", 0, 0)]  # migration 3
         unique = [r for r in s.conn.execute("PRAGMA index_list(trials)") if r[2]]
         cols = [c[2] for c in s.conn.execute(f"PRAGMA index_info({unique[0][1]!r})")]
         assert cols == ["run_id", "model", "instrument", "item_id", "repetition"]
-    assert [c[0] for c in _columns(old)][1:] == list(COLUMNS)
+    assert [c[0] for c in schema_1][1:] == [f.name for f in FIELDS if f.metadata["since"] == 1]
+    assert list(COLUMNS) == [c[0] for c in schema_1][1:] + ["text_repaired"]
 
 
 def test_trial_round_trips_through_the_store(tmp_path: Path):
