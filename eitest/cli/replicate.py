@@ -102,6 +102,10 @@ def replicate(
         for line in result.plan_lines:
             click.echo(line)
         return
+    if result.stopped:
+        click.echo(f"stopped: {result.stopped}", err=True)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
     click.echo(f"report: {result.html}")
     if result.pdf:
         click.echo(f"pdf:    {result.pdf}")
