@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from eitest.errors import EitestError
+from eitest.outputs.cells import spreadsheet_safe
 from eitest.vocabulary import Correction
 
 # Options shared by the commands that read a store.
@@ -87,7 +88,7 @@ def emit(
         w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
         w.writeheader()
         for r in rows:
-            w.writerow({k: _jsonable(r.get(k)) for k in cols})
+            w.writerow({k: spreadsheet_safe(_jsonable(r.get(k))) for k in cols})
         click.echo(buf.getvalue(), nl=False)
         return
     from rich.console import Console
