@@ -252,3 +252,65 @@ def test_an_empty_store_still_says_run_eitest_run(tmp_path: Path):
     Store(db).close()
     with pytest.raises(AnalysisError, match="holds no trials yet; run 'eitest run ...' first"):
         analyze(db)
+
+
+def _design(tmp_path: Path, eitest_home: Path) -> Path:
+    from eitest.paths import user_instrument_dir
+
+    folder = user_instrument_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tiny-a.yaml").write_text(yaml.safe_dump(instrument_data("tiny-a", _items("a"))), encoding="utf-8")
+    design = {
+        "id": "tinyrep",
+        "title": "A tiny replication",
+        "citation": "Nobody (2026). Written for this test.",
+        "tests": [{"id": "tiny-a", "paper_name": "Tiny A"}],
+        "models": [{"paper_name": "The oracle", "litellm": "eitest/oracle"}],
+        "design": {"reps": 3},
+    }
+    path = tmp_path / "tinyrep.yaml"
+    path.write_text(yaml.safe_dump(design), encoding="utf-8")
+    return path
+
+
+def test_replicate_reports_an_unfinished_run_and_says_so(tmp_path: Path, eitest_home: Path):
+    from eitest.workflows.replicate import load_design, replicate, study_for
+
+    design_file = _design(tmp_path, eitest_home)
+    out = tmp_path / "rep"
+    out.mkdir()
+    seen = []
+
+    def interrupt(trial) -> None:
+        seen.append(trial)
+        if len(seen) == 4:
+            raise KeyboardInterrupt
+
+    study = study_for(load_design(str(design_file)), ["tiny-a"], None, None, concurrency=1)
+    with pytest.raises(KeyboardInterrupt):
+        run_study(study, out / "eitest.db", on_trial=interrupt)
+    # Resumed with a budget already spent: the run stops at once, and the report covers the 4 trials it has.
+    result = replicate(str(design_file), out, max_cost=0.0, concurrency=1)
+    assert result.stopped == "spent $0.0000, reaching --max-cost $0.0000"
+    assert result.notes and result.notes[0].endswith(
+        "statistics use the finished trials (repetitions count from 0); re-run the run's command to finish it"
+    )
+    assert ": 4 of 15 planned trials finished (11 not yet run); " in result.notes[0]
+    html = result.html.read_text(encoding="utf-8")
+    assert "<b>This run is incomplete.</b> The data are incomplete: 4 of the 15 planned trials had finished" in html
+    assert "3 repetitions, option order" in html and "changed with --reps" not in html
+    assert result.pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_replicate_stopped_before_any_trial_says_why_no_report(tmp_path: Path, eitest_home: Path):
+    from eitest.workflows.replicate import replicate
+
+    design_file = _design(tmp_path, eitest_home)
+    with pytest.raises(AnalysisError) as err:
+        replicate(str(design_file), tmp_path / "rep", max_cost=0.0, pdf=False)
+    message = str(err.value)
+    assert message.startswith(
+        "the run stopped (spent $0.0000, reaching --max-cost $0.0000) and no report was written: "
+    )
+    assert "0 of 15 planned trials finished (none run yet)" in message
+    assert not (tmp_path / "rep" / "report.html").exists()
