@@ -64,7 +64,7 @@ def _replies(trials, limit: int = MAX_REPLIES_SHOWN) -> list[dict[str, Any]]:
                 "status": r.status,
                 "rule": r.parse_rule or "",
                 "reply": visible_controls(text[:MAX_REPLY_CHARS]) + ("…" if len(text) > MAX_REPLY_CHARS else ""),
-                "error": visible_controls(r.error or ""),
+                "error": visible_controls(r.error if isinstance(r.error, str) else ""),  # NaN when some failed
             }
         )
     return out
