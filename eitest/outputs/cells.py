@@ -79,6 +79,17 @@ def without_surrogates(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     return map_text(df, valid_unicode)
 
 
+def surrogates_noted(df: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]]:
+    """:func:`without_surrogates`, with a note for the table ``name`` when a cell was changed."""
+    fixed, counts = without_surrogates(df)
+    if not counts:
+        return df, []
+    return fixed, [
+        f"{name}: {sum(counts.values())} cell(s) held invalid unicode (lone surrogates), written as U+FFFD "
+        f"({counts_text(counts)}); the store keeps them as they were stored"
+    ]
+
+
 def without_nul(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     """NUL characters in the text cells of ``df`` as U+FFFD; with the count per column."""
     return map_text(df, lambda s: s.replace("\x00", REPLACEMENT))

@@ -195,7 +195,11 @@ def build_tables(db: str | Path, *, run: str | None = None) -> ExportTables:
         used = store.instruments_of_runs(trials["run_id"].unique(), picked=run_id is not None)
     notes = [f"run {r} left out: {why}" for r, why in used.left_out.items()] + catalogue_notes(used.by_run)
     trials = trials[trials["run_id"].isin(list(used.by_run))]
-    trials, unicode_notes = _valid_unicode(trials)  # before the typed (Arrow) string columns, which cannot hold them
+    from eitest.outputs.cells import surrogates_noted
+
+    trials, unicode_notes = surrogates_noted(
+        trials, "trials"
+    )  # before the typed (Arrow) strings, which cannot hold them
     notes += unicode_notes
     runs = pd.DataFrame([{"id": r.id, "config": r.config} for r in records])
     notes += unstarted_notes(empty, "exported") + completeness_notes(completeness_table(trials, runs, used.by_run))
@@ -256,19 +260,6 @@ def write_tables(tables: ExportTables, out: str | Path, fmt: str, db: str | Path
         files = _WRITERS[fmt](tables, out)
     files += _write_codebook(tables, out, fmt, db, files)
     return ExportResult(out, tuple(files), len(tables.trials), len(tables.scores), tuple(tables.notes))
-
-
-def _valid_unicode(trials: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The trials with each lone surrogate as U+FFFD: no format can hold one (UTF-8 cannot), so it is noted."""
-    from eitest.outputs.cells import counts_text, without_surrogates
-
-    fixed, counts = without_surrogates(trials)
-    if not counts:
-        return trials, []
-    return fixed, [
-        f"trials: {sum(counts.values())} cell(s) held invalid unicode (lone surrogates), written as U+FFFD "
-        f"({counts_text(counts)}); the store keeps them as they were stored"
-    ]
 
 
 def _write_table(df: pd.DataFrame, path: Path, how: str, **options: Any) -> Path:
