@@ -17,8 +17,8 @@ def write_checked(path: str | Path, text: str, check: Callable[[Path], Any] | No
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
     try:
+        tmp.write_text(text, encoding="utf-8")  # inside: a full disk must not leave a partial PATH.tmp
         if check is not None:
             check(tmp)
     except BaseException:

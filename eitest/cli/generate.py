@@ -120,9 +120,13 @@ def generate(
         out_id=out_id,
         max_retries=max_retries,
     )
+    from eitest.outputs.writing import check_output_file, output_errors
+
+    check_output_file(out)  # before the model is paid for the items
     result = run_generation(cfg)
     if result.instrument is not None:
-        write_instrument(result.instrument, out)
+        with output_errors(out):
+            write_instrument(result.instrument, out)
     if as_json:
         click.echo(json_text({**result.to_dict(), "out": out if result.instrument else None}, indent=2))
     else:

@@ -94,12 +94,18 @@ def build(
 
     from eitest.human.norm_building import build_norms, reliability_text, write_items, write_norm_file
     from eitest.instruments import get
+    from eitest.outputs.writing import check_output_file, output_errors
     from eitest.stats import apa
 
+    for target in (out, items_out):
+        if target:
+            check_output_file(target)
     result = build_norms(list(responses), get(instrument), source_id=source_id, sample=sample, missing=missing)
-    path = write_norm_file(result, out)
+    with output_errors(out or "the norm file"):
+        path = write_norm_file(result, out)
     if items_out:
-        write_items(result, items_out)
+        with output_errors(items_out):
+            write_items(result, items_out)
     if as_json:
         click.echo(
             json_text(

@@ -23,6 +23,7 @@ import click
 from eitest.cli.options import distinct
 from eitest.cli.terminal import json_text, safe_text
 from eitest.errors import EitestError
+from eitest.outputs.cells import spreadsheet_safe
 from eitest.vocabulary import Correction
 
 # Options shared by the commands that read a store.
@@ -91,7 +92,7 @@ def emit(
         w = csv.writer(buf)
         w.writerow([safe_text(c) for c in cols])
         for r in rows:
-            w.writerow([_csv_cell(r.get(k)) for k in cols])
+            w.writerow([spreadsheet_safe(_csv_cell(r.get(k))) for k in cols])
         click.echo(buf.getvalue(), nl=False)
         return
     from rich.console import Console

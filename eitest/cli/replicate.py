@@ -105,6 +105,10 @@ def replicate(
         for line in result.plan_lines:
             echo(line)
         return
+    if result.stopped:
+        echo(f"stopped: {result.stopped}", err=True)
+    for note in result.notes:
+        echo(f"note: {note}", err=True)
     echo(f"report: {result.html}")
     if result.pdf:
         echo(f"pdf:    {result.pdf}")

@@ -43,8 +43,12 @@ def report(
 ) -> None:
     """Write a self-contained HTML report (and a PDF) of the runs in a store."""
     from eitest.outputs.report import write_report
+    from eitest.outputs.writing import check_output_file
     from eitest.scoring.analysis import analyze
 
+    for path in (out, pdf):  # before the analysis: a bad path should not cost its time
+        if path:
+            check_output_file(path)
     # The report describes the analysis it shows, so its methods text follows these options.
     analysis = analyze(
         db, norms=list(norm_files), run=run_id, exclude_unanswered=exclude_unanswered, correction=correction

@@ -112,7 +112,7 @@ def run(study_file: str | None, yes: bool, **flags: object) -> None:
             command=" ".join(["eitest", *sys.argv[1:]]),
             on_plan=lambda p: confirm(p) and progress.start(len(p.todo)),
             on_trial=progress.advance,
-            on_note=lambda text: click.echo(f"note: {text}", err=True),
+            on_note=lambda text: echo(f"note: {text}", err=True),
         )
     finally:
         progress.stop()

@@ -40,7 +40,10 @@ def export(instrument: str, fmt: str, out: str, randomize: bool | None, seed: in
     """Write an instrument as a questionnaire; the HTML page's answer CSV feeds 'eitest norms build'."""
     from eitest.human.survey import export as write
     from eitest.instruments import get
+    from eitest.outputs.writing import check_output_file, output_errors
 
     inst = get(instrument)
-    for path in write(inst, fmt, out, randomize=randomize, seed=seed, with_key=with_key):
+    with output_errors(check_output_file(out)):
+        written = write(inst, fmt, out, randomize=randomize, seed=seed, with_key=with_key)
+    for path in written:
         echo(f"wrote {path}", err=True)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from eitest.outputs.cells import FORMULA_NOTE
 from eitest.store import trial
 
 if TYPE_CHECKING:
@@ -44,13 +45,19 @@ class Variable:
 
 # How each format writes the tables; the first lines of the codebook's notes.
 FORMAT_NOTES = {
-    "csv": ["CSV: UTF-8, comma-separated, one header row; a missing value is an empty field"],
+    "csv": [
+        "CSV: UTF-8, comma-separated, one header row, CRLF line ends (RFC 4180); a missing value is an empty field; "
+        "a cell holding a line break, a comma or a quote is quoted",
+        FORMULA_NOTE,
+    ],
     "parquet": ["Parquet: a missing value is null"],
     "sav": [
         "SPSS .sav: status, protocol and option_order are numeric codes with value labels (see each variable's "
         "values); correct has value labels; a missing number is system-missing",
         "SPSS .sav: strings have no missing value in SPSS, so a missing string is empty; a string longer than "
         "SPSS's 32,767 bytes is cut there (any cut is listed below; the csv, parquet and hf exports keep the full text)",
+        "SPSS .sav: SPSS ends a string at a NUL character, so a NUL is written as U+FFFD (any such cell is counted "
+        "below)",
     ],
     "hf": [
         "Hugging Face datasets: datasets.load_from_disk(folder) gives a DatasetDict with splits 'trials' and "

@@ -27,6 +27,7 @@ an optional dependency: variable and value labels, ``status``, ``protocol`` and
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Collection, Sequence
@@ -177,20 +178,31 @@ def build_tables(db: str | Path, *, run: str | None = None) -> ExportTables:
     as stored with them. A run whose items are not known is left out with a note (an
     error when it was picked with ``run``), as in ``eitest analyze``.
     """
+    from eitest.scoring.completeness import completeness_notes, completeness_table, unstarted_notes
+    from eitest.scoring.selection import catalogue_notes, runs_without_trials
     from eitest.store import Store
 
     with Store(db, create=False) as store:
         run_id = store.run(run).id if run else None
         trials = store.trials(run_id)
+        records = store.runs()
+        empty = runs_without_trials(store, records, trials, run_id)
         if trials.empty:
+            said = f": {'; '.join(unstarted_notes(empty, 'exported'))}" if empty else ""
             raise ExportError(
-                f"{db} holds no trials{' for run ' + run_id if run_id else ''}; run 'eitest run ...' first"
+                f"{db} holds no trials{' for run ' + run_id if run_id else ''}{said}; run 'eitest run ...' first"
             )
         used = store.instruments_of_runs(trials["run_id"].unique(), picked=run_id is not None)
-    from eitest.scoring.selection import catalogue_notes
-
     notes = [f"run {r} left out: {why}" for r, why in used.left_out.items()] + catalogue_notes(used.by_run)
     trials = trials[trials["run_id"].isin(list(used.by_run))]
+    from eitest.outputs.cells import surrogates_noted
+
+    trials, unicode_notes = surrogates_noted(
+        trials, "trials"
+    )  # before the typed (Arrow) strings, which cannot hold them
+    notes += unicode_notes
+    runs = pd.DataFrame([{"id": r.id, "config": r.config} for r in records])
+    notes += unstarted_notes(empty, "exported") + completeness_notes(completeness_table(trials, runs, used.by_run))
     scorings: dict[str, set[str]] = {}
     for insts in used.by_run.values():
         for inst_id, inst in insts.items():
@@ -225,28 +237,57 @@ def export(db: str | Path, out: str | Path, fmt: str = "csv", *, run: str | None
     """
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    from eitest.outputs.writing import check_output_folder
+
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ExportError(f"--out {out} is a file; give a folder (it is created if missing)")
-    tables = build_tables(db, run=run)
-    out.mkdir(parents=True, exist_ok=True)
-    files = _WRITERS[fmt](tables, out)
+    check_output_folder(out)  # before the store is read: a folder that cannot be written is said at once
+    return write_tables(build_tables(db, run=run), out, fmt, db)
+
+
+def write_tables(tables: ExportTables, out: str | Path, fmt: str, db: str | Path) -> ExportResult:
+    """Write ``tables`` (of the store ``db``) as ``fmt`` into the folder ``out``, with the codebook.
+
+    Text a format cannot hold is replaced and noted (:mod:`eitest.outputs.cells`; lone
+    surrogates already in :func:`build_tables`), NUL in SPSS; CSV text cells a spreadsheet would run as a
+    formula get a leading ``'``. Every file is written whole or not at all.
+    """
+    from eitest.outputs.writing import output_errors, output_folder
+
+    out = output_folder(out)
+    with output_errors(out):  # a writer's own files (the dataset's shards) say their folder
+        files = _WRITERS[fmt](tables, out)
     files += _write_codebook(tables, out, fmt, db, files)
     return ExportResult(out, tuple(files), len(tables.trials), len(tables.scores), tuple(tables.notes))
 
 
+def _write_table(df: pd.DataFrame, path: Path, how: str, **options: Any) -> Path:
+    """One table to ``path`` with ``DataFrame.to_<how>``, whole or not at all."""
+    from eitest.outputs.writing import write_binary
+
+    return write_binary(path, lambda tmp: getattr(df, f"to_{how}")(tmp, index=False, **options))
+
+
 def _write_csv(tables: ExportTables, out: Path) -> list[Path]:
-    files = [out / "trials.csv", out / "scores.csv"]
-    tables.trials.to_csv(files[0], index=False)
-    tables.scores.to_csv(files[1], index=False)
+    from eitest.outputs.cells import counts_text, safe_for_spreadsheets
+
+    files = []
+    for name in ("trials", "scores"):
+        safe, counts = safe_for_spreadsheets(getattr(tables, name))
+        if counts:
+            tables.notes.append(
+                f"{name}.csv: {sum(counts.values())} text cell(s) began with = + - @, a tab or a carriage return "
+                f"and were written with a leading ' ({counts_text(counts)})"
+            )
+        # CRLF line ends (RFC 4180): then a cell holding a lone carriage return is quoted too, not split
+        files.append(_write_table(safe, out / f"{name}.csv", "csv", lineterminator="\r\n"))
     return files
 
 
 def _write_parquet(tables: ExportTables, out: Path) -> list[Path]:
-    files = [out / "trials.parquet", out / "scores.parquet"]
-    tables.trials.to_parquet(files[0], index=False)
-    tables.scores.to_parquet(files[1], index=False)
-    return files
+    return [_write_table(tables.trials, out / "trials.parquet", "parquet"),
+            _write_table(tables.scores, out / "scores.parquet", "parquet")]  # fmt: skip
 
 
 def _write_hf(tables: ExportTables, out: Path) -> list[Path]:
@@ -268,17 +309,25 @@ def _write_hf(tables: ExportTables, out: Path) -> list[Path]:
 
 def _write_sav(tables: ExportTables, out: Path) -> list[Path]:
     try:
-        import pyreadstat
+        import pyreadstat  # noqa: F401  (checked here, used by _sav_file)
     except ImportError:
         raise ExportError(
             "writing SPSS .sav files needs pyreadstat: pip install pyreadstat (or pip install eitest[spss])"
         ) from None
+    from eitest.outputs.cells import counts_text, without_nul
+    from eitest.outputs.writing import write_binary
+
     files = [out / "trials.sav", out / "scores.sav"]
     for path, df, variables in (
         (files[0], tables.trials, tables.trial_variables),
         (files[1], tables.scores, tables.score_variables),
     ):
-        data = df.copy()
+        data, nul = without_nul(df)
+        if nul:
+            tables.notes.append(
+                f"{path.name}: {sum(nul.values())} cell(s) held NUL characters, written as U+FFFD, since SPSS ends a "
+                f"string at a NUL ({counts_text(nul)}); the csv, parquet and hf exports keep them"
+            )
         for v in variables:
             if v.categories:
                 data[v.name] = data[v.name].map({c: i for i, c in v.sav_labels().items()}).astype("Int64")
@@ -289,20 +338,24 @@ def _write_sav(tables: ExportTables, out: Path) -> list[Path]:
                         f"{path.name}: {cut} value(s) of {v.name} were longer than SPSS's {SAV_MAX_STRING_BYTES:,} bytes "
                         "and are cut there; the csv, parquet and hf exports keep the full text"
                     )
-        pyreadstat.write_sav(  # display formats only: the numbers keep full precision
-            data,
-            path,
-            file_label=f"eitest {path.stem}",
-            column_labels={v.name: v.label for v in variables},
-            variable_value_labels={v.name: v.sav_labels() for v in variables if v.sav_labels()},
-            variable_measure={
-                v.name: "nominal" if v.type == "string" or v.sav_labels() else "scale" for v in variables
-            },
-            variable_format={v.name: _sav_format(v) for v in variables if v.type != "string" or v.categories},
-            note="Exported by eitest; codebook.md in the same folder describes every variable.",
-            compress=True,
-        )
+        write_binary(path, functools.partial(_sav_file, data=data, variables=variables, label=f"eitest {path.stem}"))
     return files
+
+
+def _sav_file(tmp: Path, *, data: pd.DataFrame, variables: Sequence[Variable], label: str) -> None:
+    import pyreadstat
+
+    pyreadstat.write_sav(  # display formats only: the numbers keep full precision
+        data,
+        tmp,
+        file_label=label,
+        column_labels={v.name: v.label for v in variables},
+        variable_value_labels={v.name: v.sav_labels() for v in variables if v.sav_labels()},
+        variable_measure={v.name: "nominal" if v.type == "string" or v.sav_labels() else "scale" for v in variables},
+        variable_format={v.name: _sav_format(v) for v in variables if v.type != "string" or v.categories},
+        note="Exported by eitest; codebook.md in the same folder describes every variable.",
+        compress=True,
+    )
 
 
 def _sav_format(v: Variable) -> str:
@@ -332,8 +385,10 @@ _WRITERS = {"csv": _write_csv, "parquet": _write_parquet, "sav": _write_sav, "hf
 
 
 def _write_codebook(tables: ExportTables, out: Path, fmt: str, db: str | Path, files: Sequence[Path]) -> list[Path]:
+    from eitest.outputs.writing import write_text
+
     paths = [out / "codebook.md", out / "codebook.json"]
     book = codebook.build(tables, fmt, db, [*files, *paths])
-    paths[0].write_text(codebook.markdown(book), encoding="utf-8")
-    paths[1].write_text(json.dumps(book, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_text(paths[0], codebook.markdown(book))
+    write_text(paths[1], json.dumps(book, indent=2, ensure_ascii=False) + "\n")
     return paths

@@ -25,8 +25,7 @@ def render_forms_page(result: FormsComparison) -> str:
 
 
 def write_forms_page(result: FormsComparison, path: str | Path) -> Path:
-    """Write :func:`render_forms_page` of ``result`` to ``path`` (creating its folder); returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_forms_page(result), encoding="utf-8")
-    return path
+    """Write :func:`render_forms_page` of ``result`` to ``path`` (creating its folder), whole or not at all."""
+    from eitest.outputs.writing import write_text
+
+    return write_text(path, render_forms_page(result))

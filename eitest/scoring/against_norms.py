@@ -57,6 +57,32 @@ def find_norms(instrument_ids: Iterable[str], norm_files: Sequence[str | Path] =
     return {i: norm_for(i, extra=[Path(p) for p in norm_files]) for i in sorted(set(instrument_ids))}
 
 
+def unmatched_norm_notes(instrument_ids: Iterable[str], norm_files: Sequence[str | Path] = ()) -> list[str]:
+    """A note for each norm in a given file whose instrument is not in the analysis, with the ids it may mean.
+
+    Ids match exactly, so a typo or another case ("stue", "STEU" for "steu") would
+    leave the file unused without a word.
+    """
+    import difflib
+
+    from eitest.instruments.norms import load_norm_file
+
+    ids = sorted(set(instrument_ids))
+    by_lower = {i.lower(): i for i in ids}
+    notes = []
+    for path in norm_files:
+        for norm in load_norm_file(path).norms:
+            if norm.instrument in ids:
+                continue
+            close = difflib.get_close_matches(norm.instrument.lower(), list(by_lower), n=3, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(repr(by_lower[c]) for c in close)}?" if close else ""
+            notes.append(
+                f"norm file {path} is for instrument {norm.instrument!r}, which is not in this analysis "
+                f"(instruments: {', '.join(ids)}); check its instrument id{hint}"
+            )
+    return notes
+
+
 def usable(norm: HumanNorm, inst: Instrument) -> str | None:
     """Why ``norm`` cannot be compared with scores on ``inst`` (None when it can)."""
     scale = norm.score_scale

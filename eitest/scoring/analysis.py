@@ -68,6 +68,11 @@ instruments their runs used (``{run_id: Store.run_instruments(run_id)}``).
     The norms used, one row each (:meth:`eitest.instruments.norms.HumanNorm.row`).
 ``runs``
     Every run in the store (:class:`eitest.store.RunRecord` fields).
+``completeness``
+    Each analysed run's planned trials against those it holds, one row per run x
+    model x instrument (:mod:`~eitest.scoring.completeness`): an interrupted,
+    stopped or still running run is analysed over the trials it has, and ``notes``
+    say what is missing.
 
 Besides the tables, ``instruments`` ({run id: {instrument id: Instrument}}, or
 ``Analysis.instrument(id, run_id)``) holds the instruments the analysis used, as
@@ -86,6 +91,7 @@ import numpy as np
 import pandas as pd
 
 from eitest.scoring import against_norms as norms_step
+from eitest.scoring import completeness as completeness_step
 from eitest.scoring import measurement_checks as checks
 from eitest.scoring import score_table as scores_step
 from eitest.scoring import summary as summary_step
@@ -156,8 +162,17 @@ class Analysis:
     # run id -> instrument id -> the instrument as that run used it (from the store)
     instruments: dict[str, dict[str, Instrument]] = field(default_factory=dict)
     trials: pd.DataFrame = field(default_factory=pd.DataFrame)  # the trials analysed
+    completeness: pd.DataFrame = field(default_factory=pd.DataFrame)  # planned vs stored trials, per run
 
-    TABLES = ("scores", "norm_comparison", "summary", "agreement", "position_bias", "item_correlation", "norms")
+    TABLES = (
+        "scores", "norm_comparison", "summary", "agreement", "position_bias", "item_correlation", "norms",
+        "completeness",
+    )  # fmt: skip
+
+    @property
+    def complete(self) -> bool:
+        """True when every analysed run holds every trial it planned, none of them failed."""
+        return bool(self.completeness.empty or self.completeness["complete"].all())
 
     def instrument(self, instrument_id: str, run_id: str | None = None) -> Instrument:
         """The instrument ``instrument_id`` as run ``run_id`` used it; without a run, as the first score row's run did."""
@@ -228,6 +243,8 @@ def analyze_trials(
     """
     options = options or AnalysisOptions()
     notes = [*notes, *check_instruments(trials, instruments)]
+    completeness = completeness_step.completeness_table(trials, runs, instruments)
+    notes += completeness_step.completeness_notes(completeness, exclude_unanswered=options.exclude_unanswered)
     scores = scores_step.score_table(
         trials, instruments, exclude_unanswered=options.exclude_unanswered, n_boot=options.n_boot, seed=options.seed
     )
@@ -240,6 +257,7 @@ def analyze_trials(
         correction=options.correction,
         exclude_unanswered=options.exclude_unanswered,
     )
+    notes += norms_step.unmatched_norm_notes(scores["instrument"], options.norm_files)
     notes += skipped + norms_step.norm_notes(scores, norms, correction=options.correction)
     scores = scores_step.with_warnings(scores)[SCORE_COLUMNS]
     notes += scores_step.warning_notes(scores, exclude_unanswered=options.exclude_unanswered)
@@ -262,4 +280,5 @@ def analyze_trials(
         settings=options.settings(),
         instruments={r: dict(instruments[r]) for r in trials["run_id"].unique()},
         trials=trials,
+        completeness=completeness,
     )

@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from eitest.errors import EitestError
+from eitest.scoring.completeness import planned_count, unstarted_notes
 
 if TYPE_CHECKING:
     from eitest.instruments import Instrument
+    from eitest.store import RunRecord, Store
 
 # run id -> instrument id -> the instrument as that run used it
 RunInstrumentMap = Mapping[str, Mapping[str, "Instrument"]]
@@ -70,16 +72,43 @@ def read_store(path: str | Path, run: str | None = None) -> StoreInput:
 
     with Store(path, create=False) as store:
         all_trials = store.trials()
-        runs = pd.DataFrame([r.__dict__ for r in store.runs()])
-        if all_trials.empty:
-            raise AnalysisError(f"{path} holds no trials yet; run 'eitest run ...' first")
+        records = store.runs()
+        runs = pd.DataFrame([r.__dict__ for r in records])
+        empty = runs_without_trials(store, records, all_trials, run)
+        if all_trials.empty or (run is not None and empty and not all_trials["run_id"].str.startswith(run).any()):
+            raise AnalysisError(_nothing_yet(path, empty))
         trials, notes = select_trials(all_trials, run)
         used = store.instruments_of_runs(trials["run_id"].unique(), picked=run is not None)
+    notes += unstarted_notes(empty)
     for run_id, why in used.left_out.items():
         notes.append(f"run {run_id} left out: {why}")
     trials = trials[trials["run_id"].isin(list(used.by_run))]
     notes += catalogue_notes(used.by_run)
     return StoreInput(trials, runs, used.by_run, notes)
+
+
+def runs_without_trials(
+    store: Store, records: list[RunRecord], trials: pd.DataFrame, run: str | None
+) -> list[tuple[str, int | None]]:
+    """The runs (the one picked with ``run``, or all) that hold no trial, each with its planned count."""
+    with_trials = set(trials["run_id"]) if not trials.empty else set()
+    out = []
+    for r in records:
+        if r.id in with_trials or (run is not None and not r.id.startswith(run)):
+            continue
+        try:
+            planned = planned_count(r.config, store.run_instruments(r.id))
+        except EitestError:  # its items are not known: the count is
+            planned = None
+        out.append((r.id, planned))
+    return out
+
+
+def _nothing_yet(path: str | Path, empty: list[tuple[str, int | None]]) -> str:
+    if not empty:
+        return f"{path} holds no trials yet; run 'eitest run ...' first"
+    said = "; ".join(unstarted_notes(empty))
+    return f"{path}: nothing to analyse yet: {said}"
 
 
 def catalogue_notes(instruments: RunInstrumentMap) -> list[str]:

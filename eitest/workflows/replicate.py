@@ -135,6 +135,8 @@ class ReplicationResult:
     missing: list[TestStatus]
     models: list[str]
     plan_lines: list[str] = field(default_factory=list)
+    stopped: str | None = None  # why the run stopped before its plan was done (e.g. --max-cost)
+    notes: list[str] = field(default_factory=list)  # what the analysed run is missing, when it is incomplete
 
 
 def study_for(design: Design, tests: list[str], models: list[str] | None, reps: int | None, **overrides: Any):
@@ -166,6 +168,7 @@ def replicate(
     """Run the available tests of design ``name`` and report them beside the paper's aggregates."""
     from eitest.administer.plan import make_plan
     from eitest.administer.runner import run_study
+    from eitest.scoring.selection import AnalysisError
 
     design = load_design(name)
     status = availability(design)
@@ -187,28 +190,46 @@ def replicate(
             if keys:
                 result.plan_lines.append(f"  {m}: set {' and '.join(keys)} before running")
         return result
-    out.mkdir(parents=True, exist_ok=True)
-    run_study(study, db, on_plan=on_plan, command=command)
-    result.html, result.pdf = _report(design, db, out, ready, missing, pdf, command)
+    from eitest.outputs.writing import check_output_folder, output_folder
+
+    check_output_folder(out)  # before any call is paid for
+    output_folder(out)
+    outcome = run_study(study, db, on_plan=on_plan, command=command)
+    result.stopped = outcome.stopped
+    if outcome.stopped == "not confirmed":
+        return result
+    try:
+        result.html, result.pdf, result.notes = _report(design, db, out, ready, missing, pdf, command, study.reps)
+    except AnalysisError as exc:
+        if not outcome.stopped:
+            raise
+        raise AnalysisError(f"the run stopped ({outcome.stopped}) and no report was written: {exc}") from None
     return result
 
 
 def _report(
-    design: Design, db: Path, out: Path, ready: list[str], missing: list[TestStatus], pdf: bool, command: str | None
-):
+    design: Design,
+    db: Path,
+    out: Path,
+    ready: list[str],
+    missing: list[TestStatus],
+    pdf: bool,
+    command: str | None,
+    reps: int,
+) -> tuple[Path, Path | None, list[str]]:
     from eitest.outputs.report import render_html, write_pdf
+    from eitest.outputs.writing import write_text
     from eitest.scoring.analysis import analyze
+    from eitest.scoring.completeness import completeness_notes, completeness_sentence
 
     analysis = analyze(db)
-    section = replication_section(design, analysis.scores, ready, missing)
+    section = replication_section(
+        design, analysis.scores, ready, missing, reps_run=reps, incomplete=completeness_sentence(analysis.completeness)
+    )
     html = render_html(db, title=design.title, command=command, extra_sections=[section], analysis=analysis)
-    html_path = out / "report.html"
-    html_path.write_text(html, encoding="utf-8")
-    pdf_path = None
-    if pdf:
-        pdf_path = out / "report.pdf"
-        write_pdf(html, pdf_path)
-    return html_path, pdf_path
+    html_path = write_text(out / "report.html", html)
+    pdf_path = write_pdf(html, out / "report.pdf") if pdf else None
+    return html_path, pdf_path, completeness_notes(analysis.completeness)
 
 
 @dataclass(frozen=True)
@@ -259,8 +280,20 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else float("nan")
 
 
-def replication_section(design: Design, scores: Any, ready: list[str], missing: list[TestStatus]) -> str:
-    """The comparison with the paper: this run's tests beside the paper's aggregates, over the same tests."""
+def replication_section(
+    design: Design,
+    scores: Any,
+    ready: list[str],
+    missing: list[TestStatus],
+    *,
+    reps_run: int | None = None,
+    incomplete: str = "",
+) -> str:
+    """The comparison with the paper: this run's tests beside the paper's aggregates, over the same tests.
+
+    ``reps_run`` is the repetitions the run planned (default: the most any score has);
+    ``incomplete`` the sentence saying what an unfinished run is missing.
+    """
     from eitest.outputs.report import formats as fmt
     from eitest.outputs.report import render_section
 
@@ -279,7 +312,8 @@ def replication_section(design: Design, scores: Any, ready: list[str], missing: 
     return render_section(
         "replication.html.j2",
         design=design,
-        reps_run=int(scores["n_reps"].max()) if len(scores) else design.design.reps,
+        reps_run=reps_run or (int(scores["n_reps"].max()) if len(scores) else design.design.reps),
+        incomplete=incomplete,
         models=[f"{labels[m]} ({m})" if m in labels else m for m in models],
         rows=[
             {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import platform
+import re
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,6 +38,15 @@ def _data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
+# C0 controls but tab and line breaks, DEL and C1: a terminal escape or a NUL in a reply is shown as \x1b, not sent.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def visible_controls(text: str) -> str:
+    """``text`` with each control character (but tab and line breaks) written as ``\\xNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _replies(trials, limit: int = MAX_REPLIES_SHOWN) -> list[dict[str, Any]]:
     """Replies worth a reader's eye: those not scored as an answer, then a few that were."""
     bad = trials[trials["status"] != "answered"]
@@ -53,8 +63,8 @@ def _replies(trials, limit: int = MAX_REPLIES_SHOWN) -> list[dict[str, Any]]:
                 "repetition": int(r.repetition),
                 "status": r.status,
                 "rule": r.parse_rule or "",
-                "reply": text[:MAX_REPLY_CHARS] + ("…" if len(text) > MAX_REPLY_CHARS else ""),
-                "error": r.error or "",
+                "reply": visible_controls(text[:MAX_REPLY_CHARS]) + ("…" if len(text) > MAX_REPLY_CHARS else ""),
+                "error": visible_controls(r.error if isinstance(r.error, str) else ""),  # NaN when some failed
             }
         )
     return out
@@ -196,28 +206,36 @@ def figure_caption(scores: Any) -> str:
 
 
 def write_report(db: str | Path, html: str | Path, pdf: str | Path | None = None, **kwargs: Any) -> ReportFiles:
-    """Write the HTML report (and the PDF from the same HTML when ``pdf`` is given)."""
+    """Write the HTML report (and the PDF from the same HTML when ``pdf`` is given).
+
+    Both paths are checked before the report is made; each file is written whole or
+    not at all (:mod:`eitest.outputs.writing`), so a bad path or a full disk is an
+    :class:`~eitest.outputs.writing.OutputError` and an earlier report stays as it was.
+    """
+    from eitest.outputs.writing import check_output_file, write_text
+
+    html = check_output_file(html)
+    pdf_path = check_output_file(pdf) if pdf is not None else None
     text = render_html(db, **kwargs)
-    html = Path(html)
-    html.parent.mkdir(parents=True, exist_ok=True)
-    html.write_text(text, encoding="utf-8")
-    pdf_path = None
-    if pdf is not None:
-        pdf_path = Path(pdf)
+    write_text(html, text)
+    if pdf_path is not None:
         write_pdf(text, pdf_path)
     return ReportFiles(html, pdf_path)
 
 
-def write_pdf(html_text: str, path: Path) -> None:
+def write_pdf(html_text: str, path: str | Path) -> Path:
+    """Write the PDF of ``html_text`` to ``path``, whole or not at all; returns the path."""
     import logging
 
     from weasyprint import HTML
 
+    from eitest.outputs.writing import write_binary
+
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    path.parent.mkdir(parents=True, exist_ok=True)
     # Only data: URIs are in the page; anything else would be a fetch, and is refused.
-    HTML(string=html_text, url_fetcher=_data_only_fetcher()).write_pdf(path)
+    page = HTML(string=html_text, url_fetcher=_data_only_fetcher())
+    return write_binary(path, page.write_pdf)
 
 
 def _data_only_fetcher() -> Any:

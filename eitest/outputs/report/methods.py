@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from eitest.scoring.completeness import completeness_sentence
 from eitest.stats import apa
 from eitest.vocabulary import FINISHED_STATUSES, Correction, Status
 
@@ -46,6 +47,8 @@ def methods_paragraph(analysis: Any, trials: pd.DataFrame, runs: list[Any]) -> s
     text = _administration(analysis, trials, configs) + " " + _coding(trials, analysis.settings) + " "
     text += _scores(analysis.scores) + " " + _intervals(analysis.settings) + " "
     text += _norms(analysis.scores, analysis.settings) + " " + _position_bias(configs)
+    missing = completeness_sentence(getattr(analysis, "completeness", pd.DataFrame()))
+    text += " " + missing if missing else ""
     started = trials["started_at"].dropna().min()
     finished = trials["finished_at"].dropna().max()
     if isinstance(started, str) and isinstance(finished, str):
