@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 @click.option("--n", "n", required=True, type=click.IntRange(1, 1000), help="Number of items wanted.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Instrument YAML file to write.")
 @click.option("--api-base", help="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
+@options.api_key_env_option
 @click.option(
     "--examples",
     type=click.IntRange(0, 100),
@@ -81,6 +82,7 @@ def generate(
     n: int,
     out: str,
     api_base: str | None,
+    api_key_env: str | None,
     examples: int,
     seed: int,
     max_attempts: int,
@@ -108,6 +110,7 @@ def generate(
         model=model,
         n=n,
         api_base=api_base,
+        api_key_env=api_key_env,
         examples=examples,
         seed=seed,
         max_attempts=max_attempts,

@@ -94,3 +94,21 @@ def _name(param: click.Parameter) -> str:
     if isinstance(param, click.Option):
         return max(param.opts, key=len)
     return (param.name or "").upper()
+
+def _key_env_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from eitest.client.keys import check_key_env  # no litellm: keys.py imports only the standard library
+
+    try:
+        return None if value is None else check_key_env(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+# With --api-base: the environment variable whose value is sent as the key (run and generate).
+api_key_env_option = click.option(
+    "--api-key-env",
+    metavar="NAME",
+    callback=_key_env_name,
+    help="Environment variable whose value is sent as the key to --api-base (default: no key; "
+    "OPENAI_API_KEY is never sent to a custom host).",
+)

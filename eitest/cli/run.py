@@ -52,12 +52,7 @@ DEFAULT_DB = "eitest.db"
 @click.option("--seed", type=options.SEED, help="Seed for shuffled orders and the chance responder  [default: 0].")
 @click.option("--concurrency", type=options.CONCURRENCY, help="Calls in flight at once  [default: 8].")
 @click.option("--api-base", help="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
-@click.option(
-    "--api-key-env",
-    metavar="NAME",
-    help="Environment variable whose value is sent as the key to --api-base (default: no key; "
-    "OPENAI_API_KEY is never sent to a custom host).",
-)
+@options.api_key_env_option
 @click.option("--max-tokens", type=options.MAX_TOKENS, help="Cap on reply tokens (default: the protocol's).")
 @click.option("--timeout", "timeout_s", type=options.TIMEOUT, help="Seconds before a call times out  [default: 120].")
 @click.option("--retries", "max_retries", type=options.RETRIES, help="Retries of a failed call  [default: 4].")

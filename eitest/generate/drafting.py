@@ -56,6 +56,7 @@ class GenerateConfig:
     model: str
     n: int
     api_base: str | None = None
+    api_key_env: str | None = None  # with api_base: the variable whose value is sent as the key
     examples: int = 3
     seed: int = 0
     max_attempts: int = 5
@@ -265,6 +266,7 @@ async def _generate(cfg: GenerateConfig, source: Instrument) -> GenerateResult:
     settings = client.CallSettings(
         temperature=cfg.temperature,
         api_base=cfg.api_base,
+        api_key_env=cfg.api_key_env,
         timeout_s=cfg.timeout_s,
         max_retries=cfg.max_retries,
         backoff_s=cfg.backoff_s,
@@ -318,7 +320,7 @@ def generate(cfg: GenerateConfig) -> GenerateResult:
     from eitest import client
 
     source = load_source(cfg.instrument)
-    client.check_model(cfg.model, cfg.api_base)
+    client.check_model(cfg.model, cfg.api_base, api_key_env=cfg.api_key_env)
     return run_coroutine(_generate(cfg, source))
 
 

@@ -97,7 +97,7 @@ class Trial:
                          "answered: one option read from the reply; unparseable: a reply, but not one clean answer (see parse_rule); "
                          "refused: the model declined; empty: an empty reply; error: the call failed after its retries",
                          categories=Status)
-    parse_rule: str | None = column("TEXT", "Parser rule that decided (or why unparseable)", "e.g. lone_letter, answer_line, multiple, no_answer",
+    parse_rule: str | None = column("TEXT", "Parser rule that decided (or why unparseable)", "e.g. lone_letter, answer_line; unparseable: multiple (several options), hedged (a choice left between options), no_answer",
                                     "no rule applied (the call failed)")
     chosen_position: int | None = column("INTEGER", "Position of the chosen option (0 = A)", "0 to number of options - 1", _NOT_ANSWERED)
     chosen_option: str | None = column("TEXT", "Id of the chosen option", "an option id of the item", _NOT_ANSWERED)

@@ -291,7 +291,12 @@ def test_cli_reports_rejections_and_writes_file(tmp_path: Path, steu):
             "CC0-1.0",
             "--json",
             "--no-embeddings",
+            "--api-key-env",
+            "GEN_TEST_KEY",
+            env={"GEN_TEST_KEY": "gen-key-123456", "OPENAI_API_KEY": "sk-not-for-this-host-1234"},
         )
+        # the named variable's key goes to the custom host, and OPENAI_API_KEY does not
+        assert srv.auth and set(srv.auth) == {"Bearer gen-key-123456"}
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
     assert summary["n_items"] == 3 and summary["model_returned"] == "served-gen-test" and len(summary["rejected"]) == 3
