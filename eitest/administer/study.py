@@ -58,7 +58,7 @@ class Study(BaseModel):
     # Where and how to run, not what: these do not change the run id.
     api_base: str | None = None
     concurrency: int = Field(default=8, ge=1, le=limits.MAX_CONCURRENCY)
-    max_cost: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    max_cost: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     timeout_s: float = 120.0
     api_key_env: str | None = None  # with api_base: the environment variable holding the key sent there
     max_retries: int = Field(default=4, ge=0, le=limits.MAX_RETRIES)

@@ -41,7 +41,8 @@ CONCURRENCY = click.IntRange(1, limits.MAX_CONCURRENCY)
 MAX_TOKENS = click.IntRange(1, limits.MAX_TOKENS)
 TIMEOUT = FiniteFloat(0, limits.MAX_TIMEOUT_S, min_open=True)
 RETRIES = click.IntRange(0, limits.MAX_RETRIES)
-MAX_COST = FiniteFloat(0, min_open=True)
+# 0 is a budget too: spend nothing (offline responders cost 0; a priced call is refused at the plan).
+MAX_COST = FiniteFloat(0)
 # Bootstrap resamples: the interval needs 100 to be usable; past 100,000 the arrays grow for no gain in precision.
 BOOTSTRAP = click.IntRange(100, 100_000)
 
@@ -94,6 +95,7 @@ def _name(param: click.Parameter) -> str:
     if isinstance(param, click.Option):
         return max(param.opts, key=len)
     return (param.name or "").upper()
+
 
 def _key_env_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     from eitest.client.keys import check_key_env  # no litellm: keys.py imports only the standard library

@@ -34,9 +34,9 @@ def run_demo(
     from eitest.administer.runner import run_study
     from eitest.administer.study import Study
     from eitest.outputs.report import write_report
+    from eitest.outputs.writing import output_folder
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(out)  # a file or an unwritable place in the way is a clear error, before any work
     db = out / "eitest.db"
     models = demo_models()
     study = Study(models=models, instruments=DEMO_INSTRUMENTS, reps=reps, option_order="shuffled", seed=2025)

@@ -45,12 +45,13 @@ PAYLOADS: dict[str, str] = {
     "rich-markup": "[/] [bold red]B[/bold red] [link=http://evil.example]x[/link]",
     "tool-calls-only": TOOL_CALL,
     "empty-choices": NO_CHOICES,
-    # last, and the run one call at a time: today it ends the run, and the others are stored first
+    # last, and the run one call at a time, so that a failure here could not hide the others
     "lone-surrogate": "B \ud800 broken unicode",
 }
 NAMES = list(PAYLOADS)
 FORMULA_START = ("=", "+", "-", "@")
-PLAIN_NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
+# A signed number ("+1", "-0.5") is read as that number, not run: only other text needs the quote.
+PLAIN_NUMBER = re.compile(r"^[-+]?\d+(\.\d+)?([eE][-+]?\d+)?$")
 
 
 def hostile_instrument(path: Path, inst_id: str = "hostile") -> Path:
@@ -81,10 +82,10 @@ class HostileServer(ScriptedServer):
         base = self.httpd.RequestHandlerClass
 
         class Handler(base):  # type: ignore[misc, valid-type]
-            def _send(self, status: int, payload: bytes) -> None:
+            def _send(self, status: int, payload: bytes, *args: Any, **kwargs: Any) -> None:
                 if status == 200 and payload.startswith(b"{") and payload.endswith(b"}"):
                     payload = rewrite(payload)
-                super()._send(status, payload)
+                super()._send(status, payload, *args, **kwargs)
 
         self.httpd.RequestHandlerClass = Handler
 
@@ -163,18 +164,21 @@ def test_the_raw_reply_is_kept(hostile: Session, name: str):
     (trial,) = [t for t in hostile.trials() if t["item_id"] == f"h{n:02d}"] or [None]
     assert trial is not None, f"the trial for {name} was not stored"
     raw = trial["raw_reply"]
-    assert raw is not None, f"{name}: stored as {trial['status']} without its raw reply (error: {trial['error']})"
     sent = PAYLOADS[name]
-    if name == "tool-calls-only":
-        assert '"choice"' in raw and "B" in raw, f"the tool call's arguments are not kept: {raw!r}"
-    elif name == "empty-choices":
-        assert "choices" in raw, f"the empty reply is not kept as it came: {raw!r}"
-    elif name == "lone-surrogate":
+    if name in ("tool-calls-only", "empty-choices"):
+        # No text came back: what did come back is kept in the error, for the retry and for the reader.
+        kept = trial["error"] or ""
+        if name == "tool-calls-only":
+            assert 'answer({"choice": "B"})' in kept, f"the tool call's arguments are not kept: {kept!r}"
+        else:
+            assert "the reply had no choices" in kept, f"the empty reply is not described: {kept!r}"
+        assert trial["status"] == "error", f"{name}: stored as {trial['status']}, not as an error to retry"
+        return
+    assert raw is not None, f"{name}: stored as {trial['status']} without its raw reply (error: {trial['error']})"
+    if name == "lone-surrogate":
         assert raw.startswith("B ") and raw.endswith(" broken unicode"), raw
     else:
         assert raw == sent, f"{name}: raw reply changed ({len(raw)} chars kept of {len(sent)})"
-    if name in ("tool-calls-only", "empty-choices"):
-        assert trial["status"] == "error", f"{name}: stored as {trial['status']}, not as an error to retry"
 
 
 def test_terminal_output_holds_no_escape_bytes(hostile: Session):
