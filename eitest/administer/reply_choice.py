@@ -83,6 +83,12 @@ def option_at(s: str, ctx: Ctx) -> tuple[int, int] | None:
     return k, end
 
 
+# Verbs that follow a second option's letter in a hedge: "or A could", "or A might", "or A is".
+VERBS_AFTER_SECOND = AFTER_LETTER_WORDS | frozenset(
+    "could might may can should will also too are seem fit work".split()
+)
+
+
 def head_letter(s: str, ctx: Ctx, *, second: bool = False) -> tuple[str, int | None, str] | None:
     """A letter opening ``s``: (kind, position, rest), or None when the opening is a word.
 
@@ -99,7 +105,9 @@ def head_letter(s: str, ctx: Ctx, *, second: bool = False) -> tuple[str, int | N
     delimited = not after.strip() or bool(re.match(r"\s*(?:[.:;,!?/)\]]|[-–—(]|\n)", after))
     if not marked and not delimited:
         word = re.match(r"\s+([A-Za-z]+)", after)
-        article = letter == "A" and not second
+        # After a join ("D or A could be right") a verb makes A the letter; a noun keeps it the article
+        # ("B. Otherwise A colleague might step in").
+        article = letter == "A" and not (second and word and word.group(1).lower() in VERBS_AFTER_SECOND)
         if letter.islower() or ((article or letter == "I") and word and word.group(1) not in AFTER_LETTER_WORDS):
             return None  # "a feeling of relief", "I think": an article or a pronoun
     pos = letter_position(letter)

@@ -109,6 +109,8 @@ def replicate(
         echo(f"stopped: {result.stopped}", err=True)
     for note in result.notes:
         echo(f"note: {note}", err=True)
+    if result.html is None:  # the plan was not confirmed: nothing was run or written
+        return
     echo(f"report: {result.html}")
     if result.pdf:
         echo(f"pdf:    {result.pdf}")

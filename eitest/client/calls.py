@@ -208,7 +208,7 @@ def _describe(exc: BaseException, secrets: list[str | None], timeout_s: float) -
     if isinstance(exc, asyncio.TimeoutError):
         return f"Timeout: no complete reply within {timeout_s:g} s"
     if isinstance(exc, NoText):
-        return redact(f"NoText: {exc}"[:KEPT_CHARS], secrets)
+        return redact(f"NoText: {exc}", secrets)[:KEPT_CHARS]  # redacted whole, then cut: no key split at the cut
     status = getattr(exc, "status_code", None)
     head = type(exc).__name__ + (f" ({status})" if status else "")
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -272,7 +272,7 @@ async def complete(
                 if _is_timeout(exc):
                     log.warning(
                         "%s: %s; retrying in %.1f s (attempt %d of %d)",
-                        model,
+                        model.encode("unicode_escape").decode("ascii"),  # data on a terminal: no escapes
                         result.errors[-1],
                         wait,
                         attempt + 2,
@@ -303,28 +303,35 @@ def _no_text(message: Any) -> NoText | None:
 
 
 def _fill(result: CallResult, response: Any, model: str) -> None:
-    if not response.choices:
-        raise NoText("the reply had no choices")
-    choice = response.choices[0]
-    message = getattr(choice, "message", None)
-    text = getattr(message, "content", None)
-    if text is None and (no_text := _no_text(message)) is not None:
-        raise no_text
-    result.text = text
-    result.finish_reason = getattr(choice, "finish_reason", None)
-    result.model_returned = getattr(response, "model", None)
+    # Usage and cost first: a reply without text is retried, but the provider bills it all the same.
     usage = getattr(response, "usage", None)
     if usage is not None:
         result.prompt_tokens = getattr(usage, "prompt_tokens", None)
         result.completion_tokens = getattr(usage, "completion_tokens", None)
+    cost = _price(response, model)
+    if cost is not None:
+        result.cost = cost if result.cost is None else result.cost + cost  # summed over the replies paid for
+    choices = getattr(response, "choices", None)
+    if not choices:
+        raise NoText("the reply had no choices")
+    choice = choices[0]
+    message = getattr(choice, "message", None)
+    text = getattr(message, "content", None)
+    if not text and (no_text := _no_text(message)) is not None:  # "" beside tool calls is no text either
+        raise no_text
+    result.text = text
+    result.finish_reason = getattr(choice, "finish_reason", None)
+    result.model_returned = getattr(response, "model", None)
+
+
+def _price(response: Any, model: str) -> float | None:
     if offline.is_offline(model):
-        result.cost = 0.0
-        return
+        return 0.0
     # litellm prices the response as it logs it; asking again for a model without a
     # price would cost ~1 ms of failed look-ups per call, and give the same None.
     hidden = getattr(response, "_hidden_params", None) or {}
     cost = hidden.get("response_cost")
-    result.cost = float(cost) if cost is not None else None
+    return float(cost) if cost is not None else None
 
 
 def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:

@@ -8,12 +8,12 @@ source's items.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from eitest.generate.prompt import option_counts
 from eitest.instruments import Instrument, InstrumentError, Item, parse_instrument
+from eitest.reading import ReadError, parse_json
 
 
 class ReplyError(ValueError):
@@ -31,20 +31,22 @@ def parse_reply(text: str | None) -> list[Any]:
     fenced = _FENCE.search(body)
     if fenced:
         body = fenced.group(1).strip()
+    # The reading layer's JSON: nesting bounded (a deep reply is no RecursionError), duplicate keys refused.
     try:
-        data = json.loads(body)
-    except json.JSONDecodeError as exc:
+        data = parse_json(body, "the reply")
+    except ReadError as exc:
         data = None
         # Text around the object ("Here are the items: {...}"): try the outermost braces.
         start, end = body.find("{"), body.rfind("}")
         if 0 <= start < end:
             try:
-                data = json.loads(body[start : end + 1])
-            except json.JSONDecodeError:
+                data = parse_json(body[start : end + 1], "the reply")
+            except ReadError:
                 data = None
         if data is None:
+            where, what = exc.problems[0]
             raise ReplyError(
-                f"the reply is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+                f"the reply is not valid JSON ({what.removeprefix('not valid JSON: ').split(';')[0]} at {where})"
             ) from None
     if isinstance(data, dict) and "items" in data:
         data = data["items"]

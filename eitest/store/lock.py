@@ -77,7 +77,7 @@ def run_lock(store: Path, run_id: str) -> Iterator[None]:
             except OSError as exc:
                 raise StoreError(f"cannot create the lock file {path} beside the store: {exc.strerror}") from None
         if offset in lf.held:
-            raise _busy(store, os.getpid())
+            raise StoreBusy(f"this process is already running this study on {store}; a run is taken once at a time")
         try:
             fcntl.lockf(lf.fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset, os.SEEK_SET)
         except OSError:

@@ -136,3 +136,32 @@ def test_key_route_says_which_variable_goes_where(monkeypatch):
 )
 def test_redact_takes_credentials_out_of_urls(text, expected):
     assert redact(text) == expected
+
+
+def _response(content, *, tool_call=None, choices=True, cost=0.002):
+    from types import SimpleNamespace as NS
+
+    calls = [NS(function=NS(name=tool_call[0], arguments=tool_call[1]))] if tool_call else None
+    message = NS(content=content, tool_calls=calls, function_call=None)
+    return NS(
+        choices=[NS(message=message, finish_reason="stop")] if choices else [],
+        model="served",
+        usage=NS(prompt_tokens=10, completion_tokens=1),
+        _hidden_params={"response_cost": cost},
+    )
+
+
+def test_replies_without_text_are_paid_for_and_an_empty_text_beside_a_tool_call_is_no_text():
+    from eitest.client.calls import CallResult, NoText, _fill
+
+    result = CallResult()
+    with pytest.raises(NoText, match="no choices"):
+        _fill(result, _response(None, choices=False), "openai/priced")
+    # "" beside a tool call is what some providers send: no text either, and kept in the error
+    with pytest.raises(NoText, match=r'a tool call get_answer\(\{"answer": "B"\}\)'):
+        _fill(result, _response("", tool_call=("get_answer", '{"answer": "B"}')), "openai/priced")
+    _fill(result, _response("B"), "openai/priced")
+    assert result.text == "B" and result.cost == pytest.approx(0.006, abs=1e-15)  # all three replies were billed
+    empty = CallResult()
+    _fill(empty, _response(""), "openai/priced")  # an empty text without tool calls is an empty reply, not an error
+    assert empty.text == "" and empty.cost == pytest.approx(0.002)

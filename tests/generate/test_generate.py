@@ -266,6 +266,9 @@ def test_parse_reply_variants():
     for bad in ("", "no json here", '{"things": 1}', '{"items": [1, 2'):
         with pytest.raises(ReplyError):
             parse_reply(bad)
+    # a hostile reply nested past any use is a rejected reply, not a RecursionError
+    with pytest.raises(ReplyError, match=r"^the reply is not valid JSON \(nested deeper than 100 levels at line 1\)$"):
+        parse_reply("[" * 100_000 + "]" * 100_000)
 
 
 def test_cli_reports_rejections_and_writes_file(tmp_path: Path, steu):

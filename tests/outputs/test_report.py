@@ -391,3 +391,11 @@ def test_a_norm_without_sd_says_which_figures_it_lacks(store: Path, tmp_path: Pa
     text = page_text(render_html(store, norms=[norm]))
     assert "— (b) — —" in text and "(b) no single-case test: the norm has no SD or n on file" in text
     assert "scored 100.0%. With no SD or n on file, no single-case test was run. To supply a mean and SD" in text
+
+
+def test_a_key_in_the_command_line_does_not_reach_the_page(store: Path):
+    # eitest replicate passes its own command line, which may hold --api-base with a key in it.
+    command = "eitest replicate schlegel2025 --api-base http://me:hunter2hunter2@10.0.0.5:8000/v1?api-key=opensesame789"
+    html = render_html(store, command=command)
+    assert "hunter2hunter2" not in html and "opensesame789" not in html
+    assert "http://***@10.0.0.5:8000/v1?api-key=***" in html

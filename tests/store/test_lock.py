@@ -60,7 +60,9 @@ def test_the_same_process_cannot_take_a_run_twice_and_keeps_its_other_locks(tmp_
             with pytest.raises(StoreBusy) as caught:
                 with run_lock(store, "aaaaaaaaaaaa"):
                     pass
-            assert str(caught.value) == busy(store, os.getpid())
+            assert str(caught.value) == (
+                f"this process is already running this study on {store}; a run is taken once at a time"
+            )
         # releasing bbbb left aaaa held: another process still finds it taken
         probe = subprocess.run(
             [

@@ -22,6 +22,7 @@ from eitest.outputs.report import tables
 from eitest.outputs.report.methods import methods_paragraph
 from eitest.outputs.report.sentences import position_bias_text, sentences
 from eitest.outputs.templating import render
+from eitest.secrets import redact_urls
 from eitest.version import __version__
 
 MAX_REPLY_CHARS = 600
@@ -148,7 +149,8 @@ def render_html(
             "eitest": __version__,
             "python": sys.version.split()[0],
             "platform": platform.platform(),
-            "command": command or " ".join(["eitest", *sys.argv[1:]]),
+            # A key typed into --api-base must not reach the page: the command's URLs are blanked like the store's.
+            "command": redact_urls(command or " ".join(["eitest", *sys.argv[1:]])),
         },
         # Sections rendered by eitest's own autoescaping templates (see render_section).
         "extra_sections": [Markup(x) for x in extra_sections or []],
