@@ -39,15 +39,7 @@ class Read:
     check: Callable[[Workspace, Any], None]
 
 
-@dataclass(frozen=True)
-class ReadOrRefused:
-    """Either outcome is right (e.g. 30 options: shown in full, or refused with the limit named)."""
-
-    check: Callable[[Workspace, Any], None]
-    names: tuple[str, ...]
-
-
-Outcome = Refused | Read | ReadOrRefused
+Outcome = Refused | Read
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import REPO, run_cli
-from malformed_cases import Case, Read, ReadOrRefused, Refused, Workspace
+from malformed_cases import Case, Read, Refused, Workspace
 from malformed_data import DATA_CASES
 from malformed_files import FILE_CASES
 from malformed_options import OPTION_CASES
@@ -152,12 +152,7 @@ def verdict(case: Case, ws: Workspace, ran: Ran) -> str | None:
     expect = case.expect
     if isinstance(expect, Refused):
         return refusal_problem(ran, expect.names)
-    if isinstance(expect, Read):
-        return reading_problem(case, ws, ran)
-    assert isinstance(expect, ReadOrRefused)
-    if ran.exit_code == 0:
-        return reading_problem(case, ws, ran)
-    return refusal_problem(ran, expect.names)
+    return reading_problem(case, ws, ran)
 
 
 def test_the_corpus_is_large_and_named_uniquely():
