@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
-__all__ = ["MASK", "redact_url", "redact_urls"]
+__all__ = ["MASK", "SECRET_NAME", "redact_url", "redact_urls"]
 
 MASK = "***"
 
-# A query or fragment parameter whose name holds one of these words carries a credential.
-_SECRET_NAME = re.compile(r"key|token|secret|passw|pwd|sig|auth|credential|session", re.IGNORECASE)
+# A name (of a URL parameter, of an environment variable) holding one of these words names a credential.
+SECRET_NAME = re.compile(r"key|token|secret|passw|pwd|sig|auth|credential|session", re.IGNORECASE)
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]+")
 _USERINFO = re.compile(r"(//)[^/?#@\s]*@")
 
@@ -50,7 +50,7 @@ def _redact_params(query: str) -> str:
     out = []
     for part in query.split("&"):
         name, eq, _value = part.partition("=")
-        if eq and _SECRET_NAME.search(unquote_plus(name)):
+        if eq and SECRET_NAME.search(unquote_plus(name)):
             part = f"{name}={MASK}"
         out.append(part)
     return "&".join(out)

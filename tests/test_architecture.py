@@ -16,7 +16,7 @@ MAX_LINES = 400
 
 # Lowest first. A module may import from its own layer or any layer below it.
 LAYERS: list[tuple[str, ...]] = [
-    ("vocabulary", "version", "errors", "paths", "files", "reading", "secrets"),
+    ("vocabulary", "version", "errors", "paths", "files", "reading", "secrets", "controls"),
     ("instruments",),
     ("store",),
     ("stats",),

@@ -15,21 +15,15 @@ from typing import Any
 
 import click
 
-# Characters that act on a terminal rather than print: C0 but tab and newline, DEL, C1 (U+009B is an
-# 8-bit CSI), the bidirectional embeddings, overrides and isolates, and lone surrogates (unprintable).
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+from eitest.controls import visible_controls
+
 # json.dumps escapes C0 itself; what it leaves raw with ensure_ascii=False.
 _JSON_RAW = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
-def _visible(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
 def safe_text(value: object) -> str:
     """``value`` as text a terminal prints literally: each control character shown as an escape (``\\x1b``)."""
-    return _CONTROL.sub(_visible, value if isinstance(value, str) else str(value))
+    return visible_controls(value if isinstance(value, str) else str(value))
 
 
 def json_text(data: Any, **kwargs: Any) -> str:

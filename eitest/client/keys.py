@@ -9,13 +9,11 @@ from __future__ import annotations
 import os
 import re
 
-from eitest.secrets import redact_urls
-
-_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.I)
+from eitest.secrets import SECRET_NAME, redact_urls
 
 
 def _secrets(extra: list[str | None] | None = None) -> list[str]:
-    values = [v for k, v in os.environ.items() if _SECRET_NAME.search(k) and v and len(v) >= 6]
+    values = [v for k, v in os.environ.items() if SECRET_NAME.search(k) and v and len(v) >= 6]
     values += [v for v in extra or [] if v and len(v) >= 6]
     return sorted(set(values), key=len, reverse=True)
 

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from eitest.files import write_checked
 from eitest.human.response_files import ResponseError, ScoredResponses, read_responses, score_responses
 from eitest.instruments import Instrument, Problem, dump_yaml, parse_instrument
 from eitest.instruments.norms import HumanNorm, NormFile, load_norm_file, parse_norm_file
+from eitest.outputs.writing import write_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -248,7 +248,7 @@ def write_norm_file(build: NormBuild, out: str | Path | None = None) -> Path:
     out = Path(out) if out else user_norms_dir() / f"{_slug(build.source_id)}.yaml"
     header = f"# Built by eitest norms build from {', '.join(Path(f).name for f in build.files)}; item statistics in the --items-out file.\n"
     text = header + yaml.safe_dump(build.data, sort_keys=False, allow_unicode=True, width=100)
-    return write_checked(out, text, load_norm_file)
+    return write_text(out, text, load_norm_file)
 
 
 def items_instrument(build: NormBuild) -> Instrument:
@@ -278,6 +278,4 @@ def write_items(build: NormBuild, out: str | Path) -> Path:
     """Write :func:`items_instrument` as an instrument YAML file (validated before writing)."""
     out = Path(out)
     inst = parse_instrument(items_instrument(build).normalized(), str(out))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(dump_yaml(inst), encoding="utf-8")
-    return out
+    return write_text(out, dump_yaml(inst))

@@ -32,6 +32,7 @@ from typing import Any
 
 from eitest.errors import EitestError
 from eitest.instruments import Instrument, Item
+from eitest.outputs.writing import write_text
 
 FORMATS = ("csv", "qualtrics", "html")
 
@@ -211,17 +212,15 @@ def export(
         raise SurveyError(
             "--with-key is for the csv format only: a questionnaire for participants must not show the key"
         )
+    # Each file whole or not at all; a bad path is an OutputError naming it.
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
-        out.write_text(
-            csv_text(instrument, with_key=with_key, randomize=bool(randomize), seed=seed), encoding="utf-8", newline=""
-        )
+        write_text(out, csv_text(instrument, with_key=with_key, randomize=bool(randomize), seed=seed))
         return [out]
     if fmt == "qualtrics":
-        out.write_text(qualtrics_text(instrument), encoding="utf-8")
+        write_text(out, qualtrics_text(instrument))
         notes = out.with_name(out.stem + ".notes.txt")
-        notes.write_text(qualtrics_notes(instrument, out.name, randomize is not False), encoding="utf-8")
+        write_text(notes, qualtrics_notes(instrument, out.name, randomize is not False))
         return [out, notes]
-    out.write_text(html_page(instrument, randomize=randomize is not False, seed=seed), encoding="utf-8")
+    write_text(out, html_page(instrument, randomize=randomize is not False, seed=seed))
     return [out]

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from eitest.errors import EitestError
-from eitest.files import write_checked
+from eitest.files import write_atomically, write_checked
 
 
 class OutputError(EitestError):
@@ -109,11 +109,6 @@ def write_binary(path: str | Path, write: Callable[[Path], Any]) -> Path:
     """
     path = check_output_file(path)
     output_folder(path.parent)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with output_errors(path):
-            write(tmp)
-            tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with output_errors(path):
+        write_atomically(path, write)
     return path

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import platform
-import re
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from eitest.controls import visible_controls
 from eitest.outputs.report import tables
 from eitest.outputs.report.methods import methods_paragraph
 from eitest.outputs.report.sentences import position_bias_text, sentences
@@ -39,15 +39,6 @@ def _data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
-# C0 controls but tab and line breaks, DEL and C1: a terminal escape or a NUL in a reply is shown as \x1b, not sent.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
-def visible_controls(text: str) -> str:
-    """``text`` with each control character (but tab and line breaks) written as ``\\xNN``."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-
 def _replies(trials, limit: int = MAX_REPLIES_SHOWN) -> list[dict[str, Any]]:
     """Replies worth a reader's eye: those not scored as an answer, then a few that were."""
     bad = trials[trials["status"] != "answered"]
@@ -64,7 +55,8 @@ def _replies(trials, limit: int = MAX_REPLIES_SHOWN) -> list[dict[str, Any]]:
                 "repetition": int(r.repetition),
                 "status": r.status,
                 "rule": r.parse_rule or "",
-                "reply": visible_controls(text[:MAX_REPLY_CHARS]) + ("…" if len(text) > MAX_REPLY_CHARS else ""),
+                "reply": visible_controls(text[:MAX_REPLY_CHARS], keep_cr=True)
+                + ("…" if len(text) > MAX_REPLY_CHARS else ""),
                 "error": visible_controls(r.error if isinstance(r.error, str) else ""),  # NaN when some failed
             }
         )
