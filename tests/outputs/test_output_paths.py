@@ -69,7 +69,7 @@ def test_permission_denied_is_said_before_anything_is_written(tmp_path: Path, mo
 def test_a_full_disk_keeps_the_earlier_file_and_no_temporary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     html = tmp_path / "r.html"
     html.write_text("the earlier report", encoding="utf-8")
-    monkeypatch.setattr(Path, "write_text", _full_disk)
+    monkeypatch.setattr(Path, "write_bytes", _full_disk)
     with pytest.raises(OutputError, match=r"cannot write .*r\.html: the disk is full"):
         write_text(html, "the new report")
     monkeypatch.undo()
