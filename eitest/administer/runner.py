@@ -10,6 +10,7 @@ what it returns and keeps to the budget.
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,8 @@ from eitest.administer.one_trial import RunSettings, administer_one
 from eitest.administer.plan import Plan, TrialKey, TrialSpec, estimate_usage, make_plan
 from eitest.administer.provenance import dist_version, git_revision, python_call
 from eitest.administer.study import Study, run_id_of
-from eitest.client.event_loop import run_coroutine
+from eitest.client.event_loop import run_coroutine, signals_to
+from eitest.client.refusals import ProviderRefused, Refusal, refusal
 from eitest.errors import EitestError
 from eitest.secrets import redact_url
 from eitest.store import RunRecord, Store, now
@@ -32,6 +34,10 @@ class BudgetExceeded(EitestError):
     pass
 
 
+# After a first SIGINT or SIGTERM the calls in flight get this long to finish (they are paid for); a second abandons them.
+GRACE_S = 5.0
+
+
 @dataclass
 class RunOutcome:
     run_id: str
@@ -42,37 +48,101 @@ class RunOutcome:
     cost: float = 0.0
     stopped: str | None = None
     notes: list[str] = field(default_factory=list)  # what the user should know, e.g. a changed base URL
+    signal: str | None = None  # "SIGINT" or "SIGTERM" when a signal stopped the run
+
+    @property
+    def stored(self) -> int:
+        """The plan's trials in the store now: those done before this run and those it saved."""
+        return self.skipped + self.called
 
 
-async def _administer(plan: Plan, store: Store, on_trial: Callable[[Trial], None] | None) -> RunOutcome:
-    """Call every trial still to do, ``concurrency`` at a time, stopping once ``max_cost`` is spent."""
-    study = plan.study
-    settings = RunSettings.for_plan(plan)
-    todo = plan.todo
-    outcome = RunOutcome(plan.run_id, len(plan.trials), len(plan.trials) - len(todo))
-    queue: asyncio.Queue[TrialSpec] = asyncio.Queue()
-    for spec in todo:
-        queue.put_nowait(spec)
+class _Administration:
+    """The workers of one run and what stops them: the budget, a signal, or a provider's refusal.
 
-    async def worker() -> None:
-        while True:
-            if study.max_cost is not None and outcome.cost >= study.max_cost:
-                outcome.stopped = f"spent ${outcome.cost:.4f}, reaching --max-cost ${study.max_cost:.4f}"
+    A refusal (:mod:`eitest.client.refusals`) stops the run at once: the calls in flight are
+    abandoned and the refused trial is not stored, so every trial not stored stays to do.
+    SIGINT or SIGTERM stop the workers taking trials; those in flight get :data:`GRACE_S` to
+    finish, or none after a second signal.
+    """
+
+    def __init__(
+        self, plan: Plan, store: Store, on_trial: Callable[[Trial], None] | None, on_note: Callable[[str], None] | None
+    ) -> None:
+        self.plan, self.store, self.on_trial, self.on_note = plan, store, on_trial, on_note
+        self.settings = RunSettings.for_plan(plan)
+        todo = plan.todo
+        self.outcome = RunOutcome(plan.run_id, len(plan.trials), len(plan.trials) - len(todo))
+        self.queue: asyncio.Queue[TrialSpec] = asyncio.Queue()
+        for spec in todo:
+            self.queue.put_nowait(spec)
+        self.signal: str | None = None
+        self.refused: Refusal | None = None
+        self.in_flight = 0
+        self.workers: list[asyncio.Task[None]] = []
+
+    async def run(self) -> RunOutcome:
+        n = min(self.plan.study.concurrency, max(1, self.queue.qsize()))
+        self.workers = [asyncio.create_task(self._worker()) for _ in range(n)]
+        with signals_to(self._on_signal):
+            ended = await asyncio.gather(*self.workers, return_exceptions=True)
+        for result in ended:
+            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                raise result
+        outcome = self.outcome
+        if self.refused is not None:
+            raise ProviderRefused(
+                f"{self.refused}; {outcome.stored} of {outcome.planned} trials stored (run {outcome.run_id}), "
+                "no further calls made; fix it and re-run the same command to call the rest"
+            )
+        if self.signal is not None:
+            outcome.signal, outcome.stopped = self.signal, f"by {self.signal}"
+        return outcome
+
+    async def _worker(self) -> None:
+        outcome, limit = self.outcome, self.plan.study.max_cost
+        while self.signal is None and self.refused is None:
+            if limit is not None and outcome.cost >= limit:
+                outcome.stopped = f"spent ${outcome.cost:.4f}, reaching --max-cost ${limit:.4f}"
                 return
             try:
-                spec = queue.get_nowait()
+                spec = self.queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            trial = await administer_one(spec, settings)
-            store.save_trial(trial)  # committed at once: a killed run loses only the calls in flight
+            self.in_flight += 1
+            try:
+                trial = await administer_one(spec, self.settings)
+            finally:
+                self.in_flight -= 1
+            if trial.status == Status.ERROR and (refused := refusal(spec.model, trial.error, self.settings.call)):
+                self.refused = self.refused or refused
+                self._abandon()
+                return
+            self.store.save_trial(trial)  # committed at once: a killed run loses only the calls in flight
             outcome.called += 1
             outcome.failed += trial.status == Status.ERROR
             outcome.cost += trial.cost or 0.0
-            if on_trial is not None:
-                on_trial(trial)
+            if self.on_trial is not None:
+                self.on_trial(trial)
 
-    await asyncio.gather(*(worker() for _ in range(min(study.concurrency, max(1, len(todo))))))
-    return outcome
+    def _on_signal(self, sig: signal.Signals) -> None:
+        if self.signal is not None:
+            self._abandon()
+            return
+        self.signal = sig.name
+        if self.in_flight and self.on_note is not None:
+            again = "press Ctrl-C again" if sig == signal.SIGINT else f"send {sig.name} again"
+            self.on_note(
+                f"{sig.name}: no new calls; waiting up to {GRACE_S:g} s for the {self.in_flight} in flight "
+                f"({again} to abandon them)"
+            )
+        asyncio.get_running_loop().call_later(GRACE_S, self._abandon)
+
+    def _abandon(self) -> None:
+        """Cancel the calls in flight (not the caller's own): what is stored stays, the rest stays to do."""
+        me = asyncio.current_task()
+        for task in self.workers:
+            if task is not me:
+                task.cancel()
 
 
 def run_study(
@@ -93,7 +163,9 @@ def run_study(
     ``on_note`` sees each note as it arises (they are also in the outcome's ``notes``).
 
     Another process running the same study on the same store makes this fail at once
-    (:class:`~eitest.store.lock.StoreBusy`), and so does a damaged store.
+    (:class:`~eitest.store.lock.StoreBusy`), and so does a damaged store. A provider that
+    refuses the key, access or the model stops the run with :class:`ProviderRefused`;
+    SIGINT or SIGTERM stop it with what was finished stored and ``outcome.signal`` set.
     """
     plan = make_plan(study, estimate=False)  # checks models and instruments before anything is written
     with Store(db) as store:
@@ -110,7 +182,7 @@ def run_study(
                 planned, skipped = len(plan.trials), len(plan.trials) - len(plan.todo)
                 return RunOutcome(plan.run_id, planned, skipped, stopped="not confirmed", notes=notes)
             _start(plan, store, command or python_call(study, db))
-            outcome = run_coroutine(_administer(plan, store, on_trial))
+            outcome = run_coroutine(_Administration(plan, store, on_trial, on_note).run())
             outcome.notes = notes
             if not outcome.stopped and outcome.failed == 0:
                 store.mark_run(plan.run_id, finished=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from typing import TYPE_CHECKING
 
@@ -9,16 +10,20 @@ import click
 
 from eitest.cli import options
 from eitest.cli.output import UsageProblem, db_option, emit, output_options, user_errors
+from eitest.cli.pipes import guard_output
 from eitest.cli.terminal import echo
 from eitest.vocabulary import OptionOrder, ProtocolName
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
+    from eitest.administer.runner import RunOutcome
     from eitest.administer.study import Study
     from eitest.store.trial import Trial
 
 DEFAULT_DB = "eitest.db"
+# The shell's convention for a process ended by a signal: 128 + its number.
+EXIT_STATUS = {"SIGINT": 130, "SIGTERM": 143}
 
 
 @click.command()
@@ -88,6 +93,8 @@ def run(study_file: str | None, yes: bool, **flags: object) -> None:
     except ValidationError as exc:
         raise UsageProblem("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
     db = study.db or DEFAULT_DB
+    guard_output()  # from here a closed stdout or stderr (| head -1) drops output, never the run
+    command = shlex.join(["eitest", *sys.argv[1:]])
 
     def confirm(plan) -> bool:
         for line in plan.describe():
@@ -104,13 +111,16 @@ def run(study_file: str | None, yes: bool, **flags: object) -> None:
         outcome = run_study(
             study,
             db,
-            command=" ".join(["eitest", *sys.argv[1:]]),
+            command=command,
             on_plan=lambda p: confirm(p) and progress.start(len(p.todo)),
             on_trial=progress.advance,
             on_note=lambda text: echo(f"note: {text}", err=True),
         )
     finally:
         progress.stop()
+    if outcome.signal:
+        echo(_stopped_line(outcome, command), err=True)
+        raise SystemExit(EXIT_STATUS[outcome.signal])
     if outcome.stopped:
         echo(f"stopped: {outcome.stopped}", err=True)
     with Store(db) as store:
@@ -121,6 +131,16 @@ def run(study_file: str | None, yes: bool, **flags: object) -> None:
         + (" (re-run the same command to retry them)" if outcome.failed else "")
         + f"; store: {db}",
         err=True,
+    )
+
+
+def _stopped_line(outcome: RunOutcome, command: str) -> str:
+    """The one line a run stopped by a signal ends with: what is stored, and the command that resumes it."""
+    from eitest.client import redact
+
+    return (
+        f"stopped by {outcome.signal}: {outcome.stored} of {outcome.planned} trials stored (run {outcome.run_id}); "
+        f"resume with: {redact(command)}"
     )
 
 

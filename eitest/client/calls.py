@@ -31,6 +31,8 @@ RETRYABLE = (
     "APIError",
     "BadGatewayError",
 )
+# The client errors that are about timing, not the request: a timeout, a conflict, a rate limit.
+RETRYABLE_STATUS = (408, 409, 429)
 # What came back from a reply without text is kept in the trial's error, up to this length.
 KEPT_CHARS = 2000
 # A retry after a timeout is said on stderr: a hanging server otherwise waits in silence.
@@ -199,8 +201,10 @@ def _retryable(exc: BaseException) -> bool:
     }:
         return False
     status = getattr(exc, "status_code", None)
-    if isinstance(status, int) and (status == 429 or status >= 500):
+    if isinstance(status, int) and (status in RETRYABLE_STATUS or status >= 500):
         return True
+    if isinstance(status, int) and 400 <= status < 500:
+        return False  # the request itself was refused (a key, a model, a prompt): the same request fails again
     return bool(names & set(RETRYABLE))
 
 

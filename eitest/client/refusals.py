@@ -1,0 +1,80 @@
+"""Provider answers that stop a run: a refused key (401), refused access (403), no such model (404).
+
+No retry changes such an answer and every other trial of the model would get the same,
+so the runner stops at the first one instead of spending each trial's retries on it.
+A context-too-long 400 is not here: it concerns one item's prompt, and that trial alone
+is stored as failed. The failure is read from the head that :mod:`eitest.client.calls`
+writes into every error (``"AuthenticationError (401): ..."``), the one text that
+travels from the call to the runner inside the trial.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from eitest.client.calls import CallSettings, provider_key_names
+from eitest.client.keys import redact
+from eitest.errors import EitestError
+
+# "<exception class> (<HTTP status>): <provider's message>", as calls._describe writes it.
+_HEAD = re.compile(r"^(?P<name>\w+)(?: \((?P<status>\d{3})\))?: ?(?P<detail>.*)", re.S)
+# What litellm puts before the provider's own words: "litellm.NotFoundError: NotFoundError: OpenAIException - ".
+_WRAPPING = re.compile(r"^(?:litellm\.\w+: )?(?:\w+Error: )?(?:\w+Exception - )?")
+# Both the class litellm maps a status to and the bare status: a provider mapped to a generic class still counts.
+_KINDS = {
+    401: ("AuthenticationError", "refused the key"),
+    403: ("PermissionDeniedError", "refused access"),
+    404: ("NotFoundError", "has no such model"),
+}
+
+
+class ProviderRefused(EitestError):
+    """A run stopped by a provider's refusal (401/403/404): the message says what to fix; re-running resumes."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One refusal: the model refused, the HTTP status, what it means, the fix, and the provider's own words."""
+
+    model: str
+    status: int
+    what: str
+    fix: str
+    detail: str
+
+    def __str__(self) -> str:
+        said = f" (the provider said: {self.detail})" if self.detail else ""
+        return f"the provider {self.what} ({self.status}) for {self.model}: {self.fix}{said}"
+
+
+def refusal(model: str, error: str | None, settings: CallSettings) -> Refusal | None:
+    """The refusal that a trial's ``error`` records, or None for any other outcome (retryable or per item)."""
+    match = _HEAD.match(error or "")
+    if match is None:
+        return None
+    name, detail = match["name"], _WRAPPING.sub("", match["detail"].strip())
+    status = int(match["status"]) if match["status"] else None
+    for code, (cls, what) in _KINDS.items():
+        if status == code or (status is None and name == cls):
+            return Refusal(model, code, what, _fix(code, model, settings), detail)
+    return None
+
+
+def _fix(status: int, model: str, settings: CallSettings) -> str:
+    if status == 404:
+        where = f" and --api-base {redact(settings.api_base)}" if settings.api_base else ""
+        return f"check the model string{where}"
+    key = _key_hint(model, settings)
+    if status == 401:
+        return key
+    return f"{key}; the key may lack access to this model, or the account may be restricted"
+
+
+def _key_hint(model: str, settings: CallSettings) -> str:
+    if settings.api_key_env:
+        return f"check the key in {settings.api_key_env}"
+    if settings.api_base:
+        return "no key was sent; give --api-key-env NAME to send the key in $NAME"
+    names = provider_key_names(model)
+    return f"check {' and '.join(names)}" if names else "check the provider's key in the environment"

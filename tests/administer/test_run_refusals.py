@@ -1,0 +1,177 @@
+"""A provider's refusal (401, 403, 404) stops the run at once; a context-too-long 400 fails only its trial."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from openai_server import Action, ScriptedServer, keyed_script, prompt_of
+
+from eitest.administer.runner import run_study
+from eitest.administer.study import Study
+from eitest.cli import cli
+from eitest.client import CallSettings
+from eitest.client.calls import _retryable
+from eitest.client.refusals import ProviderRefused, refusal
+from eitest.instruments import catalogue
+from eitest.store import Store
+
+PROVIDER_SAYS = {
+    401: "Incorrect API key provided: sk-proj-abc...wxyz.",
+    403: "Project does not have access to model locked-model.",
+    404: "The model `gone-model` does not exist or you do not have access to it.",
+}
+
+
+@pytest.fixture(scope="module")
+def keyed():
+    steu = catalogue()["open-steu"]
+    return keyed_script({it.stem.strip(): it.option(it.best_option).text for it in steu.items})
+
+
+def stored(db: Path) -> int:
+    with Store(db) as store:
+        return len(store.trials())
+
+
+@pytest.mark.parametrize(
+    "status, refused",
+    [
+        (401, "the provider refused the key (401) for openai/x: check the key in EITEST_TEST_KEY"),
+        (
+            403,
+            "the provider refused access (403) for openai/x: check the key in EITEST_TEST_KEY; "
+            "the key may lack access to this model, or the account may be restricted",
+        ),
+        (404, "the provider has no such model (404) for openai/x: check the model string and --api-base "),
+    ],
+)
+def test_a_refusal_stops_the_run_and_a_rerun_after_the_fix_calls_every_trial(
+    tmp_path, monkeypatch, keyed, status, refused
+):
+    monkeypatch.setenv("EITEST_TEST_KEY", "test-key-value-1234")
+    db = tmp_path / "r.db"
+    study = Study(
+        models=["openai/x"], instruments=["open-steu"], concurrency=4, backoff_s=0.01, api_key_env="EITEST_TEST_KEY"
+    )
+    with ScriptedServer(lambda body: Action(status=status, message=PROVIDER_SAYS[status])) as srv:
+        with pytest.raises(ProviderRefused) as caught:
+            run_study(study.model_copy(update={"api_base": srv.url}), db)
+        assert 1 <= srv.requests <= 4  # the calls in flight when the first came back, none retried, none after
+        port = srv.port
+    message = str(caught.value)
+    said = PROVIDER_SAYS[status].replace("sk-proj-abc", "sk-[redacted]")  # a key's fragment never comes back
+    assert message.startswith(f"{refused}{srv.url if status == 404 else ''} (the provider said: {said}); ")
+    assert message.endswith(
+        "; 0 of 45 trials stored (run " + message.split("(run ")[1].split(")")[0] + "), no further calls made; "
+        "fix it and re-run the same command to call the rest"
+    )
+    assert stored(db) == 0  # not stored as errors: still to do
+    with ScriptedServer(keyed, port=port) as srv:
+        again = run_study(study.model_copy(update={"api_base": srv.url}), db)
+        assert srv.requests == 45 and max(srv.calls.values()) == 1
+    assert again.skipped == 0 and again.called == 45 and again.failed == 0 and stored(db) == 45
+
+
+def test_a_refusal_part_way_keeps_what_was_stored_and_the_rerun_calls_only_the_rest(tmp_path, keyed):
+    db = tmp_path / "p.db"
+    answered: list[int] = []
+
+    def script(body):
+        if len(answered) < 10:
+            answered.append(1)
+            return keyed(body)
+        return Action(status=401, message="Invalid key")
+
+    study = Study(models=["openai/x"], instruments=["open-steu"], concurrency=1, backoff_s=0.01)
+    with ScriptedServer(script) as srv:
+        with pytest.raises(ProviderRefused, match="no key was sent; give --api-key-env NAME") as caught:
+            run_study(study.model_copy(update={"api_base": srv.url}), db)
+        assert srv.requests == 11
+        port = srv.port
+    assert "; 10 of 45 trials stored (run " in str(caught.value) and stored(db) == 10
+    with ScriptedServer(keyed, port=port) as srv:
+        again = run_study(study.model_copy(update={"api_base": srv.url}), db)
+        assert srv.requests == 35
+    assert again.skipped == 10 and again.called == 35 and stored(db) == 45
+
+
+def test_the_cli_says_the_refusal_in_one_line_with_exit_status_2(tmp_path):
+    with ScriptedServer(lambda body: Action(status=401, message="Invalid key")) as srv:
+        res = CliRunner().invoke(
+            cli,
+            [
+                "run",
+                "-m",
+                "openai/x",
+                "-i",
+                "open-stem",
+                "--api-base",
+                srv.url,
+                "--yes",
+                "--db",
+                str(tmp_path / "c.db"),
+            ],
+        )
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    (line,) = [ln for ln in res.output.splitlines() if ln.startswith("Error: ")]
+    assert line.startswith(
+        "Error: the provider refused the key (401) for openai/x: no key was sent; give --api-key-env NAME "
+        "to send the key in $NAME (the provider said: Invalid key); 0 of 32 trials stored (run "
+    )
+
+
+def test_a_prompt_too_long_fails_its_trial_once_and_the_run_goes_on(tmp_path, keyed):
+    first = catalogue()["open-steu"].items[0].stem.strip()
+    too_long = (
+        "This model's maximum context length is 8192 tokens. However, your messages resulted in 9120 tokens. "
+        "Please reduce the length of the messages."
+    )
+
+    def script(body):
+        return Action(status=400, message=too_long) if first in prompt_of(body) else keyed(body)
+
+    with ScriptedServer(script) as srv:
+        out = run_study(
+            Study(models=["openai/x"], instruments=["open-steu"], api_base=srv.url, backoff_s=0.01), tmp_path / "l.db"
+        )
+        assert srv.requests == 45  # not retried
+    with Store(tmp_path / "l.db") as store:
+        df = store.trials()
+    (failed,) = df[df["status"] == "error"].itertuples()
+    assert out.called == 45 and out.failed == 1 and len(df) == 45
+    assert failed.attempts == 1 and failed.error.startswith("ContextWindowExceededError (400): ")
+
+
+class APIError(Exception):
+    """A provider error mapped to litellm's generic class: only its status tells what it is."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"status {status}")
+        self.status_code = status
+
+
+@pytest.mark.parametrize(
+    "status, retried", [(400, False), (401, False), (404, False), (408, True), (429, True), (503, True)]
+)
+def test_a_client_error_is_not_retried_whatever_its_class(status, retried):
+    assert _retryable(APIError(status)) is retried
+
+
+@pytest.mark.parametrize(
+    "error, status",
+    [
+        ("AuthenticationError (401): Invalid key", 401),
+        ("APIError (403): Forbidden", 403),
+        ("NotFoundError: model gone", 404),
+        ("ContextWindowExceededError (400): too long", None),
+        ("BadRequestError (400): bad temperature", None),
+        ("Timeout: no complete reply within 1 s", None),
+        ("InternalServerError (500): oops", None),
+        (None, None),
+    ],
+)
+def test_only_key_access_and_model_refusals_stop_a_run(error, status):
+    found = refusal("openai/x", error, CallSettings(api_base="http://127.0.0.1:9/v1"))
+    assert (found.status if found else None) == status
