@@ -22,9 +22,12 @@ from eitest.client.calls import (
     missing_keys,
     redact,
     supports_json_mode,
+    temperature_taken,
 )
+from eitest.client.reasoning import NOT_SENT
 
 __all__ = [
+    "NOT_SENT",
     "CallResult",
     "CallSettings",
     "ModelError",
@@ -37,4 +40,5 @@ __all__ = [
     "missing_keys",
     "redact",
     "supports_json_mode",
+    "temperature_taken",
 ]

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from eitest.client import offline
+from eitest.client import offline, reasoning
 from eitest.client.keys import NO_KEY, redact
 from eitest.errors import EitestError
 
@@ -70,6 +70,10 @@ class CallResult:
     attempts: int = 0
     error: str | None = None
     errors: list[str] = field(default_factory=list)
+    reasoning: str | None = None  # what the provider returned apart from the answer text
+    reasoning_tokens: int | None = None
+    temperature_sent: bool = True  # False: the settings' temperature was left out (the model does not take it)
+    refused_calls: int = 0  # calls the server refused for their temperature, made again without it
 
 
 _litellm: Any = None
@@ -238,8 +242,12 @@ async def complete(
         "num_retries": 0,
         "max_retries": 0,
     }
+    result = CallResult()
     if settings.temperature is not None:
-        kwargs["temperature"] = settings.temperature
+        if temperature_taken(model, settings):
+            kwargs["temperature"] = settings.temperature
+        else:
+            result.temperature_sent = False
     if max_tokens or settings.max_tokens:
         kwargs["max_tokens"] = settings.max_tokens or max_tokens
     # A custom host gets only the key the user named for it, never the provider's own.
@@ -254,14 +262,14 @@ async def complete(
     if response_format is not None:
         kwargs["response_format"] = response_format
 
-    result = CallResult()
     secrets = [api_key, key]
     for attempt in range(settings.max_retries + 1):
-        result.attempts = attempt + 1
+        result.attempts = attempt + 1 + result.refused_calls
         start = time.perf_counter()
         try:
             # litellm's timeout bounds each read; a server trickling its body defeats it. This bounds the call.
-            response = await asyncio.wait_for(litellm.acompletion(**kwargs), settings.timeout_s)
+            call = _without_refused_temperature(litellm, kwargs, result, settings, secrets)
+            response = await asyncio.wait_for(call, settings.timeout_s)
             result.latency_s = time.perf_counter() - start
             _fill(result, response, model)
         except Exception as exc:  # provider errors come in many classes; each is classified below
@@ -285,6 +293,31 @@ async def complete(
         result.error = None
         return result
     return result
+
+
+def temperature_taken(model: str, settings: CallSettings) -> bool:
+    """Whether the settings' temperature is sent to ``model`` (see :mod:`eitest.client.reasoning`)."""
+    if settings.temperature is None or offline.is_offline(model):
+        return settings.temperature is not None
+    return reasoning.takes_temperature(litellm_module(), model, settings.temperature, settings.api_base)
+
+
+async def _without_refused_temperature(
+    litellm: Any, kwargs: dict[str, Any], result: CallResult, settings: CallSettings, secrets: list[str | None]
+) -> Any:
+    """The call; when its server refuses the temperature, the same call again without it (noted in the result)."""
+    try:
+        return await litellm.acompletion(**kwargs)
+    except Exception as exc:
+        if "temperature" not in kwargs or not reasoning.refuses_temperature(exc):
+            raise
+        result.errors.append(_describe(exc, secrets, settings.timeout_s) + " (sent again without temperature)")
+        del kwargs["temperature"]
+        reasoning.remember_refusal(kwargs["model"], settings.api_base)
+        result.temperature_sent = False
+        result.refused_calls += 1
+        result.attempts += 1
+        return await litellm.acompletion(**kwargs)
 
 
 class NoText(Exception):
@@ -311,12 +344,14 @@ def _fill(result: CallResult, response: Any, model: str) -> None:
     if text is None and (no_text := _no_text(message)) is not None:
         raise no_text
     result.text = text
+    result.reasoning = reasoning.reply_reasoning(message)
     result.finish_reason = getattr(choice, "finish_reason", None)
     result.model_returned = getattr(response, "model", None)
     usage = getattr(response, "usage", None)
     if usage is not None:
         result.prompt_tokens = getattr(usage, "prompt_tokens", None)
         result.completion_tokens = getattr(usage, "completion_tokens", None)
+        result.reasoning_tokens = reasoning.reasoning_tokens(usage)
     if offline.is_offline(model):
         result.cost = 0.0
         return

@@ -59,7 +59,7 @@ def test_older_stores_migrate_to_the_note_column(tmp_path: Path, schema: int):
     conn.executescript(";\n".join(MIGRATIONS[:schema]) + f";\nPRAGMA user_version = {schema};")
     conn.close()
     with Store(path) as s:
-        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == 3 == len(MIGRATIONS)
+        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == 4 == len(MIGRATIONS)
         assert "text_repaired" in {r[1] for r in s.conn.execute("PRAGMA table_info(trials)")}
         s.ensure_run(record())
         s.save_trial(trial(raw_reply="\ud800"))
