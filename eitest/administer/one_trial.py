@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from eitest import client
-from eitest.administer.parsing import inline_reasoning, parse_reply
+from eitest.administer.parsing import parse_reply
 from eitest.administer.plan import Plan, TrialSpec
 from eitest.administer.prompts import Protocol, get_protocol
 from eitest.administer.study import Study
+from eitest.administer.think_blocks import inline_reasoning
 from eitest.client import CallSettings, offline
 from eitest.store import now
 from eitest.store.trial import Trial

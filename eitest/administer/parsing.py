@@ -329,29 +329,6 @@ def _mentions(body: str, ctx: Ctx) -> ParseResult:
     return ParseResult(Status.UNPARSEABLE, None, "no_answer")
 
 
-# --------------------------------------------------------------------------- think blocks
-_THINK_OPEN = re.compile(r"<think(?:ing)?>", re.I)
-
-
-def inline_reasoning(reply: str | None) -> str | None:
-    """The reasoning a reply holds inline in ``<think>...</think>`` blocks (as some local servers send it), or None.
-
-    The blocks' text, joined; an unclosed block (a reply cut off mid-thought) is reasoning to
-    the end. :func:`parse_reply` reads only what lies outside them; the reply itself is kept
-    verbatim, blocks included.
-    """
-    if not reply or not _THINK_OPEN.search(reply):
-        return None
-    parts = [
-        _THINK_OPEN.sub("", re.sub(r"</think(?:ing)?>$", "", m.group(0), flags=re.I)) for m in THINK.finditer(reply)
-    ]
-    rest = THINK.sub("", reply)
-    if (open_block := _THINK_OPEN.search(rest)) is not None:
-        parts.append(rest[open_block.end() :])
-    text = "\n\n".join(p.strip() for p in parts if p.strip())
-    return text or None
-
-
 # --------------------------------------------------------------------------- entry point
 def parse_reply(
     reply: str | None, options: Sequence[str], *, protocol: str = "standard", error: str | None = None

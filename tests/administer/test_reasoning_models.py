@@ -10,9 +10,10 @@ import yaml
 from conftest import instrument_data
 from openai_server import Action, ScriptedServer, prompt_of
 
-from eitest.administer.parsing import inline_reasoning, parse_reply
+from eitest.administer.parsing import parse_reply
 from eitest.administer.runner import run_study
 from eitest.administer.study import Study
+from eitest.administer.think_blocks import inline_reasoning
 from eitest.outputs.codebook import TRIAL_VARIABLES
 from eitest.outputs.export import export
 from eitest.store import Store
