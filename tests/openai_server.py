@@ -2,8 +2,8 @@
 
 It answers ``POST /v1/chat/completions`` by a script: a function from the request
 body to an :class:`Action` (reply text, HTTP status, delay, malformed body, hang).
-It counts requests per prompt and keeps the Authorization headers it saw, so tests
-can check what reached the wire. Run it in a thread (:class:`ScriptedServer`) or as
+It counts requests per prompt and keeps the Authorization headers and the bodies it
+saw, so tests can check what reached the wire. Run it in a thread (:class:`ScriptedServer`) or as
 its own process (``python tests/openai_server.py --port 0 --keyed FILE``).
 """
 
@@ -36,6 +36,9 @@ class Action:
     trickle_s: float = 0.0  # send the body one byte at a time, this long apart (each read is quick, the whole slow)
     tool_call: tuple[str, str] | None = None  # answer with a tool call (name, JSON arguments) and no content
     no_choices: bool = False  # answer with "choices": []
+    reasoning_content: str | None = None  # the message's reasoning_content, as DeepSeek-R1 sends it
+    reasoning_tokens: int | None = None  # usage.completion_tokens_details.reasoning_tokens, as o1 reports them
+    refuse_temperature: bool = False  # a request with "temperature" gets OpenAI's 400 for o1-style models
 
 
 def prompt_of(body: dict[str, Any]) -> str:
@@ -75,6 +78,7 @@ class ScriptedServer:
         self.script = script
         self.calls: Counter[str] = Counter()
         self.auth: list[str] = []
+        self.bodies: list[dict[str, Any]] = []  # every request body, in order
         self.requests = 0
         self._lock = threading.Lock()
         server = self
@@ -96,6 +100,11 @@ class ScriptedServer:
                     server.calls[prompt_key(body)] += 1
                     server.auth.append(self.headers.get("Authorization", ""))
                 action = server.script(body)
+                with server._lock:
+                    server.bodies.append(body)
+                if action.refuse_temperature and "temperature" in body:
+                    message = "Unsupported parameter: 'temperature' is not supported with this model."
+                    action = Action(status=400, message=message)
                 if action.hang_s:
                     time.sleep(action.hang_s)
                 if action.delay_s:
@@ -111,6 +120,13 @@ class ScriptedServer:
                     return
                 words = len(prompt_of(body).split())
                 message: dict[str, Any] = {"role": "assistant", "content": action.reply}
+                if action.reasoning_content is not None:
+                    message["reasoning_content"] = action.reasoning_content
+                usage: dict[str, Any] = {"prompt_tokens": words, "completion_tokens": 1, "total_tokens": words + 1}
+                if action.reasoning_tokens is not None:
+                    done = 1 + action.reasoning_tokens  # reasoning tokens are part of the completion's
+                    usage.update(completion_tokens=done, total_tokens=words + done)
+                    usage["completion_tokens_details"] = {"reasoning_tokens": action.reasoning_tokens}
                 if action.tool_call is not None:
                     name, arguments = action.tool_call
                     function = {"name": name, "arguments": arguments}
@@ -134,7 +150,7 @@ class ScriptedServer:
                                 "finish_reason": "tool_calls" if action.tool_call else "stop",
                             }
                         ],
-                        "usage": {"prompt_tokens": words, "completion_tokens": 1, "total_tokens": words + 1},
+                        "usage": usage,
                     }
                 ).encode()
                 self._send(200, payload, action.trickle_s)

@@ -16,6 +16,8 @@ from eitest import client
 from eitest.administer.parsing import parse_reply
 from eitest.administer.plan import Plan, TrialSpec
 from eitest.administer.prompts import Protocol, get_protocol
+from eitest.administer.study import Study
+from eitest.administer.think_blocks import inline_reasoning
 from eitest.client import CallSettings, offline
 from eitest.store import now
 from eitest.store.trial import Trial
@@ -38,19 +40,37 @@ class RunSettings:
         """The settings of ``plan``'s run, from its study; asks litellm which models take a JSON mode."""
         study = plan.study
         protocol = get_protocol(study.protocol)
-        call = CallSettings(
-            temperature=study.temperature,
-            max_tokens=study.max_tokens,
-            api_base=study.api_base,
-            timeout_s=study.timeout_s,
-            max_retries=study.max_retries,
-            backoff_s=study.backoff_s,
-            api_key_env=study.api_key_env,
-        )
+        call = call_settings(study)
         json_mode = frozenset(
             m for m in study.models if protocol.structured and client.supports_json_mode(m, study.api_base)
         )
         return cls(plan.run_id, protocol, call, study.option_order, study.seed, json_mode)
+
+
+def call_settings(study: Study) -> CallSettings:
+    """How every call of ``study``'s run is made."""
+    return CallSettings(
+        temperature=study.temperature,
+        max_tokens=study.max_tokens,
+        api_base=study.api_base,
+        timeout_s=study.timeout_s,
+        max_retries=study.max_retries,
+        backoff_s=study.backoff_s,
+        api_key_env=study.api_key_env,
+    )
+
+
+def temperature_manifest(plan: Plan) -> dict[str, dict[str, str]]:
+    """For the run's config: the models that get no temperature, because litellm knows they do not take it.
+
+    Empty when every model gets the study's temperature (or it sets none). A server that
+    refuses the parameter during the run is noted in each trial's error instead.
+    """
+    call = call_settings(plan.study)
+    if call.temperature is None:
+        return {}
+    skipped = {m: client.NOT_SENT for m in plan.study.models if not client.temperature_taken(m, call)}
+    return {"temperature_not_sent": skipped} if skipped else {}
 
 
 def trial_seed(seed: int, spec: TrialSpec) -> int:
@@ -112,6 +132,9 @@ async def administer_one(spec: TrialSpec, run: RunSettings) -> Trial:
         error=result.error if result.error else ("; ".join(result.errors) or None),
         started_at=started,
         finished_at=now(),
+        # The provider's own field wins; a <think> block inline stays in raw_reply as it came.
+        reasoning=result.reasoning or inline_reasoning(result.text),
+        reasoning_tokens=result.reasoning_tokens,
     )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eitest.administer.one_trial import RunSettings, administer_one
+from eitest.administer.one_trial import RunSettings, administer_one, temperature_manifest
 from eitest.administer.plan import Plan, TrialKey, TrialSpec, estimate_usage, make_plan
 from eitest.administer.provenance import dist_version, git_revision, python_call
 from eitest.administer.study import Study, run_id_of
@@ -226,6 +226,7 @@ def _start(plan: Plan, store: Store, command: str) -> None:
                 "api_base": study.api_base,  # where the calls went; the store blanks its credentials
                 "concurrency": study.concurrency,
                 "max_cost": study.max_cost,
+                **temperature_manifest(plan),  # models that get no temperature, and why
             },
             instrument_hashes=plan.hashes,
             eitest_version=__version__,

@@ -17,9 +17,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from eitest.client import offline
+from eitest.client import offline, reasoning
 from eitest.client.keys import NO_KEY, redact
-from eitest.errors import EitestError
 
 # Retried: rate limits, server errors, timeouts and broken connections or bodies.
 RETRYABLE = (
@@ -72,6 +71,10 @@ class CallResult:
     attempts: int = 0
     error: str | None = None
     errors: list[str] = field(default_factory=list)
+    reasoning: str | None = None  # what the provider returned apart from the answer text
+    reasoning_tokens: int | None = None
+    temperature_sent: bool = True  # False: the settings' temperature was left out (the model does not take it)
+    refused_calls: int = 0  # calls the server refused for their temperature, made again without it
 
 
 _litellm: Any = None
@@ -93,92 +96,6 @@ def litellm_module() -> Any:
 
 
 # --------------------------------------------------------------------------- keys
-
-
-def provider_key_names(model: str) -> list[str]:
-    """The environment variables the provider of ``model`` reads its key from (empty: it needs none)."""
-    if offline.is_offline(model):
-        return []
-    litellm = litellm_module()
-    missing = missing_keys(model)
-    if missing:
-        return missing
-    try:
-        provider = litellm.get_llm_provider(model=model)[1]
-    except Exception:
-        return []
-    usual = f"{str(provider).upper()}_API_KEY"
-    return [usual] if os.environ.get(usual) else []
-
-
-def key_route(model: str, api_base: str | None = None, api_key_env: str | None = None) -> str:
-    """Which environment variable's key goes to which host, for the plan printed before a run."""
-    if offline.is_offline(model):
-        return f"{model}: offline responder, no key"
-    if api_base:
-        where = f"{model} via {redact(api_base)}"
-        if api_key_env:
-            return f"{where}: key from {api_key_env}"
-        return f"{where}: no key (--api-key-env NAME sends the key in $NAME)"
-    names = [api_key_env] if api_key_env else provider_key_names(model)
-    if not names:
-        return f"{model}: no key (the provider needs none)"
-    unset = [n for n in names if not os.environ.get(n)]
-    return (
-        f"{model}: key from {' and '.join(names)}{' (not set)' if unset else ''}, sent to the provider's own endpoint"
-    )
-
-
-# --------------------------------------------------------------------------- checks
-
-
-class ModelError(EitestError):
-    """A model string litellm does not know, or a provider whose key is not set."""
-
-
-def check_model(
-    model: str, api_base: str | None = None, *, require_key: bool = True, api_key_env: str | None = None
-) -> None:
-    """Fail early, with the fix, for an unknown model string or (when ``require_key``) a missing key.
-
-    ``api_key_env`` names the variable that holds the key (with ``api_base``, the only key sent).
-    """
-    if offline.is_offline(model):
-        responder = offline.responder(model)
-        if responder is None:
-            raise ModelError(f"unknown offline responder {model!r}; use one of {', '.join(offline.model_names())}")
-        responder.check()
-        return
-    litellm = litellm_module()
-    try:
-        _, provider, _, _ = litellm.get_llm_provider(model=model, api_base=api_base)
-    except Exception:
-        raise ModelError(
-            f"unknown model {model!r}: give a litellm model string such as openai/gpt-4o, "
-            "anthropic/claude-3-5-haiku-latest or ollama/llama3.1 (or openai/NAME with --api-base URL)"
-        ) from None
-    if not require_key:
-        return
-    if api_key_env:
-        if not os.environ.get(api_key_env):
-            raise ModelError(
-                f"no key for {model}: --api-key-env names {api_key_env}, which is not set; "
-                f"export {api_key_env}=... (or leave --api-key-env out to send no key)"
-            )
-        return
-    if api_base:
-        return  # a self-hosted OpenAI-compatible server often needs no key
-    missing = missing_keys(model)
-    if missing:
-        raise ModelError(f"no key for {model}: set {' and '.join(missing)} in the environment (provider {provider})")
-
-
-def missing_keys(model: str) -> list[str]:
-    """Environment variables the provider of ``model`` needs and that are not set."""
-    if offline.is_offline(model):
-        return []
-    env = litellm_module().validate_environment(model=model)
-    return list(env.get("missing_keys") or [])
 
 
 # --------------------------------------------------------------------------- the call
@@ -242,8 +159,12 @@ async def complete(
         "num_retries": 0,
         "max_retries": 0,
     }
+    result = CallResult()
     if settings.temperature is not None:
-        kwargs["temperature"] = settings.temperature
+        if temperature_taken(model, settings):
+            kwargs["temperature"] = settings.temperature
+        else:
+            result.temperature_sent = False
     if max_tokens or settings.max_tokens:
         kwargs["max_tokens"] = settings.max_tokens or max_tokens
     # A custom host gets only the key the user named for it, never the provider's own.
@@ -258,14 +179,14 @@ async def complete(
     if response_format is not None:
         kwargs["response_format"] = response_format
 
-    result = CallResult()
     secrets = [api_key, key]
     for attempt in range(settings.max_retries + 1):
-        result.attempts = attempt + 1
+        result.attempts = attempt + 1 + result.refused_calls
         start = time.perf_counter()
         try:
             # litellm's timeout bounds each read; a server trickling its body defeats it. This bounds the call.
-            response = await asyncio.wait_for(litellm.acompletion(**kwargs), settings.timeout_s)
+            call = _without_refused_temperature(litellm, kwargs, result, settings, secrets)
+            response = await asyncio.wait_for(call, settings.timeout_s)
             result.latency_s = time.perf_counter() - start
             _fill(result, response, model)
         except Exception as exc:  # provider errors come in many classes; each is classified below
@@ -291,6 +212,31 @@ async def complete(
     return result
 
 
+def temperature_taken(model: str, settings: CallSettings) -> bool:
+    """Whether the settings' temperature is sent to ``model`` (see :mod:`eitest.client.reasoning`)."""
+    if settings.temperature is None or offline.is_offline(model):
+        return settings.temperature is not None
+    return reasoning.takes_temperature(litellm_module(), model, settings.temperature, settings.api_base)
+
+
+async def _without_refused_temperature(
+    litellm: Any, kwargs: dict[str, Any], result: CallResult, settings: CallSettings, secrets: list[str | None]
+) -> Any:
+    """The call; when its server refuses the temperature, the same call again without it (noted in the result)."""
+    try:
+        return await litellm.acompletion(**kwargs)
+    except Exception as exc:
+        if "temperature" not in kwargs or not reasoning.refuses_temperature(exc):
+            raise
+        result.errors.append(_describe(exc, secrets, settings.timeout_s) + " (sent again without temperature)")
+        del kwargs["temperature"]
+        reasoning.remember_refusal(kwargs["model"], settings.api_base)
+        result.temperature_sent = False
+        result.refused_calls += 1
+        result.attempts += 1
+        return await litellm.acompletion(**kwargs)
+
+
 class NoText(Exception):
     """A reply that came back without text to read: no choices, or an answer in a tool call. Retried."""
 
@@ -312,6 +258,7 @@ def _fill(result: CallResult, response: Any, model: str) -> None:
     if usage is not None:
         result.prompt_tokens = getattr(usage, "prompt_tokens", None)
         result.completion_tokens = getattr(usage, "completion_tokens", None)
+        result.reasoning_tokens = reasoning.reasoning_tokens(usage)
     cost = _price(response, model)
     if cost is not None:
         result.cost = cost if result.cost is None else result.cost + cost  # summed over the replies paid for
@@ -324,6 +271,7 @@ def _fill(result: CallResult, response: Any, model: str) -> None:
     if not text and (no_text := _no_text(message)) is not None:  # "" beside tool calls is no text either
         raise no_text
     result.text = text
+    result.reasoning = reasoning.reply_reasoning(message)
     result.finish_reason = getattr(choice, "finish_reason", None)
     result.model_returned = getattr(response, "model", None)
 

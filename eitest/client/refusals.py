@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from eitest.client.calls import CallSettings, provider_key_names
+from eitest.client.calls import CallSettings
 from eitest.client.keys import redact
+from eitest.client.models import provider_key_names
 from eitest.errors import EitestError
 
 # "<exception class> (<HTTP status>): <provider's message>", as calls._describe writes it.

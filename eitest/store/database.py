@@ -58,6 +58,8 @@ MIGRATIONS: list[str] = [
     """,
     # 3: trials note the text changed to be storable (lone surrogates written out)
     trial.add_columns_sql(3),
+    # 4: trials keep a reasoning model's reasoning and its token count apart from the answer
+    trial.add_columns_sql(4),
 ]
 
 TRIAL_COLUMNS = trial.COLUMNS

@@ -115,6 +115,13 @@ class Trial:
                                        "the fields (comma-separated, e.g. raw_reply) whose text held code points UTF-8 cannot store "
                                        "(lone surrogates, from broken unicode); each such code point is written out as \\uXXXX, e.g. \\ud800",
                                        "no text changed", since=3)
+    reasoning: str | None = column("TEXT", "The model's reasoning, as the provider returned it apart from the answer",
+                                   "free text: the provider's reasoning_content or thinking blocks, or the <think> block inline "
+                                   "before the answer (raw_reply keeps that block verbatim); never read as the answer",
+                                   "no reasoning returned apart from the answer", since=4)
+    reasoning_tokens: int | None = column("INTEGER", "Reasoning tokens (part of completion_tokens)",
+                                          "0 or more, from the provider's usage.completion_tokens_details.reasoning_tokens",
+                                          "not reported", since=4)
 # fmt: on
 
     @property

@@ -165,3 +165,53 @@ def test_replies_without_text_are_paid_for_and_an_empty_text_beside_a_tool_call_
     empty = CallResult()
     _fill(empty, _response(""), "openai/priced")  # an empty text without tool calls is an empty reply, not an error
     assert empty.text == "" and empty.cost == pytest.approx(0.002)
+
+
+def test_reasoning_is_read_from_reasoning_content_or_thinking_blocks():
+    from types import SimpleNamespace
+
+    from eitest.client.reasoning import reasoning_tokens, reply_reasoning
+
+    assert reply_reasoning(SimpleNamespace(reasoning_content="R1 thinks", thinking_blocks=None)) == "R1 thinks"
+    blocks = [
+        {"type": "thinking", "thinking": "first", "signature": "s1"},
+        {"type": "redacted_thinking", "data": "opaque"},
+        {"type": "thinking", "thinking": "second", "signature": "s2"},
+    ]
+    assert reply_reasoning(SimpleNamespace(reasoning_content=None, thinking_blocks=blocks)) == "first\n\nsecond"
+    assert reply_reasoning(SimpleNamespace(content="B")) is None
+    assert reasoning_tokens(SimpleNamespace(completion_tokens_details=SimpleNamespace(reasoning_tokens=12))) == 12
+    assert reasoning_tokens(SimpleNamespace(completion_tokens_details={"reasoning_tokens": 3})) == 3
+    assert reasoning_tokens(SimpleNamespace(completion_tokens=5)) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "refused"),
+    [
+        (400, "Unsupported parameter: 'temperature' is not supported with this model.", True),
+        (400, "Unsupported value: 'temperature' does not support 0 with this model.", True),
+        (400, "temperature is not supported for this model", True),
+        (400, "Unsupported parameter: 'top_p' is not supported with this model.", False),
+        (400, "context length exceeded", False),
+        (500, "Unsupported parameter: 'temperature'", False),
+    ],
+)
+def test_a_refused_temperature_is_told_from_other_errors(status, message, refused):
+    from eitest.client.reasoning import refuses_temperature
+
+    class Refusal(Exception):
+        status_code = status
+
+    assert refuses_temperature(Refusal(message)) is refused
+
+
+@pytest.mark.parametrize(
+    ("model", "temperature", "taken"),
+    [("openai/o1", 0.0, False), ("openai/o3-mini", 0.0, False), ("openai/o1", 1.0, True),
+     ("openai/gpt-4o", 0.0, True), ("ollama/llama3", 0.0, True), ("eitest/oracle", 0.0, True)],
+)  # fmt: skip
+def test_litellm_says_which_models_take_a_temperature(model, temperature, taken):
+    from eitest.client import CallSettings, temperature_taken
+
+    assert temperature_taken(model, CallSettings(temperature=temperature)) is taken
+    assert temperature_taken(model, CallSettings(temperature=None)) is False  # none set: none sent

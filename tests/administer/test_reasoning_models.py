@@ -1,0 +1,157 @@
+"""Reasoning models over HTTP: reasoning stored apart from the answer, and no temperature for models that refuse it."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import instrument_data
+from openai_server import Action, ScriptedServer, prompt_of
+
+from eitest.administer.parsing import parse_reply
+from eitest.administer.runner import run_study
+from eitest.administer.study import Study
+from eitest.administer.think_blocks import inline_reasoning
+from eitest.outputs.codebook import TRIAL_VARIABLES
+from eitest.outputs.export import export
+from eitest.store import Store
+
+OPTIONS = ["Pride", "Relief", "Guilt"]  # keyed: Relief, shown second (option order original)
+
+
+@pytest.fixture
+def form(tmp_path: Path) -> str:
+    items = [
+        {
+            "id": f"q{n}",
+            "stem": f"Scene {n}: the exam Kim feared is cancelled.",
+            "question": "What does Kim most likely feel?",
+            "options": [{"id": o.lower(), "text": o} for o in OPTIONS],
+            "key": "relief",
+        }
+        for n in range(3)
+    ]
+    path = tmp_path / "form.yaml"
+    path.write_text(yaml.safe_dump(instrument_data("form", items)), encoding="utf-8")
+    return str(path)
+
+
+def stored(db: Path) -> list:
+    with Store(db, create=False) as store:
+        [run] = store.runs()
+        return store.trial_records(run.id)
+
+
+def run_config(db: Path) -> dict:
+    with Store(db, create=False) as store:
+        [run] = store.runs()
+        return run.config
+
+
+def test_a_deepseek_r1_reply_keeps_its_reasoning_apart_and_is_scored_from_the_answer(tmp_path: Path, form: str):
+    # The reasoning names option A as a possibility and ends on "C?": read as the answer, it would not be B.
+    thought = "Could it be A) Pride? No. Guilt? Kim did nothing. So not A, maybe C? No: relief."
+    with ScriptedServer(lambda body: Action(reply="B", reasoning_content=thought)) as srv:
+        out = run_study(Study(models=["openai/deepseek-r1"], instruments=[form], api_base=srv.url), tmp_path / "r.db")
+    trials = stored(tmp_path / "r.db")
+    assert out.failed == 0 and len(trials) == 3
+    for t in trials:
+        assert (t.raw_reply, t.reasoning, t.status, t.parse_rule, t.chosen_option, t.score) == (
+            "B",
+            thought,
+            "answered",
+            "lone_letter",
+            "relief",
+            1.0,
+        )
+        assert t.reasoning_tokens is None  # DeepSeek-R1 shaped: no reasoning token count in usage
+    assert "temperature_not_sent" not in run_config(tmp_path / "r.db")
+    assert all(b["temperature"] == 0.0 for b in srv.bodies)
+
+
+def test_an_o1_run_sends_no_temperature_records_reasoning_tokens_and_says_so(tmp_path: Path, form: str):
+    with ScriptedServer(lambda body: Action(reply="B", reasoning_tokens=192, refuse_temperature=True)) as srv:
+        out = run_study(Study(models=["openai/o1"], instruments=[form], api_base=srv.url), tmp_path / "o.db")
+    trials = stored(tmp_path / "o.db")
+    assert out.failed == 0 and srv.requests == 3  # litellm knows o1 takes no temperature: none refused
+    assert not any("temperature" in b for b in srv.bodies)
+    assert all((t.score, t.reasoning_tokens, t.completion_tokens, t.attempts) == (1.0, 192, 193, 1) for t in trials)
+    assert all(t.reasoning is None and t.error is None for t in trials)
+    assert run_config(tmp_path / "o.db")["temperature_not_sent"] == {
+        "openai/o1": "temperature not sent: the model does not take it"
+    }
+    assert run_config(tmp_path / "o.db")["temperature"] == 0.0  # the study's setting stays on record
+
+
+def test_a_server_refusing_temperature_gets_the_call_again_without_it(tmp_path: Path, form: str):
+    # A model litellm does not know as a reasoning model: only its server's 400 tells.
+    with ScriptedServer(lambda body: Action(reply="B", reasoning_tokens=7, refuse_temperature=True)) as srv:
+        out = run_study(
+            Study(models=["openai/house-reasoner"], instruments=[form], api_base=srv.url, concurrency=1),
+            tmp_path / "h.db",
+        )
+    trials = stored(tmp_path / "h.db")
+    assert out.failed == 0 and [("temperature" in b) for b in srv.bodies] == [True, False, False, False]
+    first, *rest = trials
+    assert (first.status, first.score, first.attempts) == ("answered", 1.0, 2)
+    assert first.error == (
+        "BadRequestError (400): litellm.BadRequestError: OpenAIException - Unsupported parameter: 'temperature' "
+        "is not supported with this model. (sent again without temperature)"
+    )
+    assert all((t.attempts, t.error, t.score, t.reasoning_tokens) == (1, None, 1.0, 7) for t in rest)
+
+
+THINKING = "<think>A) Pride does not fit, nor C.\nThe answer is A? No.</think>\n\nB"
+
+
+@pytest.mark.parametrize(
+    ("model", "reply", "raw_reply"),
+    [
+        # litellm itself splits a block that opens the content off it, as reasoning_content
+        ("openai/qwq", THINKING, "\n\nB"),
+        ("hosted_vllm/qwq", THINKING, "\n\nB"),
+        # one it leaves in the content is kept there verbatim, and read as reasoning by eitest
+        ("hosted_vllm/qwq", " " + THINKING, " " + THINKING),
+    ],
+)
+def test_a_think_block_is_reasoning_and_the_answer_after_it_is_read(
+    tmp_path: Path, form: str, model: str, reply: str, raw_reply: str
+):
+    with ScriptedServer(lambda body: Action(reply=reply)) as srv:
+        run_study(Study(models=[model], instruments=[form], api_base=srv.url), tmp_path / "t.db")
+    for t in stored(tmp_path / "t.db"):
+        assert t.raw_reply == raw_reply
+        assert t.reasoning == "A) Pride does not fit, nor C.\nThe answer is A? No."
+        assert (t.chosen_option, t.parse_rule, t.score) == ("relief", "lone_letter", 1.0)
+
+
+@pytest.mark.parametrize(
+    ("reply", "reasoning", "status", "position"),
+    [
+        ("<think>maybe A</think>C", "maybe A", "answered", 2),
+        ("<thinking>one</thinking> <think>two</think> Answer: B", "one\n\ntwo", "answered", 1),
+        ("<think>A seems right, or B", "A seems right, or B", "unparseable", None),  # cut off mid-thought
+        ("B", None, "answered", 1),
+        ("<think>  </think>A", None, "answered", 0),
+    ],
+)
+def test_inline_reasoning_is_what_the_think_blocks_hold(reply, reasoning, status, position):
+    assert inline_reasoning(reply) == reasoning
+    parsed = parse_reply(reply, OPTIONS)
+    assert (parsed.status, parsed.position) == (status, position)
+
+
+def test_the_export_carries_reasoning_and_its_tokens(tmp_path: Path, form: str):
+    with ScriptedServer(lambda body: Action(reply="B", reasoning_content="relief", reasoning_tokens=5)) as srv:
+        run_study(Study(models=["openai/deepseek-r1"], instruments=[form], api_base=srv.url), tmp_path / "e.db")
+    result = export(tmp_path / "e.db", tmp_path / "out", "csv")
+    with open(result.out / "trials.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["reasoning"], r["reasoning_tokens"]) for r in rows] == [("relief", "5")] * 3
+    labels = {v.name: v.label for v in TRIAL_VARIABLES}
+    assert labels["reasoning"] == "The model's reasoning, as the provider returned it apart from the answer"
+    assert labels["reasoning_tokens"] == "Reasoning tokens (part of completion_tokens)"
+    assert "reasoning_tokens" in (result.out / "codebook.md").read_text(encoding="utf-8")
+    assert len(srv.bodies) == 3 and all(prompt_of(b) for b in srv.bodies)
