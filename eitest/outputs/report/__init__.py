@@ -47,14 +47,20 @@ def visible_controls(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
-def _replies(trials, limit: int = MAX_REPLIES_SHOWN) -> list[dict[str, Any]]:
-    """Replies worth a reader's eye: those not scored as an answer, then a few that were."""
+def _replies(trials, db: str | Path, limit: int = MAX_REPLIES_SHOWN) -> list[dict[str, Any]]:
+    """Replies worth a reader's eye: those not scored as an answer, then a few that were.
+
+    An analysis of a store reads no reply text (:data:`eitest.scoring.selection.TEXT_COLUMNS`);
+    the replies shown are read from the store at ``db`` by trial id.
+    """
     bad = trials[trials["status"] != "answered"]
     good = trials[trials["status"] == "answered"].drop_duplicates(["model", "instrument"])
     picked = list(bad.head(limit).itertuples()) + list(good.head(max(0, limit - len(bad))).itertuples())
+    texts = _texts_of(picked, db)
     out = []
     for r in picked:
-        text = r.raw_reply if isinstance(r.raw_reply, str) else ""
+        raw_reply, error = texts.get(r.Index, (getattr(r, "raw_reply", None), getattr(r, "error", None)))
+        text = raw_reply if isinstance(raw_reply, str) else ""
         out.append(
             {
                 "model": r.model,
@@ -64,10 +70,21 @@ def _replies(trials, limit: int = MAX_REPLIES_SHOWN) -> list[dict[str, Any]]:
                 "status": r.status,
                 "rule": r.parse_rule or "",
                 "reply": visible_controls(text[:MAX_REPLY_CHARS]) + ("…" if len(text) > MAX_REPLY_CHARS else ""),
-                "error": visible_controls(r.error if isinstance(r.error, str) else ""),  # NaN when some failed
+                "error": visible_controls(error if isinstance(error, str) else ""),  # NaN when some failed
             }
         )
     return out
+
+
+def _texts_of(picked: list[Any], db: str | Path) -> dict[Any, tuple[Any, Any]]:
+    """Reply and error of each picked trial (by its row index), read from the store when the frame lacks them."""
+    if not picked or all(hasattr(picked[0], c) for c in ("raw_reply", "error")) or not hasattr(picked[0], "id"):
+        return {}
+    from eitest.store import Store
+
+    with Store(db, create=False) as store:
+        rows = store.trial_texts([r.id for r in picked], ["raw_reply", "error"])
+    return {r.Index: (rows[r.id]["raw_reply"], rows[r.id]["error"]) for r in picked if r.id in rows}
 
 
 def _usage(trials) -> list[dict[str, Any]]:
@@ -139,7 +156,7 @@ def render_html(
         "figure_caption": figure_caption(analysis.scores),
         "tests": [_test_section(analysis, inst_id) for inst_id in sorted(analysis.scores["instrument"].unique())],
         "usage": _usage(trials),
-        "replies": _replies(trials),
+        "replies": _replies(trials, db),
         "methods": methods_paragraph(analysis, trials, runs),
         "runs": runs,
         "notes": analysis.notes,
