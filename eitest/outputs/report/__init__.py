@@ -133,7 +133,7 @@ def render_html(
     when the caller has it already. Test names, scoring and the methods paragraph come
     from the instruments the runs used, as the analysis read them from the store.
     """
-    from eitest.outputs.report.plots import accuracy_plot, report_svg
+    from eitest.outputs.report.plots import report_svg, score_plot
     from eitest.scoring.analysis import analyze
     from eitest.store import Store
 
@@ -152,7 +152,8 @@ def render_html(
         "norm_table": tables.norm_table(analysis.scores, analysis.settings),
         "mean_table": tables.mean_table(analysis.summary, analysis.scores),
         "sentences": sentences(analysis),
-        "accuracy_plot": _data_uri(report_svg(accuracy_plot, analysis.scores)),
+        "accuracy_plot": _data_uri(report_svg(score_plot, analysis.scores)),
+        "ranking": tables.ranked_table(analysis.scores),
         "figure_caption": figure_caption(analysis.scores),
         "tests": [_test_section(analysis, inst_id) for inst_id in sorted(analysis.scores["instrument"].unique())],
         "usage": _usage(trials),
@@ -201,8 +202,15 @@ def _test_section(analysis: Any, inst_id: str) -> dict[str, Any]:
 def figure_caption(scores: Any) -> str:
     """Figure 1's caption: what is plotted, which interval, and where the norm is (and is not) drawn."""
     from eitest.outputs.report.formats import scale_words
-    from eitest.outputs.report.plots import norm_on_score_scale
+    from eitest.outputs.report.plots import MANY_MODELS, norm_on_score_scale
 
+    if scores["model"].nunique() > MANY_MODELS:
+        return (
+            "One row per model, ranked by its mean score over tests (best on top); one marker per test: the test's "
+            "score, the mean over repetitions (proportion correct for keyed tests, proportion of the maximum "
+            "attainable for expert-weighted tests), with the 95% interval for new items like these (items resampled). "
+            "The human norms are in the table 'Against the human norms'."
+        )
     text = (
         "Each model's score per test, the mean over repetitions: proportion correct for keyed tests, proportion of the "
         "maximum attainable for expert-weighted tests (the oracle reads 100% on both), with the 95% interval for new "
