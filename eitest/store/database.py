@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eitest.secrets import redact_url, redact_urls
-from eitest.store import trial
+from eitest.store import reading, trial
 from eitest.store.opening import StoreError, check_path, connect, memory_copy, quick_check, store_errors
 from eitest.store.snapshots import RunInstruments, UnresolvedInstrument, catalogue_match, snapshot_json
 from eitest.store.trial import Trial, storable_text
@@ -62,21 +62,6 @@ MIGRATIONS: list[str] = [
 
 TRIAL_COLUMNS = trial.COLUMNS
 FINISHED_STATUSES = trial.FINISHED_STATUSES  # from eitest.vocabulary
-
-
-def _decoded(texts: pd.Series) -> pd.Series:
-    """JSON text decoded, each distinct text once: a store repeats a few option orders a million times."""
-    import numpy as np
-    import pandas as pd
-
-    codes, uniques = texts.factorize()
-    values = [json.loads(u) if isinstance(u, str) else u for u in uniques]
-    # object array by hand: numpy would make a 2-D array of equal-length lists
-    decoded = np.empty(len(values) + 1, dtype=object)
-    for i, v in enumerate(values):
-        decoded[i] = v
-    decoded[-1] = None  # code -1: a missing value
-    return pd.Series(decoded[codes], index=texts.index, name=texts.name)
 
 
 def now() -> str:
@@ -251,43 +236,16 @@ class Store:
 
     @store_errors
     def trials(self, run_id: str | None = None, *, columns: Sequence[str] | None = None) -> pd.DataFrame:
-        """All trials (of one run, or of every run) as a DataFrame, one row per trial.
-
-        ``columns`` reads only those columns (``id`` always comes with them): statistics
-        over a large store need neither the prompts nor the replies, which are most of
-        its bytes. An unknown column is a ``ValueError``.
-        """
+        """All trials (of one run, or of every run), one row each; with ``columns``, only those and ``id``."""
         import pandas as pd
 
-        if columns is None:
-            names = "*"
-        else:
-            unknown = [c for c in columns if c not in trial.COLUMNS]
-            if unknown:
-                raise ValueError(f"no trial column {', '.join(map(repr, unknown))}; the columns are {trial.COLUMNS}")
-            names = ",".join(dict.fromkeys(["id", *columns]))
+        names = "*" if columns is None else reading.column_list(["id", *columns])
         sql = f"SELECT {names} FROM trials" + (" WHERE run_id = ?" if run_id else "") + " ORDER BY id"
         df = pd.read_sql_query(sql, self.conn, params=(run_id,) if run_id else None)
         for col in trial.JSON_COLUMNS:
             if col in df.columns:
-                df[col] = _decoded(df[col])
+                df[col] = reading.decoded(df[col])
         return df
-
-    @store_errors
-    def trial_texts(self, ids: Sequence[int], columns: Sequence[str]) -> dict[int, dict[str, Any]]:
-        """``columns`` of the trials ``ids`` by id: the few replies a report shows, read apart from the statistics."""
-        unknown = [c for c in columns if c not in trial.COLUMNS]
-        if unknown:
-            raise ValueError(f"no trial column {', '.join(map(repr, unknown))}")
-        out: dict[int, dict[str, Any]] = {}
-        ids = [int(i) for i in ids]
-        for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
-            chunk = ids[start : start + 500]
-            rows = self.conn.execute(
-                f"SELECT id, {','.join(columns)} FROM trials WHERE id IN ({','.join('?' * len(chunk))})", chunk
-            )
-            out.update({int(r[0]): {c: r[c] for c in columns} for r in rows})
-        return out
 
     # ----------------------------------------------------------------- instruments
 

@@ -81,9 +81,10 @@ def _texts_of(picked: list[Any], db: str | Path) -> dict[Any, tuple[Any, Any]]:
     if not picked or all(hasattr(picked[0], c) for c in ("raw_reply", "error")) or not hasattr(picked[0], "id"):
         return {}
     from eitest.store import Store
+    from eitest.store.reading import trial_texts
 
     with Store(db, create=False) as store:
-        rows = store.trial_texts([r.id for r in picked], ["raw_reply", "error"])
+        rows = trial_texts(store.conn, [r.id for r in picked], ["raw_reply", "error"])
     return {r.Index: (rows[r.id]["raw_reply"], rows[r.id]["error"]) for r in picked if r.id in rows}
 
 
