@@ -35,6 +35,17 @@ class AnalysisError(EitestError):
     pass
 
 
+# What an analysis reads of each trial: everything but the texts (prompt, reply, error), which are most of a
+# store's bytes and no statistic's input; a report reads the few replies it shows by trial id.
+TEXT_COLUMNS = ("prompt", "raw_reply", "error")
+
+
+def analysis_columns() -> list[str]:
+    from eitest.store.trial import COLUMNS
+
+    return [c for c in COLUMNS if c not in TEXT_COLUMNS]
+
+
 @dataclass(frozen=True)
 class StoreInput:
     """The trials an analysis reads from a store, with their runs' instruments and what was left out."""
@@ -71,7 +82,7 @@ def read_store(path: str | Path, run: str | None = None) -> StoreInput:
     from eitest.store import Store
 
     with Store(path, create=False) as store:
-        all_trials = store.trials()
+        all_trials = store.trials(columns=analysis_columns())
         records = store.runs()
         runs = pd.DataFrame([r.__dict__ for r in records])
         empty = runs_without_trials(store, records, all_trials, run)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eitest.secrets import redact_url, redact_urls
-from eitest.store import trial
+from eitest.store import trial, trial_columns
 from eitest.store.opening import StoreError, check_path, connect, memory_copy, quick_check, store_errors
 from eitest.store.snapshots import RunInstruments, UnresolvedInstrument, catalogue_match, snapshot_json
 from eitest.store.trial import Trial, storable_text
@@ -237,14 +237,16 @@ class Store:
         return [Trial.from_row(r) for r in rows]
 
     @store_errors
-    def trials(self, run_id: str | None = None) -> pd.DataFrame:
-        """All trials (of one run, or of every run) as a DataFrame, one row per trial."""
+    def trials(self, run_id: str | None = None, *, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """All trials (of one run, or of every run), one row each; with ``columns``, only those and ``id``."""
         import pandas as pd
 
-        sql = "SELECT * FROM trials" + (" WHERE run_id = ?" if run_id else "") + " ORDER BY id"
+        names = "*" if columns is None else trial_columns.column_list(["id", *columns])
+        sql = f"SELECT {names} FROM trials" + (" WHERE run_id = ?" if run_id else "") + " ORDER BY id"
         df = pd.read_sql_query(sql, self.conn, params=(run_id,) if run_id else None)
         for col in trial.JSON_COLUMNS:
-            df[col] = df[col].map(lambda s: json.loads(s) if isinstance(s, str) else s)
+            if col in df.columns:
+                df[col] = trial_columns.decoded(df[col])
         return df
 
     # ----------------------------------------------------------------- instruments

@@ -39,14 +39,20 @@ def _data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
-def _replies(trials, limit: int = MAX_REPLIES_SHOWN) -> list[dict[str, Any]]:
-    """Replies worth a reader's eye: those not scored as an answer, then a few that were."""
+def _replies(trials, db: str | Path, limit: int = MAX_REPLIES_SHOWN) -> list[dict[str, Any]]:
+    """Replies worth a reader's eye: those not scored as an answer, then a few that were.
+
+    An analysis of a store reads no reply text (:data:`eitest.scoring.selection.TEXT_COLUMNS`);
+    the replies shown are read from the store at ``db`` by trial id.
+    """
     bad = trials[trials["status"] != "answered"]
     good = trials[trials["status"] == "answered"].drop_duplicates(["model", "instrument"])
     picked = list(bad.head(limit).itertuples()) + list(good.head(max(0, limit - len(bad))).itertuples())
+    texts = _texts_of(picked, db)
     out = []
     for r in picked:
-        text = r.raw_reply if isinstance(r.raw_reply, str) else ""
+        raw_reply, error = texts.get(r.Index, (getattr(r, "raw_reply", None), getattr(r, "error", None)))
+        text = raw_reply if isinstance(raw_reply, str) else ""
         out.append(
             {
                 "model": r.model,
@@ -57,10 +63,22 @@ def _replies(trials, limit: int = MAX_REPLIES_SHOWN) -> list[dict[str, Any]]:
                 "rule": r.parse_rule or "",
                 "reply": visible_controls(text[:MAX_REPLY_CHARS], keep_cr=True)
                 + ("…" if len(text) > MAX_REPLY_CHARS else ""),
-                "error": visible_controls(r.error if isinstance(r.error, str) else ""),  # NaN when some failed
+                "error": visible_controls(error if isinstance(error, str) else ""),  # NaN when some failed
             }
         )
     return out
+
+
+def _texts_of(picked: list[Any], db: str | Path) -> dict[Any, tuple[Any, Any]]:
+    """Reply and error of each picked trial (by its row index), read from the store when the frame lacks them."""
+    if not picked or all(hasattr(picked[0], c) for c in ("raw_reply", "error")) or not hasattr(picked[0], "id"):
+        return {}
+    from eitest.store import Store
+    from eitest.store.trial_columns import trial_texts
+
+    with Store(db, create=False) as store:
+        rows = trial_texts(store.conn, [r.id for r in picked], ["raw_reply", "error"])
+    return {r.Index: (rows[r.id]["raw_reply"], rows[r.id]["error"]) for r in picked if r.id in rows}
 
 
 def _usage(trials) -> list[dict[str, Any]]:
@@ -109,7 +127,7 @@ def render_html(
     when the caller has it already. Test names, scoring and the methods paragraph come
     from the instruments the runs used, as the analysis read them from the store.
     """
-    from eitest.outputs.report.plots import accuracy_plot, report_svg
+    from eitest.outputs.report.plots import report_svg, score_plot
     from eitest.scoring.analysis import analyze
     from eitest.store import Store
 
@@ -128,11 +146,12 @@ def render_html(
         "norm_table": tables.norm_table(analysis.scores, analysis.settings),
         "mean_table": tables.mean_table(analysis.summary, analysis.scores),
         "sentences": sentences(analysis),
-        "accuracy_plot": _data_uri(report_svg(accuracy_plot, analysis.scores)),
+        "accuracy_plot": _data_uri(report_svg(score_plot, analysis.scores)),
+        "ranking": tables.ranked_table(analysis.scores),
         "figure_caption": figure_caption(analysis.scores),
         "tests": [_test_section(analysis, inst_id) for inst_id in sorted(analysis.scores["instrument"].unique())],
         "usage": _usage(trials),
-        "replies": _replies(trials),
+        "replies": _replies(trials, db),
         "methods": methods_paragraph(analysis, trials, runs),
         "runs": runs,
         "notes": analysis.notes,
@@ -178,8 +197,15 @@ def _test_section(analysis: Any, inst_id: str) -> dict[str, Any]:
 def figure_caption(scores: Any) -> str:
     """Figure 1's caption: what is plotted, which interval, and where the norm is (and is not) drawn."""
     from eitest.outputs.report.formats import scale_words
-    from eitest.outputs.report.plots import norm_on_score_scale
+    from eitest.outputs.report.plots import MANY_MODELS, norm_on_score_scale
 
+    if scores["model"].nunique() > MANY_MODELS:
+        return (
+            "One row per model, ranked by its mean score over tests (best on top); one marker per test: the test's "
+            "score, the mean over repetitions (proportion correct for keyed tests, proportion of the maximum "
+            "attainable for expert-weighted tests), with the 95% interval for new items like these (items resampled). "
+            "The human norms are in the table 'Against the human norms'."
+        )
     text = (
         "Each model's score per test, the mean over repetitions: proportion correct for keyed tests, proportion of the "
         "maximum attainable for expert-weighted tests (the oracle reads 100% on both), with the 95% interval for new "

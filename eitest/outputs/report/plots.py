@@ -48,6 +48,7 @@ SCORES = {
     ),
 }
 ITEM_COLUMNS = ("model", "instrument", "item_id", "accuracy", "human_p")
+MANY_MODELS = 8  # past this many models a legend per model is unreadable: one row per model, ordered by score
 NORM_WIDTH = 0.7  # the share of a test's slot that its norm band and its models' points take
 
 # While report_svg draws, new figures are made outside pyplot: writing a report from
@@ -136,6 +137,56 @@ def accuracy_plot(scores: pd.DataFrame, *, score: str = "score", ax: Axes | None
     return ax
 
 
+def model_ranking(scores: pd.DataFrame, score: str = "score") -> list[str]:
+    """The models from the best to the worst mean ``score`` over their tests (ties by name)."""
+    means = scores.groupby("model")[score].mean()
+    return sorted(means.index, key=lambda m: (-means[m] if means[m] == means[m] else float("inf"), str(m)))
+
+
+def dot_plot(scores: pd.DataFrame, *, score: str = "score", ax: Axes | None = None) -> Axes:
+    """One row per model, ordered by its mean ``score`` over tests (best on top); a marker per test.
+
+    For studies with many models, where :func:`accuracy_plot`'s points per test and
+    legend per model stop being readable. ``scores`` and ``score`` are as for
+    :func:`accuracy_plot`; the interval drawn around each point is the same. The
+    legend names the tests, not the models. Returns the Axes drawn on.
+    """
+    if score not in SCORES:
+        raise PlotError(f"dot_plot: score={score!r} is not drawn; use one of {', '.join(SCORES)}")
+    low, high, label = SCORES[score]
+    _require(scores, (*SCORE_COLUMNS, score, low, high), "dot_plot", "scores")
+    tests = sorted(scores["instrument"].unique())
+    models = model_ranking(scores, score)
+    if ax is None:
+        ax = _new_axes(6.5, max(2.5, 0.22 * len(models) + 1.2))
+    row = {m: len(models) - 1 - i for i, m in enumerate(models)}  # the best model on the top row
+    spread = 0.6 / max(len(tests), 1)
+    for ti, test in enumerate(tests):
+        mine = scores[(scores["instrument"] == test) & scores[score].notna()]
+        ys = mine["model"].map(row) + (ti - (len(tests) - 1) / 2) * spread
+        lo = [_extent(v, b) for v, b in zip(mine[score], mine[low], strict=True)]
+        hi = [_extent(b, v) for v, b in zip(mine[score], mine[high], strict=True)]
+        style = _style(ti)
+        ax.errorbar(
+            mine[score], ys, xerr=[lo, hi], fmt=style["marker"], color=style["edge"], mfc=style["face"], ms=4,
+            capsize=0, lw=0.6, label=test, zorder=3,
+        )  # fmt: skip
+    ax.set_yticks(range(len(models)), list(reversed(models)), fontsize=7)
+    ax.set_ylim(-0.7, len(models) - 0.3)
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_xlabel(label)
+    ax.grid(axis="x", color="#dddddd", lw=0.5)
+    ax.legend(title="Test", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return ax
+
+
+def score_plot(scores: pd.DataFrame, *, score: str = "score", ax: Axes | None = None) -> Axes:
+    """:func:`accuracy_plot` for up to :data:`MANY_MODELS` models, :func:`dot_plot` beyond."""
+    _require(scores, ("model",), "score_plot", "scores")
+    plot = dot_plot if scores["model"].nunique() > MANY_MODELS else accuracy_plot
+    return plot(scores, score=score, ax=ax)
+
+
 def _extent(upper: float, lower: float) -> float:
     """The length of one side of an error bar; 0 (no bar) where a bound is NaN."""
     length = float(upper) - float(lower)
@@ -204,13 +255,16 @@ def item_plot(items: pd.DataFrame, test: str, *, ax: Axes | None = None) -> Axes
     else:
         order = rows.groupby("item_id")["accuracy"].mean().sort_values().index.tolist()
         x = rows["item_id"].map({item: i for i, item in enumerate(order)})
-    for mi, model in enumerate(models):
-        mine = rows["model"] == model
-        style = _style(mi)
-        ax.scatter(
-            x[mine], rows.loc[mine, "accuracy"], marker=style["marker"], facecolor=style["face"],
-            edgecolor=style["edge"], s=22 if with_human_p else 16, label=model,
-        )  # fmt: skip
+    if len(models) > MANY_MODELS:
+        _many_models_items(ax, rows, x, len(models))
+    else:
+        for mi, model in enumerate(models):
+            mine = rows["model"] == model
+            style = _style(mi)
+            ax.scatter(
+                x[mine], rows.loc[mine, "accuracy"], marker=style["marker"], facecolor=style["face"],
+                edgecolor=style["edge"], s=22 if with_human_p else 16, label=model,
+            )  # fmt: skip
     if with_human_p:
         ax.plot([0, 1], [0, 1], ls=":", color="#777777", lw=1)
         ax.set_xlabel("Human proportion correct (human_p)")
@@ -224,6 +278,14 @@ def item_plot(items: pd.DataFrame, test: str, *, ax: Axes | None = None) -> Axes
     ax.grid(axis="y", color="#dddddd", lw=0.5)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return ax
+
+
+def _many_models_items(ax: Axes, rows: pd.DataFrame, x: pd.Series, n_models: int) -> None:
+    """Every model's item accuracy as faint points, and the mean over models per item: no legend of 50 names."""
+    ax.scatter(x, rows["accuracy"], marker="o", facecolor="none", edgecolor="#999999", s=8, lw=0.5,
+               label=f"one model ({n_models} models)")  # fmt: skip
+    mean = rows["accuracy"].groupby(x).mean()
+    ax.scatter(mean.index, mean.to_numpy(), marker="D", color="black", s=14, label="mean over models", zorder=3)
 
 
 def figure_svg(fig: Figure) -> str:

@@ -20,10 +20,15 @@ HOW_TO_SUPPLY = (
 
 def sentences(analysis: Any) -> list[str]:
     """Per test: one sentence per model (its score, intervals, and the norm comparison), then what is on file."""
+    from eitest.outputs.report.plots import MANY_MODELS
+
     out = []
     scores = analysis.scores
+    many = scores["model"].nunique() > MANY_MODELS
     for inst_id, rows in scores.groupby("instrument", sort=True):
-        for r in rows.itertuples():
+        if many:  # fifty sentences per test say less than the ranked table: one sentence on the range
+            out.append(range_sentence(str(inst_id), rows))
+        for r in [] if many else rows.itertuples():
             text = score_sentence(r)
             if not missing(r.norm_mean):
                 text += " " + norm_sentence(r, scores, analysis.settings)
@@ -31,6 +36,22 @@ def sentences(analysis: Any) -> list[str]:
         if missing(rows["norm_mean"].iloc[0]):
             out.append(no_norm_sentence(str(inst_id), analysis.norms))
     return out
+
+
+def range_sentence(instrument: str, rows: pd.DataFrame) -> str:
+    """The spread of many models' scores on one test: the lowest, the median and the highest."""
+    scored = rows.dropna(subset=["score"]).sort_values(["score", "model"])
+    if scored.empty:
+        return f"No model has a score on {instrument}."
+    lo = scored.iloc[0]
+    hi = scored.sort_values(["score", "model"], ascending=[False, True]).iloc[0]  # ties named as the ranking does
+    scale = str(lo["score_scale"])
+    return (
+        f"On {instrument} ({scale}, mean over repetitions), the {len(scored)} models scored from "
+        f"{fmt.on_scale(lo['score'], scale)} ({lo['model']}) to {fmt.on_scale(hi['score'], scale)} ({hi['model']}), "
+        f"median {fmt.on_scale(float(scored['score'].median()), scale)}; the ranked table and the scores table give "
+        "each model's score and intervals."
+    )
 
 
 def score_sentence(r: Any) -> str:

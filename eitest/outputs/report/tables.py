@@ -294,3 +294,31 @@ def mean_table(summary: pd.DataFrame, scores: pd.DataFrame) -> Table:
         )
     columns = ["", "Tests", "Mean", "SD", "95% CI", "Tests averaged (the scale each contributes)"]
     return Table("Mean over tests", columns, rows, frozenset(columns[1:5]))
+
+
+def ranked_table(scores: pd.DataFrame) -> Table | None:
+    """With many models (more than :data:`~eitest.outputs.report.plots.MANY_MODELS`): one row per model, best first.
+
+    The rank is by the mean over tests of each test's own score (the order of Figure 1);
+    each test's score is beside it. None for fewer models, where the scores table reads well.
+    """
+    from eitest.outputs.report.plots import MANY_MODELS, model_ranking
+
+    if scores["model"].nunique() <= MANY_MODELS:
+        return None
+    tests = sorted(scores["instrument"].unique())
+    by_pair = scores.set_index(["model", "instrument"])
+    means = scores.groupby("model")["score"].mean()
+    rows = []
+    for rank, model in enumerate(model_ranking(scores), start=1):
+        cells = [str(rank), str(model), fmt.on_scale(means[model], "proportion_correct")]
+        for test in tests:
+            r = by_pair.loc[(model, test)] if (model, test) in by_pair.index else None
+            cells.append(MISSING if r is None or missing(r["score"]) else fmt.on_scale(r["score"], r["score_scale"]))
+        rows.append(cells)
+    columns = ["Rank", "Model", "Mean over tests", *tests]
+    note = (
+        "Models ranked by the mean over tests of each test's own score (proportion correct, or of the maximum for "
+        "expert-weighted tests); the intervals are in the scores table. Close ranks are not reliably different."
+    )
+    return Table("Models ranked by score", columns, rows, frozenset(columns[2:]), [note])
