@@ -10,6 +10,7 @@ what it returns and keeps to the budget.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from eitest.administer.plan import Plan, TrialKey, TrialSpec, estimate_usage, ma
 from eitest.administer.provenance import dist_version, git_revision, python_call
 from eitest.administer.study import Study, run_id_of
 from eitest.client.event_loop import run_coroutine
+from eitest.client.pacing import Pacing
 from eitest.errors import EitestError
 from eitest.secrets import redact_url
 from eitest.store import RunRecord, Store, now
@@ -41,13 +43,25 @@ class RunOutcome:
     failed: int = 0
     cost: float = 0.0
     stopped: str | None = None
+    throttled: int = 0  # replies refused with 429 (waited out, not counted as failures)
     notes: list[str] = field(default_factory=list)  # what the user should know, e.g. a changed base URL
 
 
-async def _administer(plan: Plan, store: Store, on_trial: Callable[[Trial], None] | None) -> RunOutcome:
-    """Call every trial still to do, ``concurrency`` at a time, stopping once ``max_cost`` is spent."""
+async def _administer(
+    plan: Plan,
+    store: Store,
+    on_trial: Callable[[Trial], None] | None,
+    on_throttle: Callable[[str], None] | None = None,
+) -> RunOutcome:
+    """Call every trial still to do, ``concurrency`` at a time, stopping once ``max_cost`` is spent.
+
+    Each model's calls pass one pacer (:mod:`eitest.client.pacing`): fewer than
+    ``concurrency`` are in flight while its provider rate-limits, and ``rpm`` / ``tpm`` hold.
+    """
     study = plan.study
     settings = RunSettings.for_plan(plan)
+    pacing = Pacing(study.concurrency, study.rpm, study.tpm, on_throttle)
+    settings = dataclasses.replace(settings, call=dataclasses.replace(settings.call, pacing=pacing))
     todo = plan.todo
     outcome = RunOutcome(plan.run_id, len(plan.trials), len(plan.trials) - len(todo))
     queue: asyncio.Queue[TrialSpec] = asyncio.Queue()
@@ -72,6 +86,7 @@ async def _administer(plan: Plan, store: Store, on_trial: Callable[[Trial], None
                 on_trial(trial)
 
     await asyncio.gather(*(worker() for _ in range(min(study.concurrency, max(1, len(todo))))))
+    outcome.throttled = pacing.throttled_count
     return outcome
 
 
@@ -83,6 +98,7 @@ def run_study(
     on_plan: Callable[[Plan], bool] | None = None,
     on_trial: Callable[[Trial], None] | None = None,
     on_note: Callable[[str], None] | None = None,
+    on_throttle: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """Administer ``study`` into the store at ``db``, resuming a run of the same study.
 
@@ -90,7 +106,8 @@ def run_study(
     whose estimated cost exceeds ``study.max_cost`` is refused with :class:`BudgetExceeded`.
     ``command`` is what the run records as how it was started (the CLI gives its command
     line); without it, the run records this call with the study's fields and where it ran.
-    ``on_note`` sees each note as it arises (they are also in the outcome's ``notes``).
+    ``on_note`` sees each note as it arises (they are also in the outcome's ``notes``);
+    ``on_throttle`` sees a line each time a provider's 429s lower a model's concurrency.
 
     Another process running the same study on the same store makes this fail at once
     (:class:`~eitest.store.lock.StoreBusy`), and so does a damaged store.
@@ -110,7 +127,7 @@ def run_study(
                 planned, skipped = len(plan.trials), len(plan.trials) - len(plan.todo)
                 return RunOutcome(plan.run_id, planned, skipped, stopped="not confirmed", notes=notes)
             _start(plan, store, command or python_call(study, db))
-            outcome = run_coroutine(_administer(plan, store, on_trial))
+            outcome = run_coroutine(_administer(plan, store, on_trial, on_throttle))
             outcome.notes = notes
             if not outcome.stopped and outcome.failed == 0:
                 store.mark_run(plan.run_id, finished=True)
@@ -154,6 +171,8 @@ def _start(plan: Plan, store: Store, command: str) -> None:
                 "api_base": study.api_base,  # where the calls went; the store blanks its credentials
                 "concurrency": study.concurrency,
                 "max_cost": study.max_cost,
+                "rpm": study.rpm,
+                "tpm": study.tpm,
             },
             instrument_hashes=plan.hashes,
             eitest_version=__version__,
