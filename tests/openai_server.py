@@ -3,7 +3,8 @@
 It answers ``POST /v1/chat/completions`` by a script: a function from the request
 body to an :class:`Action` (reply text, HTTP status, delay, malformed body, hang).
 It counts requests per prompt and keeps the Authorization headers and the bodies it
-saw, so tests can check what reached the wire. Run it in a thread (:class:`ScriptedServer`) or as
+saw, so tests can check what reached the wire. With a :class:`RateLimit` it admits so many requests
+per fixed window and refuses the rest with 429, as a rate-limited provider does. Run it in a thread (:class:`ScriptedServer`) or as
 its own process (``python tests/openai_server.py --port 0 --keyed FILE``).
 """
 
@@ -12,7 +13,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import re
+import signal
 import sys
 import threading
 import time
@@ -39,6 +42,46 @@ class Action:
     reasoning_content: str | None = None  # the message's reasoning_content, as DeepSeek-R1 sends it
     reasoning_tokens: int | None = None  # usage.completion_tokens_details.reasoning_tokens, as o1 reports them
     refuse_temperature: bool = False  # a request with "temperature" gets OpenAI's 400 for o1-style models
+    headers: dict[str, str] | None = None  # sent with the reply, e.g. a 429's retry-after
+
+
+class RateLimit:
+    """At most ``requests`` admitted per fixed window of ``window_s``; each reply says what is left, and when.
+
+    Admitted replies carry ``x-ratelimit-limit-requests``, ``x-ratelimit-remaining-requests``
+    and ``x-ratelimit-reset-requests`` (as OpenAI sends them); a refusal is a 429 with
+    ``retry-after`` (whole seconds), ``retry-after-ms`` and no requests remaining.
+    """
+
+    def __init__(self, requests: int, window_s: float) -> None:
+        self.requests, self.window_s = requests, window_s
+        self.start = time.monotonic()
+        self.refused = 0
+        self._window = -1
+        self._used = 0
+
+    def admit(self) -> tuple[bool, int, float]:
+        """(admitted, requests left in this window, when it ends on the monotonic clock); called under a lock."""
+        window = int((time.monotonic() - self.start) // self.window_s)
+        if window != self._window:
+            self._window, self._used = window, 0
+        end = self.start + (window + 1) * self.window_s
+        if self._used >= self.requests:
+            self.refused += 1
+            return False, 0, end
+        self._used += 1
+        return True, self.requests - self._used, end
+
+    def headers(self, remaining: int, end: float, *, refused: bool) -> dict[str, str]:
+        reset_ms = max(0, math.ceil((end - time.monotonic()) * 1000))
+        out = {
+            "x-ratelimit-limit-requests": str(self.requests),
+            "x-ratelimit-remaining-requests": str(remaining),
+            "x-ratelimit-reset-requests": f"{reset_ms}ms",
+        }
+        if refused:
+            out |= {"retry-after": str(math.ceil(reset_ms / 1000)), "retry-after-ms": str(reset_ms)}
+        return out
 
 
 def prompt_of(body: dict[str, Any]) -> str:
@@ -74,8 +117,9 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class ScriptedServer:
-    def __init__(self, script: Callable[[dict[str, Any]], Action], port: int = 0):
+    def __init__(self, script: Callable[[dict[str, Any]], Action], port: int = 0, rate_limit: RateLimit | None = None):
         self.script = script
+        self.rate_limit = rate_limit
         self.calls: Counter[str] = Counter()
         self.auth: list[str] = []
         self.bodies: list[dict[str, Any]] = []  # every request body, in order
@@ -99,6 +143,12 @@ class ScriptedServer:
                     server.requests += 1
                     server.calls[prompt_key(body)] += 1
                     server.auth.append(self.headers.get("Authorization", ""))
+                    admitted, left, end = server.rate_limit.admit() if server.rate_limit else (True, 0, 0.0)
+                limits = server.rate_limit
+                if not admitted:
+                    message = json.dumps({"error": {"message": "Rate limit reached", "type": "requests"}}).encode()
+                    self._send(429, message, headers=limits.headers(0, end, refused=True))
+                    return
                 action = server.script(body)
                 with server._lock:
                     server.bodies.append(body)
@@ -113,7 +163,7 @@ class ScriptedServer:
                     payload = json.dumps(
                         {"error": {"message": action.message or f"scripted {action.status}", "type": "server_error"}}
                     ).encode()
-                    self._send(action.status, payload)
+                    self._send(action.status, payload, headers=action.headers)
                     return
                 if action.malformed:
                     self._send(200, b'{"id": "x", "choices": [ {"message": ')
@@ -153,10 +203,15 @@ class ScriptedServer:
                         "usage": usage,
                     }
                 ).encode()
-                self._send(200, payload, action.trickle_s)
+                headers = {**(limits.headers(left, end, refused=False) if limits else {}), **(action.headers or {})}
+                self._send(200, payload, action.trickle_s, headers)
 
-            def _send(self, status: int, payload: bytes, trickle_s: float = 0.0) -> None:
+            def _send(
+                self, status: int, payload: bytes, trickle_s: float = 0.0, headers: dict[str, str] | None = None
+            ) -> None:
                 self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
@@ -183,20 +238,30 @@ class ScriptedServer:
         self.httpd.server_close()
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--keyed", help="JSON file: {stem: keyed option text}")
     ap.add_argument("--delay", type=float, default=0.0)
+    ap.add_argument("--rate-limit", type=int, help="admit this many requests per --window, refuse the rest with 429")
+    ap.add_argument("--window", type=float, default=1.0, help="seconds of each rate-limit window")
     args = ap.parse_args()
     keyed = json.load(open(args.keyed)) if args.keyed else {}
-    with ScriptedServer(keyed_script(keyed, args.delay), args.port) as srv:
+    limit = RateLimit(args.rate_limit, args.window) if args.rate_limit else None
+    signal.signal(signal.SIGTERM, _interrupt)  # a background job ignores SIGINT: SIGTERM stops it the same way
+    with ScriptedServer(keyed_script(keyed, args.delay), args.port, limit) as srv:
         print(srv.port, flush=True)
         try:
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
             pass
+    if limit is not None:
+        print(f"refused {limit.refused}", flush=True)  # what a benchmark reads after its SIGINT
     sys.exit(0)
 
 

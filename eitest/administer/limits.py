@@ -17,6 +17,9 @@ MAX_TOKENS = 10_000_000
 MAX_TIMEOUT_S = 86_400  # a day; asyncio timers overflow on the very large
 MAX_RETRIES = 100  # each wait is capped (backoff_max_s), so this bounds a failing call to under an hour
 MAX_BACKOFF_S = 3_600
+# Client-side rate limits per model: above these no provider's tier reaches, so a larger value is a typo.
+MAX_RPM = 1_000_000
+MAX_TPM = 10_000_000_000
 # Trials in one plan: a plan of 2,000,000 holds about 0.5 GB and takes some 20 s to build; the
 # limit refuses a plan before building it runs out of memory (--reps 1000000000 did, after 50 s).
 MAX_TRIALS = 2_000_000

@@ -10,6 +10,7 @@ what it returns and keeps to the budget.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from eitest.administer.plan import Plan, TrialKey, TrialSpec, estimate_usage, ma
 from eitest.administer.provenance import dist_version, git_revision, python_call
 from eitest.administer.study import Study, run_id_of
 from eitest.client.event_loop import run_coroutine, signals_to
+from eitest.client.pacing import Pacing
 from eitest.client.refusals import ProviderRefused, Refusal, refusal
 from eitest.errors import EitestError
 from eitest.secrets import redact_url
@@ -47,6 +49,7 @@ class RunOutcome:
     failed: int = 0
     cost: float = 0.0
     stopped: str | None = None
+    throttled: int = 0  # replies refused with 429 (waited out, not counted as failures)
     notes: list[str] = field(default_factory=list)  # what the user should know, e.g. a changed base URL
     signal: str | None = None  # "SIGINT" or "SIGTERM" when a signal stopped the run
 
@@ -66,10 +69,20 @@ class _Administration:
     """
 
     def __init__(
-        self, plan: Plan, store: Store, on_trial: Callable[[Trial], None] | None, on_note: Callable[[str], None] | None
+        self,
+        plan: Plan,
+        store: Store,
+        on_trial: Callable[[Trial], None] | None,
+        on_note: Callable[[str], None] | None,
+        on_throttle: Callable[[str], None] | None = None,
     ) -> None:
         self.plan, self.store, self.on_trial, self.on_note = plan, store, on_trial, on_note
-        self.settings = RunSettings.for_plan(plan)
+        study = plan.study
+        # Each model's calls pass one pacer (eitest.client.pacing): fewer than `concurrency` are in
+        # flight while its provider rate-limits, and `rpm` / `tpm` hold.
+        self.pacing = Pacing(study.concurrency, study.rpm, study.tpm, on_throttle)
+        settings = RunSettings.for_plan(plan)
+        self.settings = dataclasses.replace(settings, call=dataclasses.replace(settings.call, pacing=self.pacing))
         todo = plan.todo
         self.outcome = RunOutcome(plan.run_id, len(plan.trials), len(plan.trials) - len(todo))
         self.queue: asyncio.Queue[TrialSpec] = asyncio.Queue()
@@ -96,6 +109,7 @@ class _Administration:
             )
         if self.signal is not None:
             outcome.signal, outcome.stopped = self.signal, f"by {self.signal}"
+        outcome.throttled = self.pacing.throttled_count
         return outcome
 
     async def _worker(self) -> None:
@@ -153,6 +167,7 @@ def run_study(
     on_plan: Callable[[Plan], bool] | None = None,
     on_trial: Callable[[Trial], None] | None = None,
     on_note: Callable[[str], None] | None = None,
+    on_throttle: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """Administer ``study`` into the store at ``db``, resuming a run of the same study.
 
@@ -160,7 +175,8 @@ def run_study(
     whose estimated cost exceeds ``study.max_cost`` is refused with :class:`BudgetExceeded`.
     ``command`` is what the run records as how it was started (the CLI gives its command
     line); without it, the run records this call with the study's fields and where it ran.
-    ``on_note`` sees each note as it arises (they are also in the outcome's ``notes``).
+    ``on_note`` sees each note as it arises (they are also in the outcome's ``notes``);
+    ``on_throttle`` sees a line each time a provider's 429s lower a model's concurrency.
 
     Another process running the same study on the same store makes this fail at once
     (:class:`~eitest.store.lock.StoreBusy`), and so does a damaged store. A provider that
@@ -182,7 +198,7 @@ def run_study(
                 planned, skipped = len(plan.trials), len(plan.trials) - len(plan.todo)
                 return RunOutcome(plan.run_id, planned, skipped, stopped="not confirmed", notes=notes)
             _start(plan, store, command or python_call(study, db))
-            outcome = run_coroutine(_Administration(plan, store, on_trial, on_note).run())
+            outcome = run_coroutine(_Administration(plan, store, on_trial, on_note, on_throttle).run())
             outcome.notes = notes
             if not outcome.stopped and outcome.failed == 0:
                 store.mark_run(plan.run_id, finished=True)
@@ -227,6 +243,8 @@ def _start(plan: Plan, store: Store, command: str) -> None:
                 "concurrency": study.concurrency,
                 "max_cost": study.max_cost,
                 **temperature_manifest(plan),  # models that get no temperature, and why
+                "rpm": study.rpm,
+                "tpm": study.tpm,
             },
             instrument_hashes=plan.hashes,
             eitest_version=__version__,

@@ -63,6 +63,9 @@ class Study(BaseModel):
     api_key_env: str | None = None  # with api_base: the environment variable holding the key sent there
     max_retries: int = Field(default=4, ge=0, le=limits.MAX_RETRIES)
     backoff_s: float = Field(default=1.0, ge=0, le=limits.MAX_BACKOFF_S, allow_inf_nan=False)
+    # Client-side pacing per model (requests, tokens per minute); none: paced by the provider's replies alone.
+    rpm: int | None = Field(default=None, ge=1, le=limits.MAX_RPM)
+    tpm: int | None = Field(default=None, ge=1, le=limits.MAX_TPM)
     db: str | None = None
     # Values given more than once in models or instruments, and how often (each is run once).
     _repeated: dict[str, dict[str, int]] = PrivateAttr(default_factory=dict)

@@ -41,6 +41,8 @@ CONCURRENCY = click.IntRange(1, limits.MAX_CONCURRENCY)
 MAX_TOKENS = click.IntRange(1, limits.MAX_TOKENS)
 TIMEOUT = FiniteFloat(0, limits.MAX_TIMEOUT_S, min_open=True)
 RETRIES = click.IntRange(0, limits.MAX_RETRIES)
+RPM = click.IntRange(1, limits.MAX_RPM)
+TPM = click.IntRange(1, limits.MAX_TPM)
 # 0 is allowed: the run is recorded and stops before its first call (a priced plan is refused outright).
 MAX_COST = FiniteFloat(0)
 # Bootstrap resamples: the interval needs 100 to be usable; past 100,000 the arrays grow for no gain in precision.

@@ -11,7 +11,7 @@ import click
 from eitest.cli import options
 from eitest.cli.output import UsageProblem, db_option, emit, output_options, user_errors
 from eitest.cli.pipes import guard_output
-from eitest.cli.terminal import echo
+from eitest.cli.terminal import echo, safe_text
 from eitest.vocabulary import OptionOrder, ProtocolName
 
 if TYPE_CHECKING:
@@ -55,7 +55,13 @@ EXIT_STATUS = {"SIGINT": 130, "SIGTERM": 143}
     help="Order of the options shown  [default: original].",
 )
 @click.option("--seed", type=options.SEED, help="Seed for shuffled orders and the chance responder  [default: 0].")
-@click.option("--concurrency", type=options.CONCURRENCY, help="Calls in flight at once  [default: 8].")
+@click.option(
+    "--concurrency",
+    type=options.CONCURRENCY,
+    help="Most calls in flight at once; fewer while the provider rate-limits  [default: 8].",
+)
+@click.option("--rpm", type=options.RPM, help="Requests per minute to each model, at most (default: no limit).")
+@click.option("--tpm", type=options.TPM, help="Tokens per minute to each model, at most (default: no limit).")
 @click.option("--api-base", help="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
 @options.api_key_env_option
 @click.option("--max-tokens", type=options.MAX_TOKENS, help="Cap on reply tokens (default: the protocol's).")
@@ -114,6 +120,7 @@ def run(study_file: str | None, yes: bool, **flags: object) -> None:
             command=command,
             on_plan=lambda p: confirm(p) and progress.start(len(p.todo)),
             on_trial=progress.advance,
+            on_throttle=progress.note,
             on_note=lambda text: echo(f"note: {text}", err=True),
         )
     finally:
@@ -181,6 +188,13 @@ class _Progress:
     def advance(self, _trial: Trial) -> None:
         if self._bar is not None and self._task is not None:
             self._bar.advance(self._task)
+
+    def note(self, text: str) -> None:
+        """A line above the bar (the bar redraws below it), or on stderr before the bar starts."""
+        if self._bar is not None:
+            self._bar.console.print(safe_text(text), markup=False, highlight=False)
+        else:
+            echo(text, err=True)
 
     def stop(self) -> None:
         if self._bar is not None:

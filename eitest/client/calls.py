@@ -19,6 +19,7 @@ from typing import Any
 
 from eitest.client import offline, reasoning
 from eitest.client.keys import NO_KEY, redact
+from eitest.client.pacing import ModelPacer, Pacing, RateSignals, estimate_tokens, is_rate_limit
 
 # Retried: rate limits, server errors, timeouts and broken connections or bodies.
 RETRYABLE = (
@@ -32,6 +33,8 @@ RETRYABLE = (
 )
 # The client errors that are about timing, not the request: a timeout, a conflict, a rate limit.
 RETRYABLE_STATUS = (408, 409, 429)
+# Rate-limited attempts of one call, at most (with a provider that asks for no wait, the wait cap cannot bound them).
+MAX_THROTTLED = 100
 # What came back from a reply without text is kept in the trial's error, up to this length.
 KEPT_CHARS = 2000
 # A retry after a timeout is said on stderr: a hanging server otherwise waits in silence.
@@ -51,6 +54,10 @@ class CallSettings:
     backoff_max_s: float = 30.0
     # The environment variable whose value is the key; with api_base, none means no key is sent.
     api_key_env: str | None = None
+    # 429s are waited out apart from max_retries, up to this many seconds of waiting in all per call.
+    throttle_wait_max_s: float = 900.0
+    # The run's pacers (--rpm, --tpm, adaptive concurrency); without them each call paces itself alone.
+    pacing: Pacing | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not (isinstance(self.timeout_s, int | float) and math.isfinite(self.timeout_s) and self.timeout_s > 0):
@@ -180,8 +187,13 @@ async def complete(
         kwargs["response_format"] = response_format
 
     secrets = [api_key, key]
-    for attempt in range(settings.max_retries + 1):
-        result.attempts = attempt + 1 + result.refused_calls
+    pacer = settings.pacing.for_model(model) if settings.pacing else ModelPacer(model, ceiling=1)
+    tokens = estimate_tokens(messages, kwargs.get("max_tokens")) if pacer.tpm else 0.0
+    failures = throttled = 0
+    throttle_waited = 0.0
+    while True:
+        result.attempts += 1
+        ticket = await pacer.acquire(tokens)
         start = time.perf_counter()
         try:
             # litellm's timeout bounds each read; a server trickling its body defeats it. This bounds the call.
@@ -192,24 +204,50 @@ async def complete(
         except Exception as exc:  # provider errors come in many classes; each is classified below
             result.latency_s = time.perf_counter() - start
             result.errors.append(_describe(exc, secrets, settings.timeout_s))
-            if attempt < settings.max_retries and _retryable(exc):
-                wait = random.uniform(0, min(settings.backoff_max_s, settings.backoff_s * 2**attempt))
-                if _is_timeout(exc):
-                    log.warning(
-                        "%s: %s; retrying in %.1f s (attempt %d of %d)",
-                        model.encode("unicode_escape").decode("ascii"),  # data on a terminal: no escapes
-                        result.errors[-1],
-                        wait,
-                        attempt + 2,
-                        settings.max_retries + 1,
-                    )
-                await asyncio.sleep(wait)
-                continue
+            if is_rate_limit(exc):
+                # Waited as the provider says, apart from the failure budget, but not without end.
+                wait = _throttle_wait(exc, settings, throttled)
+                pacer.throttled(ticket, wait)
+                throttled += 1
+                throttle_waited += wait
+                if throttle_waited <= settings.throttle_wait_max_s and throttled <= MAX_THROTTLED:
+                    continue
+                result.errors[-1] += (
+                    f" (gave up after {throttled} rate-limited attempts, {throttle_waited:.1f} s waited)"
+                )
+            else:
+                pacer.failed(ticket)
+                if failures < settings.max_retries and _retryable(exc):
+                    wait = random.uniform(0, min(settings.backoff_max_s, settings.backoff_s * 2**failures))
+                    failures += 1
+                    if _is_timeout(exc):
+                        log.warning(
+                            "%s: %s; retrying in %.1f s (attempt %d of %d)",
+                            model.encode("unicode_escape").decode("ascii"),  # data on a terminal: no escapes
+                            result.errors[-1],
+                            wait,
+                            failures + 1,
+                            settings.max_retries + 1,
+                        )
+                    await asyncio.sleep(wait)
+                    continue
             result.error = result.errors[-1]
             return result
+        except BaseException:  # cancelled: the slot is given back, the cancellation goes on
+            pacer.failed(ticket)
+            raise
+        used = None if result.prompt_tokens is None else result.prompt_tokens + (result.completion_tokens or 0)
+        pacer.succeeded(ticket, RateSignals.of_reply(response), used)
         result.error = None
         return result
-    return result
+
+
+def _throttle_wait(exc: BaseException, settings: CallSettings, throttled: int) -> float:
+    """What the provider asks (retry-after-ms, retry-after); without a word, backoff with jitter."""
+    asked = RateSignals.of_error(exc).retry_after_s
+    if asked is not None:
+        return min(asked, settings.throttle_wait_max_s)
+    return random.uniform(0, min(settings.backoff_max_s, settings.backoff_s * 2**throttled))
 
 
 def temperature_taken(model: str, settings: CallSettings) -> bool:

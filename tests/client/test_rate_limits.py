@@ -1,0 +1,70 @@
+"""Rate limits over real HTTP: a 429 waits as the provider says, apart from the failure budget; a run paces itself."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+from openai_server import Action, RateLimit, ScriptedServer
+
+from eitest.cli import cli
+from eitest.client import CallSettings, complete, litellm_module
+from eitest.client.event_loop import run_coroutine
+from eitest.store import Store
+
+MESSAGES = [{"role": "user", "content": "Which option? A) Anger B) Relief"}]
+SLOW_DOWN = Action(status=429, headers={"retry-after": "1", "retry-after-ms": "300"})
+
+
+def test_a_429_waits_as_long_as_the_provider_says_and_spends_no_retry():
+    litellm_module()
+    answers = iter([SLOW_DOWN, Action(reply="B")])
+    with ScriptedServer(lambda body: next(answers)) as srv:
+        start = time.perf_counter()
+        result = run_coroutine(complete("openai/rl", MESSAGES, CallSettings(api_base=srv.url, max_retries=0)))
+        elapsed = time.perf_counter() - start
+    assert result.text == "B" and result.error is None and result.attempts == 2
+    assert result.errors == [
+        "RateLimitError (429): litellm.RateLimitError: RateLimitError: OpenAIException - scripted 429"
+    ]
+    assert 0.3 <= elapsed < 0.9  # retry-after-ms (300) wins over retry-after (1 s)
+
+
+def test_rate_limit_waits_are_bounded():
+    with ScriptedServer(lambda body: SLOW_DOWN) as srv:
+        settings = CallSettings(api_base=srv.url, max_retries=0, throttle_wait_max_s=0.5)
+        result = run_coroutine(complete("openai/rl", MESSAGES, settings))
+        assert srv.requests == 2
+    assert result.text is None and result.attempts == 2
+    assert result.error.endswith("scripted 429 (gave up after 2 rate-limited attempts, 0.6 s waited)")
+
+
+def test_a_run_at_concurrency_16_paces_itself_to_the_providers_window(tmp_path: Path):
+    # 10 requests per half second (1,200 a minute); 64 trials, no retries allowed for other failures.
+    limit = RateLimit(10, 0.5)
+    db = tmp_path / "rl.db"
+    with ScriptedServer(lambda body: Action(reply="A", delay_s=0.02), rate_limit=limit) as srv:
+        args = ["run", "-m", "openai/rl", "-i", "open-stem", "--reps", "2", "--concurrency", "16", "--retries", "0"]
+        start = time.perf_counter()
+        res = CliRunner().invoke(cli, [*args, "--api-base", srv.url, "--rpm", "6000", "--db", str(db), "-y"])
+        elapsed = time.perf_counter() - start
+        requests = srv.requests
+    assert res.exit_code == 0, res.output
+    with Store(db) as store:
+        df = store.trials()
+    assert len(df) == 64 and (df["status"] != "error").all()
+    # The first burst meets a full window (16 sent before any reply said 10 were allowed: 6 refused);
+    # after it the remaining-requests headers hold the calls, but for a few at window edges.
+    # Measured on 2 busy cores: 7 to 12 refused in 6 runs; unpaced, the issue saw 35 % refused.
+    assert 6 <= limit.refused <= 16 and requests == 64 + limit.refused == df["attempts"].sum()
+    assert "openai/rl: throttled: 429 from provider, concurrency 16 -> 8, waiting " in res.stderr
+    assert "64 call(s) made, 0 already done, 0 failed" in res.stderr
+    assert elapsed < 8  # 64 trials at 20 a second: measured 3.1 to 4.1 s
+
+
+def test_rpm_and_tpm_are_bounded_options():
+    for option, value, message in [("--rpm", "0", "0 is not in the range 1<=x<=1000000."),
+                                   ("--tpm", "-5", "-5 is not in the range 1<=x<=10000000000.")]:  # fmt: skip
+        res = CliRunner().invoke(cli, ["run", "-m", "eitest/oracle", "-i", "open-steu", option, value, "-y"])
+        assert res.exit_code == 2 and f"Invalid value for '{option}': {message}" in res.stderr
