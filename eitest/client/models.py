@@ -36,8 +36,10 @@ def key_route(model: str, api_base: str | None = None, api_key_env: str | None =
             return f"{where}: key from {api_key_env}"
         return f"{where}: no key (--api-key-env NAME sends the key in $NAME)"
     names = [api_key_env] if api_key_env else provider_key_names(model)
-    if not names:
-        return f"{model}: no key (the provider needs none)"
+    if not names:  # litellm names no variable: a keyless provider, or one with its own credentials (AWS, GCP)
+        return (
+            f"{model}: key or credentials as litellm finds them for its provider, sent to the provider's own endpoint"
+        )
     unset = [n for n in names if not os.environ.get(n)]
     return (
         f"{model}: key from {' and '.join(names)}{' (not set)' if unset else ''}, sent to the provider's own endpoint"
