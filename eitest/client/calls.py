@@ -198,7 +198,7 @@ async def complete(
         try:
             # litellm's timeout bounds each read; a server trickling its body defeats it. This bounds the call.
             call = _without_refused_temperature(litellm, kwargs, result, settings, secrets)
-            response = await asyncio.wait_for(call, settings.timeout_s)
+            response = await _awaited_aloud(call, model, settings.timeout_s)
             result.latency_s = time.perf_counter() - start
             _fill(result, response, model)
         except Exception as exc:  # provider errors come in many classes; each is classified below
@@ -240,6 +240,26 @@ async def complete(
         pacer.succeeded(ticket, RateSignals.of_reply(response), used)
         result.error = None
         return result
+
+
+# A call still waiting after this share of its deadline is said on stderr: a hanging server is not silence.
+SLOW_SHARE = 0.25
+SLOW_MIN_S = 10.0
+
+
+async def _awaited_aloud(call: Any, model: str, timeout_s: float) -> Any:
+    """``call`` within ``timeout_s``; a warning once it has waited a quarter of that (10 s or more)."""
+    after = timeout_s * SLOW_SHARE
+    if after < SLOW_MIN_S:
+        return await asyncio.wait_for(call, timeout_s)
+    shown = model.encode("unicode_escape").decode("ascii")
+    note = asyncio.get_running_loop().call_later(
+        after, log.warning, "%s: no reply yet after %.0f s (the deadline is %.0f s)", shown, after, timeout_s
+    )
+    try:
+        return await asyncio.wait_for(call, timeout_s)
+    finally:
+        note.cancel()
 
 
 def _throttle_wait(exc: BaseException, settings: CallSettings, throttled: int) -> float:
