@@ -159,28 +159,11 @@ async def complete(
     the runner stores the trial as failed and goes on.
     """
     litellm = litellm_module()
-    kwargs: dict[str, Any] = {
-        "model": model,
-        "messages": messages,
-        "timeout": settings.timeout_s,
-        "num_retries": 0,
-        "max_retries": 0,
-    }
     result = CallResult()
-    if settings.temperature is not None:
-        if temperature_taken(model, settings):
-            kwargs["temperature"] = settings.temperature
-        else:
-            result.temperature_sent = False
-    if max_tokens or settings.max_tokens:
-        kwargs["max_tokens"] = settings.max_tokens or max_tokens
-    # A custom host gets only the key the user named for it, never the provider's own.
     key = api_key or (os.environ.get(settings.api_key_env) if settings.api_key_env else None)
-    if settings.api_base:
-        kwargs["api_base"] = settings.api_base
-        kwargs["api_key"] = key or NO_KEY
-    elif key:
-        kwargs["api_key"] = key
+    kwargs = _request(model, messages, settings, result, key)
+    if max_tokens and not settings.max_tokens:
+        kwargs["max_tokens"] = max_tokens
     if metadata is not None:
         kwargs["metadata"] = metadata
     if response_format is not None:
@@ -240,6 +223,33 @@ async def complete(
         pacer.succeeded(ticket, RateSignals.of_reply(response), used)
         result.error = None
         return result
+
+
+def _request(
+    model: str, messages: list[dict[str, str]], settings: CallSettings, result: CallResult, key: str | None
+) -> dict[str, Any]:
+    """litellm's arguments for the call; a temperature the model does not take is left out (and noted)."""
+    kwargs: dict[str, Any] = {
+        "model": model,
+        "messages": messages,
+        "timeout": settings.timeout_s,
+        "num_retries": 0,
+        "max_retries": 0,
+    }
+    if settings.temperature is not None:
+        if temperature_taken(model, settings):
+            kwargs["temperature"] = settings.temperature
+        else:
+            result.temperature_sent = False
+    if settings.max_tokens:
+        kwargs["max_tokens"] = settings.max_tokens
+    # A custom host gets only the key the user named for it, never the provider's own.
+    if settings.api_base:
+        kwargs["api_base"] = settings.api_base
+        kwargs["api_key"] = key or NO_KEY
+    elif key:
+        kwargs["api_key"] = key
+    return kwargs
 
 
 # A call still waiting after this share of its deadline is said on stderr: a hanging server is not silence.
