@@ -22,7 +22,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from openai_server import Action, _QuietServer
+from openai_server import Action, ThreadedServer
 
 
 def as_chat(path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def as_chat(path: str, body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-class OllamaServer:
+class OllamaServer(ThreadedServer):
     def __init__(self, script: Callable[[dict[str, Any]], Action], port: int = 0):
         self.script = script
         self.requests: list[tuple[str, dict[str, Any]]] = []  # (path, body) of every request, in order
@@ -70,19 +70,7 @@ class OllamaServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.httpd = _QuietServer(("127.0.0.1", port), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"  # Ollama's base: litellm adds /api/generate or /api/chat
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> OllamaServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self._listen(Handler, port, "")  # Ollama's base: litellm adds /api/generate or /api/chat
 
 
 def _reply(path: str, body: dict[str, Any], action: Action) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 OPTION_LINE = re.compile(r"^([A-Z])\) (.+)$", re.M)
 
@@ -116,7 +116,26 @@ class _QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class ScriptedServer:
+class ThreadedServer:
+    """A local HTTP server answering from a daemon thread while the ``with`` block runs."""
+
+    def _listen(self, handler: type[BaseHTTPRequestHandler], port: int, path: str) -> None:
+        self.httpd = _QuietServer(("127.0.0.1", port), handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}{path}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class ScriptedServer(ThreadedServer):
     def __init__(self, script: Callable[[dict[str, Any]], Action], port: int = 0, rate_limit: RateLimit | None = None):
         self.script = script
         self.rate_limit = rate_limit
@@ -223,19 +242,7 @@ class ScriptedServer:
                     self.wfile.flush()
                     time.sleep(trickle_s)
 
-        self.httpd = _QuietServer(("127.0.0.1", port), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/v1"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> ScriptedServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self._listen(Handler, port, "/v1")
 
 
 def _interrupt(*_: object) -> None:
