@@ -37,17 +37,61 @@ def instrument_data(inst_id: str, items: list[dict], *, name: str | None = None,
     }
 
 
+class Ran:
+    """What a CLI call left: the fields of ``subprocess.CompletedProcess`` that tests read."""
+
+    def __init__(self, args: list[str], returncode: int, stdout: str, stderr: str):
+        self.args, self.returncode, self.stdout, self.stderr = args, returncode, stdout, stderr
+
+
 def run_cli(
     *args: str,
     env: dict[str, str] | None = None,
     unset: tuple[str, ...] = (),
     cwd: Path | None = None,
     timeout: float = 300,
-):
-    """Run the installed CLI in a subprocess, as a user would."""
+    subprocess: bool = False,
+) -> Ran:
+    """Run the CLI as a user would: in this process through click's runner, or with
+    ``subprocess=True`` through the installed entry point, where a process of its own is the
+    point (signals, pipes, a second process, resource limits, the interpreter's start-up).
+
+    In process, an uncaught exception is written to stderr as its traceback with exit status 1,
+    as the interpreter would, so tests that look for tracebacks see them either way.
+    """
+    if subprocess:
+        return _run_subprocess(list(args), env, unset, cwd, timeout)
+    import traceback
+
+    from click.testing import CliRunner
+
+    from eitest.cli import cli
+
+    overrides: dict[str, str | None] = {**(env or {}), **dict.fromkeys(unset)}
+    previous, argv = Path.cwd(), sys.argv
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        sys.argv = ["eitest", *args]  # a run records its command line from here
+        result = CliRunner().invoke(cli, list(args), env=overrides, prog_name="eitest", catch_exceptions=True)
+    finally:
+        os.chdir(previous)
+        sys.argv = argv
+    stderr = result.stderr
+    code = result.exit_code
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(*result.exc_info))  # type: ignore[misc]
+        code = 1
+    return Ran(list(args), code, result.stdout, stderr)
+
+
+def _run_subprocess(
+    args: list[str], env: dict[str, str] | None, unset: tuple[str, ...], cwd: Path | None, timeout: float
+) -> Ran:
     import subprocess
 
     full_env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k not in unset}
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "eitest", *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout
     )
+    return Ran(args, done.returncode, done.stdout, done.stderr)

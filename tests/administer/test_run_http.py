@@ -402,7 +402,7 @@ def test_a_retry_after_a_timeout_is_said_on_stderr(tmp_path: Path, steu):
     with ScriptedServer(script) as srv:
         res = run_cli(
             "run", "-m", "openai/slowpoke", "-i", "open-steu", "--api-base", srv.url, "--timeout", "1", "--yes",
-            "--db", str(tmp_path / "w.db"),
+            "--db", str(tmp_path / "w.db"), subprocess=True,  # stderr as a user's terminal gets the log line
         )  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert "openai/slowpoke: Timeout: no complete reply within 1 s; retrying in " in res.stderr
