@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from eitest.cli.analyze import analyze
+from eitest.cli.compare import compare_runs
 from eitest.cli.export import export
 from eitest.cli.forms import compare_forms
 from eitest.cli.generate import generate
@@ -39,6 +40,7 @@ cli.add_command(replicate)
 cli.add_command(generate)
 cli.add_command(survey)
 cli.add_command(compare_forms)
+cli.add_command(compare_runs)
 
 
 def main() -> None:
