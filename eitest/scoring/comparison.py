@@ -100,20 +100,27 @@ def compare_runs(
     seed: int = 0,
     correction: str = "holm",
 ) -> Comparison:
-    """Compare the runs ``runs`` (ids or unique prefixes; default every run with trials) of the store at ``path``."""
+    """Compare the runs ``runs`` (ids or unique prefixes) of the store at ``path``.
+
+    Without ``runs``, every run with trials (of ``models``, when given) is compared.
+    """
     from eitest.scoring.selection import analysis_columns
     from eitest.store import Store
 
     with Store(path, create=False) as store:
         records = [store.run(r) for r in dict.fromkeys(runs)] if runs else store.runs()
         trials = store.trials(columns=analysis_columns())
-        ids = [r.id for r in records]
-        trials = trials[trials["run_id"].isin(ids)] if not trials.empty else trials
+        if models and not runs and not trials.empty:  # by default, the runs in which these models took part
+            having = set(trials.loc[trials["model"].isin(list(models)), "run_id"])
+            records = [r for r in records if r.id in having] or records
+        trials = trials[trials["run_id"].isin([r.id for r in records])] if not trials.empty else trials
         if trials.empty:
             raise ComparisonError(f"{path}: the runs compared hold no trials; run 'eitest run ...' first")
-        records = [r for r in records if r.id in set(trials["run_id"])]
+        empty = [r.id for r in records if r.id not in set(trials["run_id"])]
+        records = [r for r in records if r.id not in empty]
         common, notes = check_design(records)
-        instruments = store.instruments_of_runs(ids, picked=True).by_run
+        instruments = store.instruments_of_runs([r.id for r in records], picked=True).by_run
+    notes += [f"run {rid} left out: it holds no trials yet" for rid in empty]
     respondents = pick_respondents(trials, {r.id: r for r in records}, models)
     trials = trials[trials["instrument"].isin(common)]
     options = AnalysisOptions(n_boot=n_boot, seed=seed, correction=correction)

@@ -195,3 +195,57 @@ def test_weighted_tests_compare_credit_on_the_proportion_of_maximum_with_wilcoxo
     checks = result.checks.set_index("model")
     assert checks.loc["eitest/first", "position_flag"]  # shuffled orders: the first-position responder is caught
     assert row["position_p_a"] == row["position_p_a"]  # the test ran (not NaN)
+
+
+def test_the_model_filter_compares_one_model_across_runs_and_names_an_unknown_one(versions):
+    db = versions["db"]
+    result = compare_runs(
+        db, runs=[versions["v1"], versions["v2"], versions["again"]], models=["openai/ei-v1"], n_boot=100
+    )
+    assert list(result.respondents["run_id"]) == [versions["v1"], versions["again"]]
+    (row,) = result.differences.to_dict("records")
+    assert row["a_model"] == row["b_model"] == "openai/ei-v1" and row["difference"] == 0.0
+    assert row["p"] == 1.0 and result.flipped.empty
+    res = CliRunner().invoke(
+        cli, ["compare-runs", "--db", str(db), "--run", versions["v1"], "--model", "openai/nobody"]
+    )
+    assert res.exit_code == 2 and "no trials of openai/nobody" in res.output
+    # Without --run, the runs of the model picked: the run of another item set (of ei-v2) is not among them.
+    res = CliRunner().invoke(
+        cli, ["compare-runs", "--db", str(db), "--model", "openai/ei-v1", "--boot", "100", "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    assert {r["run_id"] for r in json.loads(res.stdout)["respondents"]} == {versions["v1"], versions["again"]}
+
+
+def test_the_page_escapes_what_the_provider_reported(versions):
+    from eitest.outputs.comparison_page import render_comparison_page
+
+    result = compare_runs(versions["db"], runs=[versions["v1"], versions["v2"]], n_boot=100)
+    result.respondents.loc[0, "model_returned"] = "<script>alert(1)</script>"
+    result.notes.append("<img src=x onerror=alert(2)>")
+    page = render_comparison_page(result)
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img src=x" not in page
+
+
+def _record(run_id: str, hashes: dict[str, str], **config):
+    from eitest.store import RunRecord
+
+    base = {"protocol": "standard", "protocol_version": "1", "option_order": "original", "reps": 1, "seed": 0}
+    return RunRecord(run_id, {**base, **config}, hashes, "0", None, None, None, None, "2026-01-01", None, None)
+
+
+def test_the_design_check_refuses_another_protocol_or_no_shared_test_and_notes_what_it_leaves_out():
+    from eitest.scoring.comparison_design import ComparisonError, check_design
+
+    a = _record("run-a", {"x": "h1", "y": "h2"})
+    with pytest.raises(ComparisonError, match=r"differ in protocol \(run run-a: standard, run run-b: json\)"):
+        check_design([a, _record("run-b", {"x": "h1"}, protocol="json")])
+    with pytest.raises(ComparisonError, match="differ in option_order"):
+        check_design([a, _record("run-b", {"x": "h1"}, option_order="shuffled")])
+    with pytest.raises(ComparisonError, match="no instrument in common"):
+        check_design([a, _record("run-b", {"z": "h3"})])
+    common, notes = check_design([a, _record("run-b", {"x": "h1"}, reps=3)])
+    assert common == ["x"]
+    assert any(n.startswith("y left out") for n in notes) and any("differ in reps" in n for n in notes)
