@@ -80,9 +80,14 @@ def _item_answers(db: Path, run_id: str) -> pd.DataFrame:
     return pd.DataFrame({"mean": mean, "first": first}).sort_index()
 
 
-def test_two_model_versions_paired_interval_and_mcnemar_match_an_independent_computation(versions):
+@pytest.fixture(scope="module")
+def v1_v2(versions):
+    return compare_runs(versions["db"], runs=[versions["v1"], versions["v2"]], n_boot=N_BOOT, seed=SEED)
+
+
+def test_two_model_versions_paired_interval_and_mcnemar_match_an_independent_computation(versions, v1_v2):
     db, v1, v2 = versions["db"], versions["v1"], versions["v2"]
-    result = compare_runs(db, runs=[v1, v2], n_boot=N_BOOT, seed=SEED)
+    result = v1_v2
     (row,) = result.differences.to_dict("records")
     a, b = _item_answers(db, v1), _item_answers(db, v2)
     d = (b["mean"] - a["mean"]).to_numpy()
@@ -218,12 +223,15 @@ def test_the_model_filter_compares_one_model_across_runs_and_names_an_unknown_on
     assert {r["run_id"] for r in json.loads(res.stdout)["respondents"]} == {versions["v1"], versions["again"]}
 
 
-def test_the_page_escapes_what_the_provider_reported(versions):
+def test_the_page_escapes_what_the_provider_reported(v1_v2):
+    import dataclasses
+
     from eitest.outputs.comparison_page import render_comparison_page
 
-    result = compare_runs(versions["db"], runs=[versions["v1"], versions["v2"]], n_boot=100)
-    result.respondents.loc[0, "model_returned"] = "<script>alert(1)</script>"
-    result.notes.append("<img src=x onerror=alert(2)>")
+    respondents = v1_v2.respondents.copy()
+    respondents.loc[0, "model_returned"] = "<script>alert(1)</script>"
+    notes = [*v1_v2.notes, "<img src=x onerror=alert(2)>"]
+    result = dataclasses.replace(v1_v2, respondents=respondents, notes=notes)
     page = render_comparison_page(result)
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<img src=x" not in page
