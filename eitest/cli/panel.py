@@ -10,6 +10,7 @@ import click
 
 from eitest.cli import options
 from eitest.cli.output import UsageProblem, emit, user_errors
+from eitest.cli.replicate import _Greedy as GreedyOption  # --models M1 M2 ..., as eitest replicate takes them
 from eitest.cli.terminal import echo, json_text
 from eitest.vocabulary import OptionOrder
 
@@ -18,13 +19,14 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("more_models", nargs=-1, metavar="[M2 ...]")
 @click.option(
     "--models",
     "-m",
     "models",
+    cls=GreedyOption,
     multiple=True,
-    help="The panel's models (litellm strings): --models M1 M2 ... or --models repeated; two or more.",
+    callback=options.distinct("run"),
+    help="The panel's models (litellm strings), two or more: --models M1 M2 ... or --models repeated.",
 )
 @click.option("--instrument", "-i", required=True, help="The new items: an instrument id or file.")
 @click.option(
@@ -47,7 +49,6 @@ if TYPE_CHECKING:
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
 @user_errors
 def panel(
-    more_models: tuple[str, ...],
     models: tuple[str, ...],
     instrument: str,
     calibration: tuple[str, ...],
@@ -67,7 +68,7 @@ def panel(
     from eitest.administer.study import Study
     from eitest.workflows.panel import run_panel
 
-    panel_models = list(dict.fromkeys([*models, *more_models]))
+    panel_models = list(models)
     given = {k: v for k, v in flags.items() if v is not None}
     try:
         study = Study.model_validate({"models": panel_models, "instruments": [instrument], **given})
