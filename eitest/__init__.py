@@ -35,6 +35,11 @@ Figures, reports and data files
 Ready-made workflows
     ``run_demo(out)``: the open tests on the offline responders, analysed and reported.
     ``replicate(name, out)``: a published study's design, e.g. ``"schlegel2025_study1"``.
+Comparing runs, and a panel of models
+    ``compare_runs(db, runs=[...])``: runs of one design (a model before and after an
+    update, or two models) item by item, a ``Comparison`` of paired differences with
+    intervals, flipped items and the checks. ``run_panel(study, db, calibration=[...])``:
+    a panel of models on new items, its estimate of their human difficulty and its check.
 Errors
     ``EitestError``: every mistake a user can fix is one; its message says how.
 
@@ -68,11 +73,14 @@ if TYPE_CHECKING:
     from eitest.outputs.report.plots import item_plot as item_plot
     from eitest.scoring.analysis import Analysis as Analysis
     from eitest.scoring.analysis import analyze as analyze
+    from eitest.scoring.comparison import Comparison as Comparison
+    from eitest.scoring.comparison import compare_runs as compare_runs
     from eitest.stats import apa as apa
     from eitest.stats import single_case as single_case
     from eitest.store import Results as Results
     from eitest.store import open_results as open_results
     from eitest.workflows.demo import run_demo as run_demo
+    from eitest.workflows.panel import run_panel as run_panel
     from eitest.workflows.replicate import replicate as replicate
 
 # A public name -> (module, attribute in it); no attribute: the module itself.
@@ -100,6 +108,9 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "run_demo": ("eitest.workflows.demo", "run_demo"),
     "replicate": ("eitest.workflows.replicate", "replicate"),
     "EitestError": ("eitest.errors", "EitestError"),
+    "compare_runs": ("eitest.scoring.comparison", "compare_runs"),
+    "Comparison": ("eitest.scoring.comparison", "Comparison"),
+    "run_panel": ("eitest.workflows.panel", "run_panel"),
 }
 
 # Written out, not derived from _LAZY: IDEs and type checkers read __all__ without running it.
@@ -128,6 +139,9 @@ __all__ = [
     "single_case",
     "stats",
     "write_report",
+    "compare_runs",
+    "Comparison",
+    "run_panel",
 ]
 
 

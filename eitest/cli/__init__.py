@@ -9,11 +9,13 @@ from __future__ import annotations
 import click
 
 from eitest.cli.analyze import analyze
+from eitest.cli.compare import compare_runs
 from eitest.cli.export import export
 from eitest.cli.forms import compare_forms
 from eitest.cli.generate import generate
 from eitest.cli.instruments import instruments
 from eitest.cli.norms import norms
+from eitest.cli.panel import panel
 from eitest.cli.replicate import replicate
 from eitest.cli.report import demo, report
 from eitest.cli.run import run, runs
@@ -39,6 +41,8 @@ cli.add_command(replicate)
 cli.add_command(generate)
 cli.add_command(survey)
 cli.add_command(compare_forms)
+cli.add_command(compare_runs)
+cli.add_command(panel)
 
 
 def main() -> None:
