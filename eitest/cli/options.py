@@ -116,3 +116,21 @@ api_key_env_option = click.option(
     help="Environment variable whose value is sent as the key to --api-base (default: no key; "
     "OPENAI_API_KEY is never sent to a custom host).",
 )
+
+
+class GreedyOption(click.Option):
+    """An option that takes every value up to the next option: --models a b c."""
+
+    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
+        super().add_to_parser(parser, ctx)
+        opt = parser._long_opt.get(self.opts[0]) or parser._short_opt.get(self.opts[0])
+        original = opt.process
+
+        def process(value: Any, state: Any) -> None:
+            values = [value]
+            while state.rargs and not state.rargs[0].startswith("-"):
+                values.append(state.rargs.pop(0))
+            for v in values:
+                original(v, state)
+
+        opt.process = process

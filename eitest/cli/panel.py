@@ -10,7 +10,6 @@ import click
 
 from eitest.cli import options
 from eitest.cli.output import UsageProblem, emit, user_errors
-from eitest.cli.replicate import _Greedy as GreedyOption  # --models M1 M2 ..., as eitest replicate takes them
 from eitest.cli.terminal import echo, json_text
 from eitest.vocabulary import OptionOrder
 
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
     "--models",
     "-m",
     "models",
-    cls=GreedyOption,
+    cls=options.GreedyOption,
     multiple=True,
     callback=options.distinct("run"),
     help="The panel's models (litellm strings), two or more: --models M1 M2 ... or --models repeated.",

@@ -12,30 +12,12 @@ from eitest.cli.output import UsageProblem, user_errors
 from eitest.cli.terminal import echo
 
 
-class _Greedy(click.Option):
-    """An option that takes every value up to the next option: --models a b c."""
-
-    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
-        super().add_to_parser(parser, ctx)
-        opt = parser._long_opt.get(self.opts[0]) or parser._short_opt.get(self.opts[0])
-        original = opt.process
-
-        def process(value: Any, state: Any) -> None:
-            values = [value]
-            while state.rargs and not state.rargs[0].startswith("-"):
-                values.append(state.rargs.pop(0))
-            for v in values:
-                original(v, state)
-
-        opt.process = process
-
-
 @click.command()
 @click.argument("study")
 @click.option(
     "--models",
     "models",
-    cls=_Greedy,
+    cls=options.GreedyOption,
     multiple=True,
     callback=options.distinct("run"),
     help="Models to run instead of the paper's (space-separated or repeated).",
