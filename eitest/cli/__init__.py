@@ -14,6 +14,7 @@ from eitest.cli.forms import compare_forms
 from eitest.cli.generate import generate
 from eitest.cli.instruments import instruments
 from eitest.cli.norms import norms
+from eitest.cli.probe import probe
 from eitest.cli.replicate import replicate
 from eitest.cli.report import demo, report
 from eitest.cli.run import run, runs
@@ -39,6 +40,7 @@ cli.add_command(replicate)
 cli.add_command(generate)
 cli.add_command(survey)
 cli.add_command(compare_forms)
+cli.add_command(probe)
 
 
 def main() -> None:

@@ -163,6 +163,8 @@ class Analysis:
     instruments: dict[str, dict[str, Instrument]] = field(default_factory=dict)
     trials: pd.DataFrame = field(default_factory=pd.DataFrame)  # the trials analysed
     completeness: pd.DataFrame = field(default_factory=pd.DataFrame)  # planned vs stored trials, per run
+    # The memorisation probe's findings, one per model x instrument probed (eitest.scoring.memorisation).
+    memorisation: list[dict[str, Any]] = field(default_factory=list)
 
     TABLES = (
         "scores", "norm_comparison", "summary", "agreement", "position_bias", "item_correlation", "norms",
@@ -188,6 +190,7 @@ class Analysis:
         """Every table as JSON-ready records (NaN -> None), with notes and settings."""
         out: dict[str, Any] = {name: _records(getattr(self, name)) for name in self.TABLES}
         out["notes"] = self.notes
+        out["memorisation"] = self.memorisation
         out["settings"] = self.settings
         return out
 
@@ -223,8 +226,12 @@ def analyze(
     items are not known is left out with a note, or refused when picked with ``run``.
     """
     options = AnalysisOptions(tuple(norms or ()), exclude_unanswered, correction, n_boot, seed)
+    from eitest.scoring.memorisation import memorisation_findings
+
     data = read_store(path, run)
-    return analyze_trials(data.trials, data.instruments, options, runs=data.runs, notes=data.notes)
+    result = analyze_trials(data.trials, data.instruments, options, runs=data.runs, notes=data.notes)
+    result.memorisation = memorisation_findings(path, run)
+    return result
 
 
 def analyze_trials(

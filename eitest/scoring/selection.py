@@ -83,7 +83,9 @@ def read_store(path: str | Path, run: str | None = None) -> StoreInput:
 
     with Store(path, create=False) as store:
         all_trials = store.trials(columns=analysis_columns())
-        records = store.runs()
+        # A probe's trials are no test's answers (eitest.scoring.memorisation reads them): left out, silently.
+        records, probes = study_runs(store.runs())
+        all_trials = all_trials[~all_trials["run_id"].isin(probes)] if probes else all_trials
         runs = pd.DataFrame([r.__dict__ for r in records])
         empty = runs_without_trials(store, records, all_trials, run)
         if all_trials.empty or (run is not None and empty and not all_trials["run_id"].str.startswith(run).any()):
@@ -96,6 +98,14 @@ def read_store(path: str | Path, run: str | None = None) -> StoreInput:
     trials = trials[trials["run_id"].isin(list(used.by_run))]
     notes += catalogue_notes(used.by_run)
     return StoreInput(trials, runs, used.by_run, notes)
+
+
+def study_runs(records: list[RunRecord]) -> tuple[list[RunRecord], set[str]]:
+    """The runs that are studies, and the ids of the probe runs (config ``kind: probe``)."""
+    from eitest.vocabulary import RunKind
+
+    probes = {r.id for r in records if RunKind.of(r.config) is RunKind.PROBE}
+    return [r for r in records if r.id not in probes], probes
 
 
 def runs_without_trials(

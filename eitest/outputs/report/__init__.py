@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from eitest.controls import visible_controls
 from eitest.outputs.report import tables
+from eitest.outputs.report.memorisation import memorisation_context
 from eitest.outputs.report.methods import methods_paragraph
 from eitest.outputs.report.sentences import position_bias_text, sentences
 from eitest.outputs.templating import render
@@ -163,6 +164,7 @@ def render_html(
             # A key typed into --api-base must not reach the page: the command's URLs are blanked like the store's.
             "command": redact_urls(command or " ".join(["eitest", *sys.argv[1:]])),
         },
+        "memorisation": memorisation_context(getattr(analysis, "memorisation", [])),
         # Sections rendered by eitest's own autoescaping templates (see render_section).
         "extra_sections": [Markup(x) for x in extra_sections or []],
     }
