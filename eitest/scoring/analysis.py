@@ -95,7 +95,14 @@ from eitest.scoring import completeness as completeness_step
 from eitest.scoring import measurement_checks as checks
 from eitest.scoring import score_table as scores_step
 from eitest.scoring import summary as summary_step
-from eitest.scoring.selection import AnalysisError, RunInstrumentMap, check_instruments, read_store, select_trials
+from eitest.scoring.selection import (
+    AnalysisError,
+    OnlyProbes,
+    RunInstrumentMap,
+    check_instruments,
+    read_store,
+    select_trials,
+)
 
 if TYPE_CHECKING:
     from eitest.instruments import Instrument
@@ -228,10 +235,32 @@ def analyze(
     options = AnalysisOptions(tuple(norms or ()), exclude_unanswered, correction, n_boot, seed)
     from eitest.scoring.memorisation import memorisation_findings
 
-    data = read_store(path, run)
+    try:
+        data = read_store(path, run)
+    except OnlyProbes as exc:
+        return _probes_only(memorisation_findings(path, run), str(exc), options)
     result = analyze_trials(data.trials, data.instruments, options, runs=data.runs, notes=data.notes)
     result.memorisation = memorisation_findings(path, run)
     return result
+
+
+def _probes_only(memorisation: list[dict[str, Any]], note: str, options: AnalysisOptions) -> Analysis:
+    """An analysis of probe runs alone: every table empty, the probes' findings, and the note that says why."""
+    empty = pd.DataFrame
+    return Analysis(
+        scores=empty(columns=SCORE_COLUMNS),
+        norm_comparison=empty(),
+        summary=empty(),
+        agreement=empty(),
+        position_bias=empty(),
+        items=empty(),
+        item_correlation=empty(),
+        norms=empty(),
+        runs=empty(),
+        notes=[note],
+        settings=options.settings(),
+        memorisation=memorisation,
+    )
 
 
 def analyze_trials(

@@ -16,61 +16,17 @@ import yaml
 from click.testing import CliRunner
 from conftest import instrument_data
 from openai_server import OPTION_LINE, Action, ScriptedServer, prompt_of
+from probe_items import HOSTILE, ITEMS
 
 from eitest.cli import cli
 from eitest.store import Store
 
-NAMES = ["Amara", "Bilal", "Chen", "Dagny", "Emeka", "Farah", "Goran", "Hana", "Ivo", "Jia",
-         "Kofi", "Lena", "Mateo", "Nadia", "Oskar", "Priya", "Quinn", "Rosa", "Sami", "Tove"]  # fmt: skip
-EVENTS = [
-    "finds out that the flat she wanted has gone to another tenant after weeks of viewings",
-    "hears that his cousin has praised his cooking to the whole family at the reunion",
-    "learns the night before that the presentation she prepared for a month is cancelled",
-    "discovers that the bicycle he left unlocked outside the station is still there at midnight",
-    "is told by her coach that she will start the final match instead of sitting on the bench",
-    "realises that he forgot to send the birthday card his grandmother always looks forward to",
-    "receives a letter saying that the scholarship she applied for may still be awarded next month",
-    "sees a neighbour throw rubbish over the fence into the garden he spent all spring planting",
-    "wins a small prize in a raffle she entered only to support the local school",
-    "notices that the shop has charged him twice for the same jacket and the queue is long",
-    "is waiting for the results of a medical test that will come back at the end of the week",
-    "hears a colleague take credit in a meeting for the plan he drafted on his own",
-    "finishes the long mountain trail she trained for over two whole summers",
-    "spills coffee over the notes a classmate lent him the day before the exam",
-    "finds the ring she lost on the beach last year in the pocket of an old coat",
-    "is asked to give a speech at a friend's wedding with only an hour's notice",
-    "sees that the bus she needs has left a minute early and the next one is in an hour",
-    "learns that the old cinema where he had his first job is being pulled down",
-    "gets a message that her brother arrived home safely after a stormy flight",
-    "is given a mouldy sandwich by the cafe that he visits every single morning",
-]
-EMOTIONS = ["Relief", "Anger", "Pride", "Sadness", "Hope", "Guilt", "Joy", "Fear", "Regret", "Surprise"]
 UNRELATED = (
     "Quarterly figures for the harbour authority were published on a Thursday with little fanfare. "
     "The committee postponed its vote on the parking scheme until the surveyors return in spring. "
     "A freight train carrying timber passed through the valley at a steady forty miles an hour. "
     "Volunteers counted the migrating geese from a hide at the edge of the reservoir each dawn."
 ).split()
-HOSTILE = "<script>alert('probe')</script>"
-
-
-def _items() -> list[dict]:
-    items = []
-    for n, (name, event) in enumerate(zip(NAMES, EVENTS, strict=True)):
-        emotions = [EMOTIONS[(n + k) % len(EMOTIONS)] for k in range(5)]
-        items.append(
-            {
-                "id": f"m{n:02d}",
-                "stem": f"{name} {event}. Nobody else in the room seems to notice what just happened.",
-                "question": f"What is {name} most likely to feel?",
-                "options": [{"id": "abcde"[k], "text": e} for k, e in enumerate(emotions)],
-                "key": "a",
-            }
-        )
-    return items
-
-
-ITEMS = _items()
 
 
 def verbatim(body: dict) -> Action:
@@ -134,7 +90,6 @@ def test_the_probe_flags_memorised_items_and_not_unseen_ones(tmp_path: Path, for
     assert analysed.exit_code == 0, analysed.output
     out = json.loads(analysed.stdout)
     assert [s["model"] for s in out["scores"]] == ["eitest/oracle"]  # the probes are not scored as tests
-    print(out["notes"])
     assert not any("knows-it" in n or "never-saw-it" in n for n in out["notes"])
     found = {f["model"]: f for f in out["memorisation"]}
     known, unseen = found["openai/knows-it"], found["openai/never-saw-it"]
@@ -152,3 +107,24 @@ def test_the_probe_flags_memorised_items_and_not_unseen_ones(tmp_path: Path, for
     assert "Memorisation probe" in page and HOSTILE not in page
     assert "&lt;script&gt;alert(&#39;probe&#39;)&lt;/script&gt;" in page
     assert f"{known['n_flagged']} of 20 items" in page
+
+
+def test_a_store_of_probe_runs_only_is_analysed_and_the_report_says_why_it_has_nothing(tmp_path: Path, form: str):
+    db = tmp_path / "only.db"
+    with ScriptedServer(verbatim) as srv:
+        assert probe(db, form, "openai/knows-it", srv.url).exit_code == 0
+    out = json.loads(invoke("analyze", "--db", str(db), "--json").stdout)
+    assert out["scores"] == [] and [f["n_flagged"] for f in out["memorisation"]] == [20]
+    assert out["notes"] == [f"{db} holds probe runs only: there is no test to score ('eitest run ...' administers one)"]
+    shown = invoke("analyze", "--db", str(db))
+    assert shown.exit_code == 0 and "Memorisation probe" in shown.stdout and "knows-it" in shown.stdout
+    res = CliRunner().invoke(cli, ["report", "--db", str(db), "--out", str(tmp_path / "r.html")])
+    assert res.exit_code == 2 and "Error:" in res.output and "memorisation probe's findings" in res.output
+
+
+def test_an_offline_responder_cannot_be_probed(tmp_path: Path, form: str):
+    res = CliRunner().invoke(
+        cli, ["probe", "memorisation", "-m", "eitest/oracle", "-i", form, "--db", str(tmp_path / "x.db")]
+    )
+    assert res.exit_code == 2 and "eitest/oracle is an offline responder" in res.output
+    assert not (tmp_path / "x.db").exists()

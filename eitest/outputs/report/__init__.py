@@ -18,6 +18,7 @@ from typing import Any
 from markupsafe import Markup
 
 from eitest.controls import visible_controls
+from eitest.errors import EitestError
 from eitest.outputs.report import tables
 from eitest.outputs.report.memorisation import memorisation_context
 from eitest.outputs.report.methods import methods_paragraph
@@ -134,6 +135,11 @@ def render_html(
 
     if analysis is None:
         analysis = analyze(db, norms=norms, run=run)
+    if analysis.trials.empty:  # probe runs only (eitest.scoring.analysis): no test to report
+        raise EitestError(
+            f"{db}: no study run to report ({'; '.join(analysis.notes)}); "
+            f"'eitest analyze --db {db} --json' shows the memorisation probe's findings"
+        )
     # The trials and instruments the analysis used: a run it left out is left out here too.
     trials = analysis.trials
     with Store(db, create=False) as store:
