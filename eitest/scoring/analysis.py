@@ -74,6 +74,14 @@ instruments their runs used (``{run_id: Store.run_instruments(run_id)}``).
     stopped or still running run is analysed over the trials it has, and ``notes``
     say what is missing.
 
+``memorisation`` (a list, not a table; only from :func:`analyze`, which reads the store)
+    One finding per model x instrument probed with ``eitest probe memorisation``
+    (:func:`eitest.probes.findings.memorisation_finding`): model, instrument, run_id,
+    n_items, n_flagged, share_flagged, n_controls, control_max, margin, baseline_bound,
+    false_flag_bound, statistic, items (per item its similarities and flag), flagged
+    (per flagged item the evidence: the text shown, the true rest, the model's reply).
+    Probe runs never enter the tables above.
+
 Besides the tables, ``instruments`` ({run id: {instrument id: Instrument}}, or
 ``Analysis.instrument(id, run_id)``) holds the instruments the analysis used, as
 stored with each run: names, scoring, keys, weights and ``human_p`` come from
