@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eitest.instruments import Instrument, Item
-from eitest.probes.memorisation import cut_of
+from eitest.probes.memorisation import continuation_of, cut_of
 from eitest.probes.similarity import Similarity, compare
 from eitest.vocabulary import ProbeVariant, Status
 
@@ -38,7 +38,7 @@ METHODS = (
     "item's shape, which no model can have seen; an item is flagged when its similarity passes the largest "
     "control similarity plus {margin:g}, which a model that has seen no item passes for at most 1/(n+1) of the "
     "items (n controls). A flag is evidence that the model has seen the item's text; no flag is not proof that "
-    "it has not."
+    "it has not (a model may have seen an item and not reproduce it, or decline to)."
 )
 
 
@@ -59,7 +59,7 @@ def _measured(item: Item, variants: tuple[ProbeVariant, ...], replies: dict[tupl
         found = replies.get((item.id, variant.value))
         if found is None or found.status == Status.ERROR:
             continue
-        out.append((variant, compare(found.reply, cut_of(item, variant).truth), found.reply or ""))
+        out.append((variant, compare(continuation_of(found.reply), cut_of(item, variant).truth), found.reply or ""))
     return out
 
 

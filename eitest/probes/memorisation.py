@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from eitest import client
 from eitest.administer.prompts import LETTERS, option_line
+from eitest.administer.reply_patterns import THINK
+from eitest.administer.think_blocks import inline_reasoning
 from eitest.client import CallSettings
 from eitest.instruments import Instrument, Item
 from eitest.probes.similarity import compare
@@ -64,6 +66,11 @@ class ProbeSpec:
         return (self.model, self.instrument, self.item_id, self.repetition)
 
 
+def continuation_of(raw_reply: str | None) -> str:
+    """The reply without its inline ``<think>`` blocks: a reasoning model's deliberation is no continuation."""
+    return THINK.sub(" ", raw_reply or "")
+
+
 def cut_of(item: Item, variant: ProbeVariant) -> Cut:
     """The cut of ``item`` that ``variant`` shows."""
     opening = variant in (ProbeVariant.OPENING, ProbeVariant.CONTROL_OPENING)
@@ -105,7 +112,7 @@ async def probe_one(spec: ProbeSpec, run_id: str, call: CallSettings) -> Trial:
     text = result.text
     if result.error:
         status = Status.ERROR
-    elif not (text or "").strip():
+    elif not continuation_of(text).strip():
         status = Status.EMPTY
     else:
         status = Status.ANSWERED
@@ -125,7 +132,7 @@ async def probe_one(spec: ProbeSpec, run_id: str, call: CallSettings) -> Trial:
         finish_reason=result.finish_reason,
         status=status,
         parse_rule=spec.variant.value,
-        score=compare(text, spec.truth).ratio if status == Status.ANSWERED else None,
+        score=compare(continuation_of(text), spec.truth).ratio if status == Status.ANSWERED else None,
         prompt_tokens=result.prompt_tokens,
         completion_tokens=result.completion_tokens,
         cost=result.cost,
@@ -134,6 +141,6 @@ async def probe_one(spec: ProbeSpec, run_id: str, call: CallSettings) -> Trial:
         error=result.error if result.error else ("; ".join(result.errors) or None),
         started_at=started,
         finished_at=now(),
-        reasoning=result.reasoning,
+        reasoning=result.reasoning or inline_reasoning(text),
         reasoning_tokens=result.reasoning_tokens,
     )

@@ -90,3 +90,16 @@ def test_failed_calls_are_left_out_and_without_controls_nothing_is_flagged():
     only_items = [r for r in failed if not r.item_id.startswith("probe-control-")]
     alone = memorisation_finding("m", INST, CONTROLS, only_items)
     assert (alone["n_controls"], alone["baseline_bound"], alone["n_flagged"]) == (0, None, 0)
+
+
+def test_a_reasoning_models_think_block_is_not_read_as_its_continuation():
+    def thinks(item, variant, truth: str) -> str:
+        return (
+            f"<think>I have seen this passage; it goes on like this.</think>\n{truth}"
+            if variant in ITEM_VARIANTS
+            else "no"
+        )
+
+    found = memorisation_finding("m", INST, CONTROLS, replies(thinks))
+    assert [row["similarity"] for row in found["items"]] == [1.0] * 20
+    assert found["flagged"][0]["evidence"][0]["continuation"].startswith("<think>")  # the evidence is the raw reply

@@ -82,6 +82,8 @@ def test_the_probe_flags_memorised_items_and_not_unseen_ones(tmp_path: Path, for
         runs = {r.config.get("models", [""])[0]: r for r in store.runs()}
         knows = store.trial_records(runs["openai/knows-it"].id)
     assert runs["openai/knows-it"].config["kind"] == "probe"
+    shown = invoke("runs", "show", runs["openai/knows-it"].id, "--db", str(db))
+    assert "n_flagged" in shown.stdout and "accuracy" not in shown.stdout  # a probe run is no test
     assert {t.protocol for t in knows} == {"probe-memorisation"} and len(knows) == 80
     opening = next(t for t in knows if t.item_id == "m03" and t.parse_rule == "opening")
     assert opening.raw_reply.endswith(HOSTILE) and opening.repetition == 0  # the raw reply, kept as it came
@@ -100,6 +102,10 @@ def test_the_probe_flags_memorised_items_and_not_unseen_ones(tmp_path: Path, for
     words = ITEMS[3]["stem"].split()
     assert evidence[0]["truth"] == " ".join(words[len(words) // 2 :])
     assert evidence[0]["continuation"] == evidence[0]["truth"] + f" {HOSTILE}"
+
+    exported = invoke("export", "--db", str(db), "--format", "csv", "--out", str(tmp_path / "x"))
+    assert exported.exit_code == 0 and "180 trial(s) and 1 score row(s)" in exported.output  # probes: data, no score
+    assert (tmp_path / "x" / "scores.csv").read_text(encoding="utf-8").splitlines()[1].split(",")[1] == "eitest/oracle"
 
     html = tmp_path / "r.html"
     assert invoke("report", "--db", str(db), "--out", str(html)).exit_code == 0
