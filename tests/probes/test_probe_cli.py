@@ -128,6 +128,11 @@ def test_a_store_of_probe_runs_only_is_analysed_and_the_report_says_why_it_has_n
     assert res.exit_code == 2 and "Error:" in res.output and "memorisation probe's findings" in res.output
 
 
+def test_a_study_is_not_offered_the_probes_protocol():
+    assert "probe-memorisation" not in invoke("run", "--help").output
+    assert "standard" in invoke("run", "--help").output
+
+
 def test_an_offline_responder_cannot_be_probed(tmp_path: Path, form: str):
     res = CliRunner().invoke(
         cli, ["probe", "memorisation", "-m", "eitest/oracle", "-i", form, "--db", str(tmp_path / "x.db")]
