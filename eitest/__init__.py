@@ -13,6 +13,8 @@ Giving a test to models
     ``Study``: which models, tests, repetitions, option order and prompt protocol.
     ``load_study(path)``: a Study from a YAML file. ``run_study(study, db)``: administer
     it into the SQLite store ``db``; running it again resumes where it stopped.
+    ``run_probe(study, db)``: the memorisation probe of the study's models on its tests
+    (a run of kind probe, never scored); ``analyze(db).memorisation`` holds its findings.
 Reading what was stored
     ``open_results(db)``: a ``Results`` with ``.trials`` and ``.runs`` as DataFrames.
 Analysing
@@ -71,6 +73,7 @@ if TYPE_CHECKING:
     from eitest.outputs.report.plots import accuracy_plot as accuracy_plot
     from eitest.outputs.report.plots import figure_svg as figure_svg
     from eitest.outputs.report.plots import item_plot as item_plot
+    from eitest.probes.running import run_probe as run_probe
     from eitest.scoring.analysis import Analysis as Analysis
     from eitest.scoring.analysis import analyze as analyze
     from eitest.scoring.comparison import Comparison as Comparison
@@ -88,6 +91,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "Study": ("eitest.administer.study", "Study"),
     "load_study": ("eitest.administer.study", "load_study"),
     "run_study": ("eitest.administer.runner", "run_study"),
+    "run_probe": ("eitest.probes.running", "run_probe"),
     "open_results": ("eitest.store", "open_results"),
     "Results": ("eitest.store", "Results"),
     "analyze": ("eitest.scoring.analysis", "analyze"),
@@ -135,6 +139,7 @@ __all__ = [
     "open_results",
     "replicate",
     "run_demo",
+    "run_probe",
     "run_study",
     "single_case",
     "stats",

@@ -38,6 +38,33 @@ class ProtocolName(StrEnum):
     STANDARD = "standard"  # the letter only
     REASONING = "reasoning"  # think, then 'ANSWER: <letter>'
     JSON = "json"  # {"answer": "<letter>"}
+    PROBE_MEMORISATION = "probe-memorisation"  # continue an item's text verbatim (eitest probe memorisation)
+
+
+# Protocols of probes, not of a study: `eitest run --protocol` does not offer them.
+PROBE_PROTOCOLS: frozenset[ProtocolName] = frozenset({ProtocolName.PROBE_MEMORISATION})
+
+
+class RunKind(StrEnum):
+    """What a run is (its config's ``kind``; a run without one is a study)."""
+
+    STUDY = "study"  # an instrument administered (eitest run); its scores are analysed
+    PROBE = "probe"  # a check of the model, not a measurement (eitest probe ...); never scored as a test
+
+    @classmethod
+    def of(cls, config: object) -> RunKind:
+        """The kind a run's config says (a config without ``kind``, or not a mapping, is a study's)."""
+        kind = config.get("kind") if isinstance(config, dict) else None
+        return cls.PROBE if kind == cls.PROBE.value else cls.STUDY
+
+
+class ProbeVariant(StrEnum):
+    """What one trial of the memorisation probe asks for (stored as its parse_rule)."""
+
+    OPENING = "opening"  # the first half of an item's situation: continue it
+    OPTIONS = "options"  # the situation and its first options: give the rest
+    CONTROL_OPENING = "control-opening"  # the same, on a text written for the probe
+    CONTROL_OPTIONS = "control-options"
 
 
 class Correction(StrEnum):

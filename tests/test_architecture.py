@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("stats",),
     ("client",),
     ("administer",),
+    ("probes",),
     ("scoring",),
     ("outputs",),
     ("human",),

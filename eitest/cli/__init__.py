@@ -16,6 +16,7 @@ from eitest.cli.generate import generate
 from eitest.cli.instruments import instruments
 from eitest.cli.norms import norms
 from eitest.cli.panel import panel
+from eitest.cli.probe import probe
 from eitest.cli.replicate import replicate
 from eitest.cli.report import demo, report
 from eitest.cli.run import run, runs
@@ -43,6 +44,7 @@ cli.add_command(survey)
 cli.add_command(compare_forms)
 cli.add_command(compare_runs)
 cli.add_command(panel)
+cli.add_command(probe)
 
 
 def main() -> None:

@@ -60,7 +60,9 @@ def analyze(
     elif as_csv:
         emit(result.scores.to_dict("records"), as_json=False, as_csv=True)
     else:
-        _print_tables(result)
+        if not result.scores.empty:
+            _print_tables(result)
+        _print_memorisation(result.memorisation)
     for note in result.notes:
         echo(f"note: {note}", err=True)
 
@@ -80,3 +82,10 @@ def _print_tables(result: Any) -> None:
         emit(table.records(), as_json=False, as_csv=False, title=table.title)
         for line in table.footnotes:
             echo(line)
+
+
+def _print_memorisation(findings: list[dict[str, Any]]) -> None:
+    """The memorisation probe's counts per model x instrument (its evidence is in --json and the report)."""
+    if findings:
+        columns = ["model", "instrument", "n_items", "n_flagged", "n_controls", "baseline_bound"]
+        emit(findings, as_json=False, as_csv=False, columns=columns, title="Memorisation probe")

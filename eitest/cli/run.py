@@ -12,7 +12,7 @@ from eitest.cli import options
 from eitest.cli.output import UsageProblem, db_option, emit, output_options, user_errors
 from eitest.cli.pipes import guard_output
 from eitest.cli.terminal import echo, safe_text
-from eitest.vocabulary import OptionOrder, ProtocolName
+from eitest.vocabulary import PROBE_PROTOCOLS, OptionOrder, ProtocolName, RunKind
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -47,7 +47,9 @@ EXIT_STATUS = {"SIGINT": 130, "SIGTERM": 143}
 @click.option("--reps", type=options.REPS, help="Repetitions of each item per model  [default: 1].")
 @click.option("--temperature", type=options.TEMPERATURE, help="Sampling temperature  [default: 0].")
 @click.option(
-    "--protocol", type=click.Choice([p.value for p in ProtocolName]), help="Prompt protocol  [default: standard]."
+    "--protocol",
+    type=click.Choice([p.value for p in ProtocolName if p not in PROBE_PROTOCOLS]),
+    help="Prompt protocol  [default: standard].",
 )
 @click.option(
     "--option-order",
@@ -241,4 +243,10 @@ def runs_show(run_id: str, db: str, as_json: bool, as_csv: bool) -> None:
         )
         echo(f"command: {rec.command}")
         echo("config: " + json.dumps(rec.config, sort_keys=True))
+    if RunKind.of(rec.config) is RunKind.PROBE:  # no test was given: what the probe found, not an accuracy
+        from eitest.cli.probe import SUMMARY_COLUMNS
+        from eitest.scoring.memorisation import memorisation_findings
+
+        emit(memorisation_findings(db, rec.id), as_json=as_json, as_csv=as_csv, columns=SUMMARY_COLUMNS)
+        return
     emit(table.to_dict("records"), as_json=as_json, as_csv=as_csv)

@@ -179,7 +179,7 @@ def build_tables(db: str | Path, *, run: str | None = None) -> ExportTables:
     error when it was picked with ``run``), as in ``eitest analyze``.
     """
     from eitest.scoring.completeness import completeness_notes, completeness_table, unstarted_notes
-    from eitest.scoring.selection import catalogue_notes, runs_without_trials
+    from eitest.scoring.selection import catalogue_notes, runs_without_trials, study_runs
     from eitest.store import Store
 
     with Store(db, create=False) as store:
@@ -202,7 +202,8 @@ def build_tables(db: str | Path, *, run: str | None = None) -> ExportTables:
     )  # before the typed (Arrow) strings, which cannot hold them
     notes += unicode_notes
     runs = pd.DataFrame([{"id": r.id, "config": r.config} for r in records])
-    notes += unstarted_notes(empty, "exported") + completeness_notes(completeness_table(trials, runs, used.by_run))
+    scored = trials[~trials["run_id"].isin(study_runs(records)[1])]  # a probe's trials are exported, never scored
+    notes += unstarted_notes(empty, "exported") + completeness_notes(completeness_table(scored, runs, used.by_run))
     scorings: dict[str, set[str]] = {}
     for insts in used.by_run.values():
         for inst_id, inst in insts.items():
@@ -215,7 +216,7 @@ def build_tables(db: str | Path, *, run: str | None = None) -> ExportTables:
         if len(kinds) > 1
     ]
     long = trials_table(trials)
-    wide, columns = scores_table(trials, weighted)
+    wide, columns = scores_table(scored, weighted)
     variables = []
     for v in TRIAL_VARIABLES:
         if v.categories:  # keep the known codes stable; a value not known yet gets the next code

@@ -74,6 +74,14 @@ instruments their runs used (``{run_id: Store.run_instruments(run_id)}``).
     stopped or still running run is analysed over the trials it has, and ``notes``
     say what is missing.
 
+``memorisation`` (a list, not a table; only from :func:`analyze`, which reads the store)
+    One finding per model x instrument probed with ``eitest probe memorisation``
+    (:func:`eitest.probes.findings.memorisation_finding`): model, instrument, run_id,
+    n_items, n_flagged, share_flagged, n_controls, control_max, margin, baseline_bound,
+    false_flag_bound, statistic, items (per item its similarities and flag), flagged
+    (per flagged item the evidence: the text shown, the true rest, the model's reply).
+    Probe runs never enter the tables above.
+
 Besides the tables, ``instruments`` ({run id: {instrument id: Instrument}}, or
 ``Analysis.instrument(id, run_id)``) holds the instruments the analysis used, as
 stored with each run: names, scoring, keys, weights and ``human_p`` come from
@@ -95,7 +103,14 @@ from eitest.scoring import completeness as completeness_step
 from eitest.scoring import measurement_checks as checks
 from eitest.scoring import score_table as scores_step
 from eitest.scoring import summary as summary_step
-from eitest.scoring.selection import AnalysisError, RunInstrumentMap, check_instruments, read_store, select_trials
+from eitest.scoring.selection import (
+    AnalysisError,
+    OnlyProbes,
+    RunInstrumentMap,
+    check_instruments,
+    read_store,
+    select_trials,
+)
 
 if TYPE_CHECKING:
     from eitest.instruments import Instrument
@@ -163,6 +178,8 @@ class Analysis:
     instruments: dict[str, dict[str, Instrument]] = field(default_factory=dict)
     trials: pd.DataFrame = field(default_factory=pd.DataFrame)  # the trials analysed
     completeness: pd.DataFrame = field(default_factory=pd.DataFrame)  # planned vs stored trials, per run
+    # The memorisation probe's findings, one per model x instrument probed (eitest.scoring.memorisation).
+    memorisation: list[dict[str, Any]] = field(default_factory=list)
 
     TABLES = (
         "scores", "norm_comparison", "summary", "agreement", "position_bias", "item_correlation", "norms",
@@ -188,6 +205,7 @@ class Analysis:
         """Every table as JSON-ready records (NaN -> None), with notes and settings."""
         out: dict[str, Any] = {name: _records(getattr(self, name)) for name in self.TABLES}
         out["notes"] = self.notes
+        out["memorisation"] = self.memorisation
         out["settings"] = self.settings
         return out
 
@@ -223,8 +241,34 @@ def analyze(
     items are not known is left out with a note, or refused when picked with ``run``.
     """
     options = AnalysisOptions(tuple(norms or ()), exclude_unanswered, correction, n_boot, seed)
-    data = read_store(path, run)
-    return analyze_trials(data.trials, data.instruments, options, runs=data.runs, notes=data.notes)
+    from eitest.scoring.memorisation import memorisation_findings
+
+    try:
+        data = read_store(path, run)
+    except OnlyProbes as exc:
+        return _probes_only(memorisation_findings(path, run), str(exc), options)
+    result = analyze_trials(data.trials, data.instruments, options, runs=data.runs, notes=data.notes)
+    result.memorisation = memorisation_findings(path, run)
+    return result
+
+
+def _probes_only(memorisation: list[dict[str, Any]], note: str, options: AnalysisOptions) -> Analysis:
+    """An analysis of probe runs alone: every table empty, the probes' findings, and the note that says why."""
+    empty = pd.DataFrame
+    return Analysis(
+        scores=empty(columns=SCORE_COLUMNS),
+        norm_comparison=empty(),
+        summary=empty(),
+        agreement=empty(),
+        position_bias=empty(),
+        items=empty(),
+        item_correlation=empty(),
+        norms=empty(),
+        runs=empty(),
+        notes=[note],
+        settings=options.settings(),
+        memorisation=memorisation,
+    )
 
 
 def analyze_trials(

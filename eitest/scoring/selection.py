@@ -35,6 +35,10 @@ class AnalysisError(EitestError):
     pass
 
 
+class OnlyProbes(AnalysisError):
+    """What was asked for holds probe runs only: nothing to score (the probes' findings are read apart)."""
+
+
 # What an analysis reads of each trial: everything but the texts (prompt, reply, error), which are most of a
 # store's bytes and no statistic's input; a report reads the few replies it shows by trial id.
 TEXT_COLUMNS = ("prompt", "raw_reply", "error")
@@ -83,7 +87,10 @@ def read_store(path: str | Path, run: str | None = None) -> StoreInput:
 
     with Store(path, create=False) as store:
         all_trials = store.trials(columns=analysis_columns())
-        records = store.runs()
+        # A probe's trials are no test's answers (eitest.scoring.memorisation reads them): left out, silently.
+        records, probes = study_runs(store.runs())
+        all_trials = all_trials[~all_trials["run_id"].isin(probes)] if probes else all_trials
+        _check_not_only_probes(path, run, probes, all_trials, records)
         runs = pd.DataFrame([r.__dict__ for r in records])
         empty = runs_without_trials(store, records, all_trials, run)
         if all_trials.empty or (run is not None and empty and not all_trials["run_id"].str.startswith(run).any()):
@@ -96,6 +103,23 @@ def read_store(path: str | Path, run: str | None = None) -> StoreInput:
     trials = trials[trials["run_id"].isin(list(used.by_run))]
     notes += catalogue_notes(used.by_run)
     return StoreInput(trials, runs, used.by_run, notes)
+
+
+def study_runs(records: list[RunRecord]) -> tuple[list[RunRecord], set[str]]:
+    """The runs that are studies, and the ids of the probe runs (config ``kind: probe``)."""
+    from eitest.vocabulary import RunKind
+
+    probes = {r.id for r in records if RunKind.of(r.config) is RunKind.PROBE}
+    return [r for r in records if r.id not in probes], probes
+
+
+def _check_not_only_probes(
+    path: str | Path, run: str | None, probes: set[str], trials: pd.DataFrame, studies: list[RunRecord]
+) -> None:
+    picked = [p for p in probes if run is not None and p.startswith(run)]
+    if picked or (probes and trials.empty and not studies):
+        what = f"run {picked[0]} is a probe run" if picked else f"{path} holds probe runs only"
+        raise OnlyProbes(f"{what}: there is no test to score ('eitest run ...' administers one)")
 
 
 def runs_without_trials(

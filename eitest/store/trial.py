@@ -80,7 +80,8 @@ class Trial:
     instrument: str = column("TEXT NOT NULL", "Instrument id", "the id of the instrument the run used", key=True)
     item_id: str = column("TEXT NOT NULL", "Item id within the instrument", "the item's id in the instrument file", key=True)
     repetition: int = column("INTEGER NOT NULL", "Repetition of the item (0-based)", "0, 1, ... (each repetition is a fresh conversation)", key=True)
-    protocol: str = column("TEXT NOT NULL", "Prompt protocol", "standard: letter only; reasoning: think, then 'ANSWER: <letter>'; json: {\"answer\": ...}",
+    protocol: str = column("TEXT NOT NULL", "Prompt protocol", "standard: letter only; reasoning: think, then 'ANSWER: <letter>'; json: {\"answer\": ...}; "
+                           "probe-memorisation: continue an item's text word for word (eitest probe memorisation, a run of kind probe)",
                            categories=ProtocolName)
     protocol_version: str = column("TEXT NOT NULL", "Version of the protocol's wording", "a new wording is a new version")
     option_order: str = column("TEXT NOT NULL", "Order of the options shown", "original: as listed; shuffled: seeded permutation; rotated: shifted by the repetition",
@@ -97,11 +98,13 @@ class Trial:
                          "answered: one option read from the reply; unparseable: a reply, but not one clean answer (see parse_rule); "
                          "refused: the model declined; empty: an empty reply; error: the call failed after its retries",
                          categories=Status)
-    parse_rule: str | None = column("TEXT", "Parser rule that decided (or why unparseable)", "e.g. lone_letter, answer_line; unparseable: multiple (several options), hedged (a choice left between options), no_answer",
+    parse_rule: str | None = column("TEXT", "Parser rule that decided (or why unparseable)", "e.g. lone_letter, answer_line; unparseable: multiple (several options), hedged (a choice left between options), no_answer; "
+                                    "probe trials: what was asked (opening, options, control-opening, control-options)",
                                     "no rule applied (the call failed)")
     chosen_position: int | None = column("INTEGER", "Position of the chosen option (0 = A)", "0 to number of options - 1", _NOT_ANSWERED)
     chosen_option: str | None = column("TEXT", "Id of the chosen option", "an option id of the item", _NOT_ANSWERED)
-    score: float | None = column("REAL", "Credit of the chosen option", "keyed instruments: 1 or 0; weighted instruments: the option's weight, 0 to 1",
+    score: float | None = column("REAL", "Credit of the chosen option", "keyed instruments: 1 or 0; weighted instruments: the option's weight, 0 to 1; "
+                                 "probe trials: the similarity of the reply to the true text, 0 to 1 (not a credit)",
                                  _NOT_ANSWERED)
     prompt_tokens: int | None = column("INTEGER", "Prompt tokens", "0 or more, as the provider reported", "not reported")
     completion_tokens: int | None = column("INTEGER", "Completion tokens", "0 or more, as the provider reported", "not reported")

@@ -18,7 +18,9 @@ from typing import Any
 from markupsafe import Markup
 
 from eitest.controls import visible_controls
+from eitest.errors import EitestError
 from eitest.outputs.report import tables
+from eitest.outputs.report.memorisation import memorisation_context
 from eitest.outputs.report.methods import methods_paragraph
 from eitest.outputs.report.sentences import position_bias_text, sentences
 from eitest.outputs.templating import render
@@ -133,6 +135,11 @@ def render_html(
 
     if analysis is None:
         analysis = analyze(db, norms=norms, run=run)
+    if analysis.trials.empty:  # probe runs only (eitest.scoring.analysis): no test to report
+        raise EitestError(
+            f"{db}: no study run to report ({'; '.join(analysis.notes)}); "
+            f"'eitest analyze --db {db} --json' shows the memorisation probe's findings"
+        )
     # The trials and instruments the analysis used: a run it left out is left out here too.
     trials = analysis.trials
     with Store(db, create=False) as store:
@@ -163,6 +170,7 @@ def render_html(
             # A key typed into --api-base must not reach the page: the command's URLs are blanked like the store's.
             "command": redact_urls(command or " ".join(["eitest", *sys.argv[1:]])),
         },
+        "memorisation": memorisation_context(getattr(analysis, "memorisation", [])),
         # Sections rendered by eitest's own autoescaping templates (see render_section).
         "extra_sections": [Markup(x) for x in extra_sections or []],
     }

@@ -1,0 +1,204 @@
+"""Run the memorisation probe into a store: a run of kind ``probe``, resumed like any run.
+
+The calls go through the model door with the run's pacing, as a study's do; a provider
+that refuses the key, access or the model stops the probe (:class:`ProviderRefused`);
+each finished trial is committed at once, and running the same probe again calls only
+the trials not yet finished. The run's config says ``kind: probe``, so that an analysis
+never scores its trials as a test (:mod:`eitest.scoring.selection`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eitest.administer.one_trial import call_settings
+from eitest.administer.provenance import dist_version, git_revision
+from eitest.administer.study import Study, StudyError, run_id_of
+from eitest.client.event_loop import run_coroutine, signals_to
+from eitest.client.pacing import Pacing
+from eitest.client.refusals import ProviderRefused, Refusal, refusal
+from eitest.instruments import Instrument, get
+from eitest.probes.memorisation import PROTOCOL, PROTOCOL_VERSION, ProbeSpec, probe_one, probe_specs
+from eitest.probes.texts import CONTROL_PREFIX, control_instrument
+from eitest.store import RunRecord, Store, now
+from eitest.store.lock import run_lock
+from eitest.store.trial import Trial
+from eitest.version import __version__
+from eitest.vocabulary import RunKind, Status
+
+PROBE = "memorisation"
+
+
+@dataclass
+class ProbePlan:
+    """Every trial of one probe run, and what names the run."""
+
+    study: Study  # the models, instruments and how calls are made (its protocol and reps are not used)
+    run_id: str
+    identity: dict[str, Any]
+    instruments: list[Instrument]
+    controls: dict[str, Instrument]  # instrument id -> its control texts
+    specs: list[ProbeSpec]
+    done: set[tuple[str, str, str, int]] = field(default_factory=set)
+
+    @property
+    def todo(self) -> list[ProbeSpec]:
+        return [s for s in self.specs if s.key not in self.done]
+
+    def describe(self) -> list[str]:
+        n_items = sum(i.n_items for i in self.instruments)
+        n_controls = sum(c.n_items for c in self.controls.values())
+        return [
+            f"probe run {self.run_id}: memorisation of {n_items} item(s) with {n_controls} control text(s), "
+            f"{len(self.study.models)} model(s): {len(self.specs)} trials; {len(self.specs) - len(self.todo)} "
+            f"already done, {len(self.todo)} to call"
+        ]
+
+
+@dataclass
+class ProbeOutcome:
+    run_id: str
+    planned: int
+    skipped: int
+    called: int = 0
+    failed: int = 0
+    cost: float = 0.0
+    stopped: str | None = None
+
+
+def probe_plan(study: Study) -> ProbePlan:
+    """The probe's trials for ``study``'s models and instruments; models and keys checked before any call."""
+    from eitest import client
+    from eitest.client import offline
+
+    instruments = [_probed(name) for name in study.instruments]
+    for model in study.models:
+        if offline.is_offline(model):
+            raise StudyError(
+                f"{model} is an offline responder: it only chooses options, so it cannot continue a text; "
+                "probe a real model (or a local server with --api-base)"
+            )
+        client.check_model(model, study.api_base, require_key=True, api_key_env=study.api_key_env)
+    controls = {inst.id: control_instrument(inst) for inst in instruments}
+    identity = {
+        "kind": RunKind.PROBE.value,
+        "probe": PROBE,
+        "protocol": PROTOCOL.value,
+        "protocol_version": PROTOCOL_VERSION,
+        "models": study.models,
+        "instruments": [i.id for i in instruments],
+        "instrument_hashes": [i.content_hash for i in instruments],
+        "controls": {i: c.content_hash for i, c in controls.items()},
+        "temperature": study.temperature,
+    }
+    specs = [s for m in study.models for inst in instruments for s in probe_specs(m, inst, controls[inst.id])]
+    return ProbePlan(study, run_id_of(identity), identity, instruments, controls, specs)
+
+
+def _probed(name: str) -> Instrument:
+    inst = get(name)
+    if inst.is_metadata_only:
+        how = inst.published.obtain if inst.published else ""
+        raise StudyError(f"{inst.id} has no items on this machine: its items belong to their authors. {how}")
+    clash = [it.id for it in inst.items if it.id.startswith(CONTROL_PREFIX)]
+    if clash:
+        raise StudyError(f"{inst.id}: item ids starting {CONTROL_PREFIX!r} ({clash[0]}) are the probe's control ids")
+    return inst
+
+
+def run_probe(
+    study: Study,
+    db: str | Path,
+    *,
+    command: str | None = None,
+    on_plan: Callable[[ProbePlan], bool] | None = None,
+    on_trial: Callable[[Trial], None] | None = None,
+) -> ProbeOutcome:
+    """Probe ``study``'s models for memorisation of its instruments, into the store at ``db``; resumes.
+
+    ``on_plan`` sees the plan before any call and may return False to stop.
+    """
+    plan = probe_plan(study)
+    with Store(db) as store:
+        store.check_intact()
+        with run_lock(store.path, plan.run_id):
+            plan.done = store.finished_keys(plan.run_id)
+            todo = plan.todo
+            outcome = ProbeOutcome(plan.run_id, len(plan.specs), len(plan.specs) - len(todo))
+            if on_plan is not None and on_plan(plan) is False:
+                outcome.stopped = "not confirmed"
+                return outcome
+            _start(plan, store, command or f"eitest.run_probe({study.models!r}, {study.instruments!r})")
+            run_coroutine(_administer(plan, todo, store, outcome, on_trial))
+            if not outcome.stopped and outcome.failed == 0:
+                store.mark_run(plan.run_id, finished=True)
+            return outcome
+
+
+async def _administer(
+    plan: ProbePlan,
+    todo: list[ProbeSpec],
+    store: Store,
+    outcome: ProbeOutcome,
+    on_trial: Callable[[Trial], None] | None,
+) -> None:
+    study = plan.study
+    pacing = Pacing(study.concurrency, study.rpm, study.tpm)
+    call = dataclasses.replace(call_settings(study), pacing=pacing)
+    queue = list(reversed(todo))
+    refused: list[Refusal] = []
+
+    def on_signal(sig: Any) -> None:
+        outcome.stopped = f"by {sig.name}"  # no new calls; those in flight finish and are stored
+
+    async def worker() -> None:
+        while queue and not refused and outcome.stopped is None:
+            spec = queue.pop()
+            trial = await probe_one(spec, plan.run_id, call)
+            if trial.status == Status.ERROR and (found := refusal(spec.model, trial.error, call)):
+                refused.append(found)
+                return
+            store.save_trial(trial)  # committed at once: a killed probe loses only the calls in flight
+            outcome.called += 1
+            outcome.failed += trial.status == Status.ERROR
+            outcome.cost += trial.cost or 0.0
+            if on_trial is not None:
+                on_trial(trial)
+
+    with signals_to(on_signal):
+        await asyncio.gather(*(worker() for _ in range(max(1, min(study.concurrency, len(todo))))))
+    if refused:
+        raise ProviderRefused(
+            f"{refused[0]}; {outcome.skipped + outcome.called} of {outcome.planned} probe trials stored "
+            f"(run {plan.run_id}); fix it and re-run the same command to call the rest"
+        )
+
+
+def _start(plan: ProbePlan, store: Store, command: str) -> None:
+    """Record the run (if new), snapshot the instruments and their controls, and mark it started."""
+    from eitest.client import litellm_module, redact
+
+    study = plan.study
+    revision, dirty = git_revision()
+    store.ensure_run(
+        RunRecord(
+            id=plan.run_id,
+            config={**plan.identity, "api_base": study.api_base, "concurrency": study.concurrency},
+            instrument_hashes={i.id: i.content_hash for i in plan.instruments},
+            eitest_version=__version__,
+            litellm_version=getattr(litellm_module(), "__version__", None) or dist_version("litellm"),
+            git_revision=revision,
+            git_dirty=dirty,
+            command=redact(command),
+            created_at=now(),
+            started_at=None,
+            finished_at=None,
+        )
+    )
+    store.save_instruments([*plan.instruments, *plan.controls.values()])
+    store.mark_run(plan.run_id, started=True)
