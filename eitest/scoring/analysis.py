@@ -68,6 +68,10 @@ instruments their runs used (``{run_id: Store.run_instruments(run_id)}``).
     The norms used, one row each (:meth:`eitest.instruments.norms.HumanNorm.row`).
 ``runs``
     Every run in the store (:class:`eitest.store.RunRecord` fields).
+``irt``, ``irt_administrations``
+    Ability theta on the human IRT scale, per model x instrument and per
+    administration, where the run's items carry IRT parameters (empty otherwise):
+    the columns are in :mod:`~eitest.scoring.irt_ability`.
 ``completeness``
     Each analysed run's planned trials against those it holds, one row per run x
     model x instrument (:mod:`~eitest.scoring.completeness`): an interrupted,
@@ -92,6 +96,7 @@ import pandas as pd
 
 from eitest.scoring import against_norms as norms_step
 from eitest.scoring import completeness as completeness_step
+from eitest.scoring import irt_ability as irt_step
 from eitest.scoring import measurement_checks as checks
 from eitest.scoring import score_table as scores_step
 from eitest.scoring import summary as summary_step
@@ -163,10 +168,12 @@ class Analysis:
     instruments: dict[str, dict[str, Instrument]] = field(default_factory=dict)
     trials: pd.DataFrame = field(default_factory=pd.DataFrame)  # the trials analysed
     completeness: pd.DataFrame = field(default_factory=pd.DataFrame)  # planned vs stored trials, per run
+    irt: pd.DataFrame = field(default_factory=pd.DataFrame)  # theta per model x instrument (irt_ability)
+    irt_administrations: pd.DataFrame = field(default_factory=pd.DataFrame)  # theta per repetition
 
     TABLES = (
         "scores", "norm_comparison", "summary", "agreement", "position_bias", "item_correlation", "norms",
-        "completeness",
+        "completeness", "irt", "irt_administrations",
     )  # fmt: skip
 
     @property
@@ -266,6 +273,8 @@ def analyze_trials(
     items = checks.item_table(trials, instruments, exclude_unanswered=options.exclude_unanswered)
     position_bias = checks.position_bias_table(trials, seed=options.seed)
     notes += checks.position_bias_notes(position_bias)
+    irt, irt_administrations = irt_step.irt_tables(trials, instruments, exclude_unanswered=options.exclude_unanswered)
+    notes += irt_step.irt_notes(irt)
     return Analysis(
         scores=scores,
         norm_comparison=comparison,
@@ -281,4 +290,6 @@ def analyze_trials(
         instruments={r: dict(instruments[r]) for r in trials["run_id"].unique()},
         trials=trials,
         completeness=completeness,
+        irt=irt,
+        irt_administrations=irt_administrations,
     )
