@@ -139,3 +139,24 @@ def test_partial_parameters_use_those_items_and_say_so():
     e, s = irt.eap(np.array([1, 0, 1, 1, 0, 1.0]), items)
     assert row["theta"] == pytest.approx(e, abs=1e-12) and row["theta_se"] == pytest.approx(s, abs=1e-12)
     assert math.isnan(row["theta_sd_reps"]) and reps.iloc[0]["ml_reason"] is None
+
+
+def test_report_section_shows_theta_bound_and_sources_only_with_parameters(tmp_path: Path):
+    from eitest.outputs.report import render_html
+    from eitest.outputs.report.irt_section import irt_context
+    from eitest.outputs.templating import render
+    from eitest.scoring.analysis import analyze
+
+    inst, params = steu_with_irt(tmp_path)
+    db = str(tmp_path / "s.db")
+    assert invoke("run", "-m", "eitest/oracle", "-m", "eitest/chance", "-i", str(inst), "--db", db, "-y").exit_code == 0
+    result = analyze(db, n_boot=100)
+    html = render_html(db, analysis=result)
+    section = html[html.index('<h2 id="irt">') : html.index('<h2 id="usage">')]
+    assert "Ability on the human IRT scale" in section and "Bock &amp; Mislevy, 1982" in section
+    assert "Birnbaum, A. (1968)" in section and "Lord, F. M. (1980)" in section and SOURCE in section
+    assert f"&gt; {params['b'].max():.2f}" in section  # the oracle's lower bound, not a number
+    chance = result.irt.set_index("model").loc["eitest/chance"]
+    assert f'<td class="num">{chance["theta"]:.2f}</td><td class="num">{chance["theta_se"]:.2f}</td>' in section
+    assert irt_context(result.__class__(**{**result.__dict__, "irt": result.irt.iloc[0:0]})) is None
+    assert "IRT" not in render("irt_section.html.j2", irt=None)
