@@ -10,6 +10,8 @@
   randomization test.
 - :mod:`~eitest.stats.reliability`, :mod:`~eitest.stats.equivalence`,
   :mod:`~eitest.stats.correlation`: human response data (Study 2).
+- :mod:`~eitest.stats.irt`: ability theta on an IRT scale (EAP, ML, test information, percentile);
+  :mod:`~eitest.stats.irt_calibration`: 2PL item parameters from human responses (EM).
 - :mod:`~eitest.stats.apa`: numbers printed the APA way (rounding happens only there).
 
 A model's repetitions are repeated measures of one respondent, never a sample.

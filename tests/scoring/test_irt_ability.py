@@ -85,6 +85,8 @@ def test_analyze_json_has_theta_se_and_percentile_per_model_and_instrument(tmp_p
     assert chance["percentile_ci_low"] == pytest.approx(low)
     assert chance["information"] == pytest.approx(irt.information_at(chance["theta"], params)[0])
     assert any(n.startswith("irt: theta is on each item source's calibration scale") for n in out["notes"])
+    text = invoke("analyze", "--db", db, "--boot", "100")
+    assert text.exit_code == 0 and "Ability on the human IRT scale" in text.stdout and "lower" in text.stdout
 
 
 def test_no_parameters_no_rows_and_too_few_items_say_why(tmp_path: Path):
