@@ -160,5 +160,6 @@ def test_report_section_shows_theta_bound_and_sources_only_with_parameters(tmp_p
     assert f"&gt; {params['b'].max():.2f}" in section  # the oracle's lower bound, not a number
     chance = result.irt.set_index("model").loc["eitest/chance"]
     assert f'<td class="num">{chance["theta"]:.2f}</td><td class="num">{chance["theta_se"]:.2f}</td>' in section
+    assert section.count('<img alt="Test information of steu-irt" src="data:image/svg+xml;base64,') == 1
     assert irt_context(result.__class__(**{**result.__dict__, "irt": result.irt.iloc[0:0]})) is None
     assert "IRT" not in render("irt_section.html.j2", irt=None)

@@ -83,4 +83,26 @@ def irt_context(analysis: Any) -> dict[str, Any] | None:
             }
         )
     sources = sorted({s for v in table["sources"].dropna() for s in str(v).split("; ") if s})
-    return {"rows": rows, "sources": sources, "methods": METHODS, "references": REFERENCES}
+    return {
+        "rows": rows,
+        "sources": sources,
+        "methods": METHODS,
+        "references": REFERENCES,
+        "figures": _figures(analysis, table),
+    }
+
+
+def _figures(analysis: Any, table: Any) -> list[dict[str, str]]:
+    """One information curve per test with a theta, as a data URI of its SVG."""
+    import base64
+
+    from eitest.outputs.report.irt_plot import information_plot
+    from eitest.outputs.report.plots import report_svg
+
+    out = []
+    for inst_id in sorted(table.loc[table["theta"].notna(), "instrument"].unique()):
+        run_id = str(table.loc[table["instrument"] == inst_id, "run_id"].iloc[0])
+        svg = report_svg(information_plot, table, analysis.instrument(inst_id, run_id))
+        uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        out.append({"instrument": str(inst_id), "uri": uri})
+    return out
