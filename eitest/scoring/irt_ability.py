@@ -19,9 +19,9 @@ administration answered every item right (wrong), the row is a lower (upper) bou
     bound ("lower", "upper" or None), percentile, percentile_ci_low,
     percentile_ci_high (Phi(theta), Phi(theta -+ 1.96 SE): the calibration
     population's share below, if its ability is standard normal), information (test
-    information at theta), ml (mean of the administrations' ML thetas, NaN when any
-    has none), theta_sd_reps, theta_min, theta_max, n_reps, n_bound_reps,
-    n_items_irt, n_items, irt_models, sources, reason.
+    information at theta), ml, ml_se (mean of the administrations' ML thetas and
+    root mean square of their SEs 1/sqrt(I); NaN when any has none), theta_sd_reps,
+    theta_min, theta_max, n_reps, n_bound_reps, n_items_irt, n_items, irt_models, sources, reason.
 ``irt_administrations`` (one row per model x instrument x repetition)
     model, instrument, run_id, repetition, then :data:`eitest.stats.irt.THETA_COLUMNS`.
 """
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 MIN_IRT_ITEMS = 5
 IRT_COLUMNS = [
     "model", "instrument", "run_id", "theta", "theta_se", "theta_method", "bound", "percentile",
-    "percentile_ci_low", "percentile_ci_high", "information", "ml", "theta_sd_reps", "theta_min", "theta_max",
+    "percentile_ci_low", "percentile_ci_high", "information", "ml", "ml_se", "theta_sd_reps", "theta_min", "theta_max",
     "n_reps", "n_bound_reps", "n_items_irt", "n_items", "irt_models", "sources", "reason",
 ]  # fmt: skip
 ADMINISTRATION_COLUMNS = ["model", "instrument", "run_id", "repetition", *THETA_COLUMNS]
@@ -123,6 +123,7 @@ def _over_repetitions(per_rep: pd.DataFrame, params: pd.DataFrame) -> dict[str, 
         "percentile_ci_high": high,
         "information": float(information_at(theta, params)[0]),
         "ml": float(per_rep["ml"].mean()) if per_rep["ml"].notna().all() else math.nan,
+        "ml_se": float(np.sqrt((per_rep["ml_se"] ** 2).mean())) if per_rep["ml"].notna().all() else math.nan,
         "theta_sd_reps": float(eaps.std(ddof=1)) if len(eaps) > 1 else math.nan,
         "theta_min": float(eaps.min()),
         "theta_max": float(eaps.max()),

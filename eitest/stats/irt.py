@@ -30,9 +30,11 @@ An all-right pattern is reported as a lower bound, not a number: ability is abov
 hardest item's ``b`` (where the test stops measuring), by how much the test cannot
 say; an all-wrong pattern as an upper bound at the easiest item's ``b``.
 
-Written with numpy rather than a library: ``girth`` (last release 2021) predates the
-numpy 2 in use here and ``catsim`` estimates by optimisation without an EAP posterior
-SD; the few formulas are short and checked against an independent quadrature.
+Written with numpy rather than a library, and neither candidate was tried: ``catsim``
+is built around adaptive-test simulation (its documented estimator is a numerical
+search of the likelihood), and ``girth``'s last release (2021) predates numpy 2. The
+formulas needed are short, and the tests check them against an independent
+quadrature and optimiser.
 """
 
 from __future__ import annotations

@@ -141,6 +141,8 @@ def test_partial_parameters_use_those_items_and_say_so():
     e, s = irt.eap(np.array([1, 0, 1, 1, 0, 1.0]), items)
     assert row["theta"] == pytest.approx(e, abs=1e-12) and row["theta_se"] == pytest.approx(s, abs=1e-12)
     assert math.isnan(row["theta_sd_reps"]) and reps.iloc[0]["ml_reason"] is None
+    m, m_se, _ = irt.ml(np.array([1, 0, 1, 1, 0, 1.0]), items)
+    assert row["ml"] == pytest.approx(m, abs=1e-9) and row["ml_se"] == pytest.approx(m_se, abs=1e-9)
 
 
 def test_report_section_shows_theta_bound_and_sources_only_with_parameters(tmp_path: Path):
