@@ -69,6 +69,10 @@ def test_analyze_json_has_theta_se_and_percentile_per_model_and_instrument(tmp_p
 
     with Store(db, create=False) as store:
         trials = store.trials()
+        # The parameters travel in the run's instrument snapshot: the analysis never rereads the file.
+        [run] = store.runs()
+        stored = store.run_instruments(run.id)["steu-irt"]
+    assert {it.id: it.irt.b for it in stored.items if it.irt} == params["b"].to_dict()
     eaps, ses = [], []
     for r in reps:
         t = trials[(trials["model"] == "eitest/chance") & (trials["repetition"] == r["repetition"])]
