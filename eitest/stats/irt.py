@@ -156,13 +156,16 @@ def theta_row(responses: np.ndarray, params: pd.DataFrame, *, method: str = "EAP
         raise ValueError(f"method must be 'EAP' or 'ML', got {method!r}")
     x = np.asarray(responses, dtype=float)
     seen = ~np.isnan(x)
+    if not seen.any():  # the prior alone is no estimate of anyone
+        nothing: dict[str, object] = dict.fromkeys(THETA_COLUMNS, math.nan)
+        return {**nothing, "n_items": 0, "credit": 0.0, "ml_reason": "no response", "theta_method": None, "bound": None}
     used = params.iloc[np.flatnonzero(seen)]
     e, e_se = eap(x, params)
     m, m_se, reason = ml(x, params)
     bound = None
-    if seen.any() and (x[seen] == 1).all():
+    if (x[seen] == 1).all():
         bound, theta, se, how = "lower", float(used["b"].max()), math.nan, "bound"
-    elif seen.any() and (x[seen] == 0).all():
+    elif (x[seen] == 0).all():
         bound, theta, se, how = "upper", float(used["b"].min()), math.nan, "bound"
     elif method == "ML" and math.isfinite(m):
         theta, se, how = m, m_se, "ML"
@@ -181,7 +184,7 @@ def theta_row(responses: np.ndarray, params: pd.DataFrame, *, method: str = "EAP
         "theta_se": se,
         "theta_method": how,
         "bound": bound,
-        "information": float(information_at(theta, used)[0]) if seen.any() else math.nan,
+        "information": float(information_at(theta, used)[0]),
         "percentile": pct,
         "percentile_ci_low": low,
         "percentile_ci_high": high,

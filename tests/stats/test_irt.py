@@ -107,6 +107,8 @@ def test_an_all_right_pattern_is_a_lower_bound_not_a_number():
     )
     low = irt.theta_row(np.zeros(8), params)
     assert low["bound"] == "upper" and low["theta"] == pytest.approx(params["b"].min())
+    empty = irt.theta_row(np.full(8, np.nan), params)
+    assert empty["n_items"] == 0 and math.isnan(empty["theta"]) and empty["ml_reason"] == "no response"
     mixed = irt.theta_row(np.array([1, 1, 1, 0, 1, 1, 1, 1.0]), params)
     assert mixed["bound"] is None and mixed["theta_method"] == "EAP" and mixed["theta"] == mixed["eap"]
 
