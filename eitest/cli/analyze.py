@@ -82,6 +82,13 @@ def _print_tables(result: Any) -> None:
         emit(table.records(), as_json=False, as_csv=False, title=table.title)
         for line in table.footnotes:
             echo(line)
+    irt = result.irt
+    if irt is not None and not irt.empty:
+        columns = ["model", "instrument", "theta", "theta_se", "theta_method", "bound", "percentile",
+                   "percentile_ci_low", "percentile_ci_high", "information", "n_reps", "n_items_irt", "reason"]  # fmt: skip
+        emit(irt[columns].to_dict("records"), as_json=False, as_csv=False, title="Ability on the human IRT scale")
+        echo("theta: EAP (standard-normal prior) on each item source's calibration; percentile = Phi(theta), "
+             "if the calibration population's ability is standard normal; bound 'lower': every item right")  # fmt: skip
 
 
 def _print_memorisation(findings: list[dict[str, Any]]) -> None:

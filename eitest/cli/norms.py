@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from eitest.cli import options
@@ -73,6 +75,11 @@ def show(norm_id: str, as_json: bool, as_csv: bool) -> None:
     type=click.Path(dir_okay=False),
     help="Also write the instrument with human_p and item statistics filled in.",
 )
+@click.option(
+    "--irt-out",
+    type=click.Path(dir_okay=False),
+    help="Also estimate 2PL item parameters (N >= 200) and write them as a CSV of irt_* columns.",
+)
 @missing_option
 @click.option("--json", "as_json", is_flag=True, help="Print the norm and the item table as JSON.")
 @user_errors
@@ -83,12 +90,15 @@ def build(
     source_id: str | None,
     sample: str | None,
     items_out: str | None,
+    irt_out: str | None,
     missing: str,
     as_json: bool,
 ) -> None:
     """Build a norm file from response CSV files (participant, one column per item id, cells = option ids).
 
     Several files (e.g. one per participant from the HTML survey page) are read as one sample.
+    With --irt-out, 2PL item parameters and the test information curve are estimated from the same
+    credits (marginal ML, 200 participants or more), each parameter with this sample as its source.
     """
     import json
 
@@ -97,19 +107,36 @@ def build(
     from eitest.outputs.writing import check_output_file, output_errors
     from eitest.stats import apa
 
-    for target in (out, items_out):
+    for target in (out, items_out, irt_out):
         if target:
             check_output_file(target)
     result = build_norms(list(responses), get(instrument), source_id=source_id, sample=sample, missing=missing)
+    irt = _irt_build(result, responses, instrument, irt_out) if irt_out else None  # before any file is written
     with output_errors(out or "the norm file"):
         path = write_norm_file(result, out)
     if items_out:
+        from eitest.human.irt_building import write_items_with_irt
+
         with output_errors(items_out):
-            write_items(result, items_out)
+            if irt:
+                write_items_with_irt(result, irt, items_out)
+            else:
+                write_items(result, items_out)
+    if irt_out and irt:
+        from eitest.human.irt_building import irt_csv_text, read_irt_csv
+        from eitest.outputs.writing import write_text
+
+        write_text(irt_out, irt_csv_text(irt), read_irt_csv)
     if as_json:
+        extra = {} if irt is None else {"irt": _irt_json(irt)}
         click.echo(
             json_text(
-                {"norm_file": str(path), **result.data, "items": json.loads(result.items.to_json(orient="records"))},
+                {
+                    "norm_file": str(path),
+                    **result.data,
+                    "items": json.loads(result.items.to_json(orient="records")),
+                    **extra,
+                },
                 indent=2,
             )
         )
@@ -123,6 +150,29 @@ def build(
         echo(
             f"{result.instrument.id}: N = {result.n}, {apa.mean_sd(result.mean, result.sd)}, {reliability_text(result.reliability)}"
         )
-    for note in result.notes:
+    if irt is not None and not as_json:
+        emit(irt.information.to_dict("records"), as_json=False, as_csv=False, title="Test information (2PL items)")
+    for note in [*result.notes, *(irt.notes if irt else [])]:
         echo(f"note: {note}", err=True)
-    echo(f"wrote {path}" + (f" and {items_out}" if items_out else ""), err=True)
+    written = [str(p) for p in (items_out, irt_out) if p]
+    echo(f"wrote {path}" + (f" and {', '.join(written)}" if written else ""), err=True)
+
+
+def _irt_build(result: Any, responses: tuple[str, ...], instrument: str, irt_out: str) -> Any:
+    from eitest.human.irt_building import irt_from_norm_build
+
+    where = f"eitest norms build {' '.join(responses)} --instrument {instrument} --irt-out {irt_out}"
+    return irt_from_norm_build(result, where=where)
+
+
+def _irt_json(irt: Any) -> dict[str, Any]:
+    import json
+
+    return {
+        "items": json.loads(irt.items_table().to_json(orient="records")),
+        "information": json.loads(irt.information.to_json(orient="records")),
+        "n": irt.calibration.n,
+        "converged": irt.calibration.converged,
+        "iterations": irt.calibration.iterations,
+        "notes": irt.notes,
+    }

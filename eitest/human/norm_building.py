@@ -137,6 +137,7 @@ class NormBuild:
     scores: pd.DataFrame  # participant, score
     data: dict[str, Any]  # the norm file, as plain data
     notes: list[str] = field(default_factory=list)
+    credit: pd.DataFrame | None = None  # participant x item credit, for the IRT calibration (human.irt_building)
 
     @property
     def norm_file(self) -> NormFile:
@@ -155,7 +156,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "responses"
 
 
-def _files_label(files: list[str]) -> str:
+def files_label(files: list[str]) -> str:
     names = [Path(f).name for f in files]
     if len(names) <= 3:
         return ", ".join(names)
@@ -199,7 +200,7 @@ def build_norms(
         notes.append(f"{rel['name']} not computed: {rel['error']}")
     items = item_table(scored)
     date = date or datetime.now(UTC).date().isoformat()
-    label = _files_label(files)
+    label = files_label(files)
     where = f"computed from {label}"
     src_id = source_id or f"{instrument.id}-{_slug(Path(files[0]).stem)}"
 
@@ -238,7 +239,7 @@ def build_norms(
         "norms": [norm],
     }
     score_table = pd.DataFrame({"participant": scored.participants, "score": scores.to_numpy()})
-    return NormBuild(instrument, files, n, mean, sd, rel, items, score_table, data, notes)
+    return NormBuild(instrument, files, n, mean, sd, rel, items, score_table, data, notes, credit=scored.credit)
 
 
 def write_norm_file(build: NormBuild, out: str | Path | None = None) -> Path:

@@ -5,6 +5,7 @@
 - :mod:`eitest.instruments.registry`: shipped instruments, user imports, ``get``.
 """
 
+from eitest.instruments.irt_params import IrtParams
 from eitest.instruments.loaders import (
     CSV_REQUIRED,
     load,
@@ -42,6 +43,7 @@ __all__ = [
     "SCORINGS",
     "Instrument",
     "InstrumentError",
+    "IrtParams",
     "Item",
     "Option",
     "Problem",

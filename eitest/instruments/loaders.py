@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from eitest.instruments.irt_params import CSV_IRT_COLUMNS, irt_from_cells
 from eitest.instruments.model import Instrument, InstrumentError, Problem, parse_instrument
 from eitest.reading import CsvTable, ReadError, read_csv, read_json, read_yaml
 
@@ -51,7 +52,7 @@ def load_json(path: str | Path, metadata: dict[str, Any] | None = None) -> Instr
 
 CSV_REQUIRED = ("item_id", "stem", "question")
 # Besides option_<id> and weight_<id>; any other column is a typo, which would otherwise lose its data unseen.
-CSV_COLUMNS = (*CSV_REQUIRED, "key", "facets", "human_p", "rationale", "appraisal")
+CSV_COLUMNS = (*CSV_REQUIRED, "key", "facets", "human_p", "rationale", "appraisal", *CSV_IRT_COLUMNS)
 
 
 def rows_to_items(
@@ -62,7 +63,9 @@ def rows_to_items(
     Columns: ``item_id, stem, question, option_<id>...`` (option columns in display
     order; the part after ``option_`` is the option id), then ``key`` or
     ``weight_<id>...``, optional ``facets`` (separated by ``;``), ``human_p``,
-    ``rationale``, ``appraisal``. Empty option cells are skipped, so items may have
+    ``rationale``, ``appraisal``, and the IRT parameters ``irt_model, irt_a, irt_b,
+    irt_c, irt_D, irt_source, irt_where`` (:mod:`eitest.instruments.irt_params`;
+    all empty for an item without them). Empty option cells are skipped, so items may have
     different numbers of options. ``columns`` (a file's header) is checked even when
     there are no rows; without it, the first row's keys are the columns.
     """
@@ -131,6 +134,10 @@ def rows_to_items(
         for extra in ("rationale", "appraisal"):
             if cell(extra):
                 item[extra] = cell(extra)
+        irt, irt_cell_problems = irt_from_cells(cell)
+        problems += [Problem(source, label, column, message) for column, message in irt_cell_problems]
+        if irt is not None and not irt_cell_problems:
+            item["irt"] = irt
         items.append(item)
     return items, problems
 

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from eitest.errors import EitestError
+from eitest.instruments.irt_params import IrtParams, irt_problems
 from eitest.reading import ReadError
 
 RESPONSE_FORMATS = ("single_choice",)
@@ -75,6 +76,7 @@ class Item(_Strict):
     appraisal: str | None = None
     rationale: str | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
+    irt: IrtParams | None = None  # IRT parameters with their source (eitest.instruments.irt_params)
 
     @property
     def option_ids(self) -> list[str]:
@@ -243,6 +245,9 @@ def check_item(item: Item, scoring: str, source: str) -> list[Problem]:
                 add("weights", f"{values.count(top)} options share the top weight {top}; one must be best")
             if item.key is not None and values and item.key in ids and item.weights.get(item.key, 0.0) != top:
                 add("key", f"{item.key!r} is not the option with the top weight")
+    if item.irt is not None:
+        for field, message in irt_problems(item.irt):
+            add(field, message)
     return problems
 
 

@@ -68,6 +68,10 @@ instruments their runs used (``{run_id: Store.run_instruments(run_id)}``).
     The norms used, one row each (:meth:`eitest.instruments.norms.HumanNorm.row`).
 ``runs``
     Every run in the store (:class:`eitest.store.RunRecord` fields).
+``irt``, ``irt_administrations``
+    Ability theta on the human IRT scale, per model x instrument and per
+    administration, where the run's items carry IRT parameters (empty otherwise):
+    the columns are in :mod:`~eitest.scoring.irt_ability`.
 ``completeness``
     Each analysed run's planned trials against those it holds, one row per run x
     model x instrument (:mod:`~eitest.scoring.completeness`): an interrupted,
@@ -100,6 +104,7 @@ import pandas as pd
 
 from eitest.scoring import against_norms as norms_step
 from eitest.scoring import completeness as completeness_step
+from eitest.scoring import irt_ability as irt_step
 from eitest.scoring import measurement_checks as checks
 from eitest.scoring import score_table as scores_step
 from eitest.scoring import summary as summary_step
@@ -180,10 +185,12 @@ class Analysis:
     completeness: pd.DataFrame = field(default_factory=pd.DataFrame)  # planned vs stored trials, per run
     # The memorisation probe's findings, one per model x instrument probed (eitest.scoring.memorisation).
     memorisation: list[dict[str, Any]] = field(default_factory=list)
+    irt: pd.DataFrame = field(default_factory=pd.DataFrame)  # theta per model x instrument (irt_ability)
+    irt_administrations: pd.DataFrame = field(default_factory=pd.DataFrame)  # theta per repetition
 
     TABLES = (
         "scores", "norm_comparison", "summary", "agreement", "position_bias", "item_correlation", "norms",
-        "completeness",
+        "completeness", "irt", "irt_administrations",
     )  # fmt: skip
 
     @property
@@ -310,6 +317,8 @@ def analyze_trials(
     items = checks.item_table(trials, instruments, exclude_unanswered=options.exclude_unanswered)
     position_bias = checks.position_bias_table(trials, seed=options.seed)
     notes += checks.position_bias_notes(position_bias)
+    irt, irt_administrations = irt_step.irt_tables(trials, instruments, exclude_unanswered=options.exclude_unanswered)
+    notes += irt_step.irt_notes(irt)
     return Analysis(
         scores=scores,
         norm_comparison=comparison,
@@ -325,4 +334,6 @@ def analyze_trials(
         instruments={r: dict(instruments[r]) for r in trials["run_id"].unique()},
         trials=trials,
         completeness=completeness,
+        irt=irt,
+        irt_administrations=irt_administrations,
     )

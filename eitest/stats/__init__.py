@@ -10,6 +10,8 @@
   randomization test.
 - :mod:`~eitest.stats.reliability`, :mod:`~eitest.stats.equivalence`,
   :mod:`~eitest.stats.correlation`: human response data (Study 2).
+- :mod:`~eitest.stats.irt`: ability theta on an IRT scale (EAP, ML, test information, percentile);
+  :mod:`~eitest.stats.irt_calibration`: 2PL item parameters from human responses (EM).
 - :mod:`~eitest.stats.apa`: numbers printed the APA way (rounding happens only there).
 
 A model's repetitions are repeated measures of one respondent, never a sample.
@@ -20,6 +22,8 @@ from eitest.stats.aggregate import PVALUE_METHODS, adjust_pvalues, paper_summary
 from eitest.stats.correlation import pearson_ci, williams_test
 from eitest.stats.equivalence import tost_paired
 from eitest.stats.intervals import binomial_ci, bootstrap_accuracy, item_interval, rep_interval, wilson_over_items
+from eitest.stats.irt import estimate_theta, information_curve
+from eitest.stats.irt_calibration import calibrate_2pl
 from eitest.stats.measurement import agreement, item_correlation, position_bias
 from eitest.stats.reliability import (
     cronbach_alpha,
@@ -37,11 +41,14 @@ __all__ = [
     "agreement",
     "binomial_ci",
     "bootstrap_accuracy",
+    "calibrate_2pl",
     "cronbach_alpha",
+    "estimate_theta",
     "feldt_ci",
     "feldt_dependent",
     "feldt_independent",
     "hedges_j",
+    "information_curve",
     "item_correlation",
     "item_interval",
     "item_total",

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from eitest.controls import visible_controls
 from eitest.errors import EitestError
 from eitest.outputs.report import tables
+from eitest.outputs.report.irt_section import irt_context
 from eitest.outputs.report.memorisation import memorisation_context
 from eitest.outputs.report.methods import methods_paragraph
 from eitest.outputs.report.sentences import position_bias_text, sentences
@@ -173,6 +174,7 @@ def render_html(
         "memorisation": memorisation_context(getattr(analysis, "memorisation", [])),
         # Sections rendered by eitest's own autoescaping templates (see render_section).
         "extra_sections": [Markup(x) for x in extra_sections or []],
+        "irt": irt_context(analysis),  # "Ability on the human IRT scale", None without item parameters
     }
     return render("report.html.j2", **context)
 
