@@ -70,6 +70,7 @@ class Plan:
             p, c = self.estimate_tokens.get(model, (0, 0))
             cost = self.estimate_cost.get(model)
             shown = "unknown (no price in litellm's list)" if cost is None else f"${cost:.4f}"
+            shown += " at the batch price" if self.study.batch and cost is not None else ""
             lines.append(f"  {model}: ~{p:,} prompt + ~{c:,} completion tokens, estimated cost {shown}")
         lines += [f"  {key_route(m, self.study.api_base, self.study.api_key_env)}" for m in self.study.models]
         return lines
@@ -135,7 +136,9 @@ def estimate_usage(plan: Plan) -> None:
     """Fill the plan's token and cost estimates for the trials still to call."""
     from eitest import client
     from eitest.client import offline
+    from eitest.client.batches import batch_cost
 
+    price = batch_cost if plan.study.batch else client.estimate_cost  # a batch is billed at its own price
     protocol = get_protocol(plan.study.protocol)
     todo = plan.todo
     for model in plan.study.models:
@@ -152,4 +155,4 @@ def estimate_usage(plan: Plan) -> None:
         prompt = sum(per_item[(t.instrument.id, t.item.id)] for t in mine)
         completion = protocol.expected_completion_tokens * len(mine)
         plan.estimate_tokens[model] = (prompt, completion)
-        plan.estimate_cost[model] = client.estimate_cost(model, prompt, completion) if mine else 0.0
+        plan.estimate_cost[model] = price(model, prompt, completion) if mine else 0.0
