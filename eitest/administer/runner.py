@@ -187,11 +187,11 @@ def run_study(
     refuses the key, access or the model stops the run with :class:`ProviderRefused`;
     SIGINT or SIGTERM stop it with what was finished stored and ``outcome.signal`` set.
     """
-    plan = make_plan(study, estimate=False)  # checks models and instruments before anything is written
-    if study.batch:
+    if study.batch:  # first: no key or instrument can make a provider without a batch API take one
         from eitest.client.batches import check_batch_models
 
         check_batch_models(study.models, study.api_base)
+    plan = make_plan(study, estimate=False)  # checks models and instruments before anything is written
     with Store(db) as store:
         store.check_intact()
         notes = _resume(plan, store)
