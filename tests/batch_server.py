@@ -8,7 +8,7 @@ or ``final``: expired, failed). When it ends, each line is answered as the chat 
 answers a request (:func:`openai_server.completion`, by the line script's
 :class:`~openai_server.Action`): a 200 goes to the output file, any other status to the
 error file, and with ``expire_after`` the lines past that many to the error file as
-``batch_expired``. It counts uploads, batch creations, retrieves, content reads and
+``batch_expired``; with ``hold`` a batch never ends. It counts uploads, batch creations, retrieves, content reads and
 live calls, and keeps every Authorization header.
 """
 
@@ -37,9 +37,11 @@ class BatchServer(ThreadedServer):
         live_script: Script | None = None,
         final: str = "completed",
         expire_after: int | None = None,
+        hold: bool = False,
     ) -> None:
         self.script, self.live_script = script, live_script or script
         self.final, self.expire_after = final, expire_after
+        self.hold = hold  # batches stay in_progress: a run polls until stopped
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self.uploads = self.creations = self.retrieves = self.reads = self.live_calls = 0
@@ -103,7 +105,7 @@ class BatchServer(ThreadedServer):
             return 404, {"error": {"message": f"no batch {batch_id}", "type": "invalid_request"}}
         self.retrieves += 1
         shown = self._shown(batch)
-        if batch["_step"] < len(STEPS):
+        if batch["_step"] < len(STEPS) - self.hold:
             batch["_step"] += 1
             if batch["_step"] < len(STEPS):
                 batch["status"] = STEPS[batch["_step"]]

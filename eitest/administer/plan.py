@@ -44,6 +44,7 @@ class Plan:
     done: set[TrialKey]
     estimate_tokens: dict[str, tuple[int, int]] = field(default_factory=dict)  # model -> (prompt, completion)
     estimate_cost: dict[str, float | None] = field(default_factory=dict)
+    pending: int = 0  # of ``done``: trials in batches submitted before and not yet collected (batch mode)
 
     @property
     def todo(self) -> list[TrialSpec]:
@@ -63,7 +64,9 @@ class Plan:
         lines = [
             f"run {self.run_id}: {len(self.study.models)} model(s) x {len(self.study.instruments)} instrument(s) "
             f"x {self.study.reps} repetition(s) = {len(self.trials)} trials; "
-            f"{len(self.trials) - len(todo)} already done, {len(todo)} to call",
+            f"{len(self.trials) - len(todo) - self.pending} already done, "
+            + (f"{self.pending} in batches submitted before, " if self.pending else "")
+            + f"{len(todo)} to call",
             f"protocol {self.study.protocol}, option order {self.study.option_order}, temperature {self.study.temperature}",
         ]
         for model in self.study.models:

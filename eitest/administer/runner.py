@@ -202,6 +202,7 @@ def run_study(
             plan.done = _finished(plan, store)
             if study.batch and (pending := batch.pending_keys(plan, store)):
                 plan.done |= pending  # paid for when submitted: not estimated, nor submitted, again
+                plan.pending = len(pending)
                 if on_note is not None:
                     on_note(f"{len(pending)} trial(s) are in batches submitted before; polling them again")
             estimate_usage(plan)
@@ -229,7 +230,7 @@ def _batched(
     on_batch: Callable[[str], None] | None,
 ) -> RunOutcome:
     """The run through the batch API; then, with ``batch_retry: live``, its failed lines called live."""
-    skipped = len(plan.trials) - len(plan.todo) - len(batch.pending_keys(plan, store))
+    skipped = len(plan.trials) - len(plan.todo) - plan.pending
     settings = RunSettings.for_plan(plan)
     batches = batch.BatchAdministration(plan, store, settings, lambda: _finished(plan, store), on_trial, on_batch)
     done = run_coroutine(batches.run())

@@ -125,7 +125,8 @@ def run(study_file: str | None, yes: bool, **flags: object) -> None:
         for line in plan.describe():
             echo(line, err=True)
         if not plan.todo:
-            click.echo("nothing to call: every trial is done", err=True)
+            nothing = "nothing new to submit" if plan.study.batch else "nothing to call: every trial is done"
+            click.echo(nothing, err=True)
             return True
         if yes or not sys.stdin.isatty():
             return True

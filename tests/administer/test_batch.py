@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from openai_server import Action, ScriptedServer, keyed_script, prompt_key
 from eitest.administer.batch import custom_id
 from eitest.administer.plan import make_plan
 from eitest.administer.runner import BudgetExceeded, run_study
-from eitest.administer.study import Study
+from eitest.administer.study import Study, StudyError, load_study
 from eitest.cli import cli
 from eitest.instruments import catalogue, parse_instrument
 from eitest.store import Store
@@ -142,6 +144,7 @@ def test_a_run_killed_after_submitting_reattaches_and_nothing_is_sent_or_read_tw
         args = ["-m", MODEL, "-i", INSTRUMENT, "--api-base", srv.url, "--api-key-env", key_env, "--db", str(db), "-y"]
         waited = invoke(*args, "--batch", "--batch-poll", "0.01", "--batch-wait", "0")
         assert "re-run the same command to collect" in waited.stderr and "polling them again" in waited.stderr
+        assert f"0 already done, {N} in batches submitted before, 0 to call" in waited.stderr
         assert (srv.uploads, srv.creations, srv.retrieves, srv.reads) == (1, 1, 1, 0)
 
         done = invoke(*args, "--batch", "--batch-poll", "0.01")
@@ -247,3 +250,44 @@ def test_custom_ids_name_the_trial_unambiguously(steu):
     ids = [custom_id(t) for t in plan.trials]
     assert len(set(ids)) == len(plan.trials) == 4 * N
     assert {tuple(json.loads(i)) for i in ids} == {t.key for t in plan.trials}
+
+
+def test_sigint_while_polling_stops_the_run_and_keeps_the_batch_to_reattach(tmp_path: Path, steu, key_env: str):
+    db = tmp_path / "b.db"
+    with BatchServer(varied_script(steu), hold=True) as srv:
+        study = Study(
+            models=[MODEL],
+            instruments=[INSTRUMENT],
+            api_base=srv.url,
+            api_key_env=key_env,
+            batch=True,
+            batch_poll_s=0.01,
+        )
+
+        def interrupt_once_in_progress(text: str) -> None:
+            if "in_progress" in text:
+                os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C would, while the run polls
+
+        out = run_study(study, db, on_batch=interrupt_once_in_progress)
+        assert (out.signal, out.stopped, out.stored) == ("SIGINT", "by SIGINT", 0)
+        assert (srv.uploads, srv.creations, srv.reads) == (1, 1, 0)
+    with Store(db) as store:
+        [kept] = run_batches(store, out.run_id, open_only=True)
+        assert kept.status == "in_progress" and store.trials().empty
+
+
+def test_a_study_file_carries_the_batch_options(tmp_path: Path):
+    path = tmp_path / "study.yaml"
+    fields = {"models": [MODEL], "instruments": [INSTRUMENT], "batch": True, "batch_retry": "batch", "batch_poll_s": 5}
+    path.write_text(yaml.safe_dump(fields), encoding="utf-8")
+    study = load_study(path)
+    assert (study.batch, study.batch_retry, study.batch_poll_s, study.batch_wait_s) == (True, "batch", 5.0, None)
+    # How to run is not what is asked: the run is the same with or without batch mode.
+    assert study.identity({INSTRUMENT: "h"}) == Study(models=[MODEL], instruments=[INSTRUMENT]).identity(
+        {INSTRUMENT: "h"}
+    )
+    path.write_text(yaml.safe_dump({**fields, "batch_retry": "later"}), encoding="utf-8")
+    with pytest.raises(
+        StudyError, match=r"line \d+: batch_retry: unknown batch retry 'later'; use one of live, batch, none"
+    ):
+        load_study(path)
