@@ -30,8 +30,11 @@ from eitest.errors import EitestError
 BATCH_PROVIDERS = ("openai",)
 ENDPOINT = "/v1/chat/completions"
 WINDOW = "24h"  # the only completion window OpenAI offers
-# A provider's states of a batch that will not change again.
-ENDED = ("completed", "failed", "expired", "cancelled")
+# A provider's states of a batch that will not change again; "gone": the provider knows the batch no more (404).
+GONE = "gone"
+ENDED = ("completed", "failed", "expired", "cancelled", GONE)
+# Seconds for an upload or a download at least: a batch file is up to 200 MB, a call's deadline is for one reply.
+FILE_TIMEOUT_S = 600.0
 
 
 class BatchError(EitestError):
@@ -110,7 +113,7 @@ def _access(model: str, settings: CallSettings) -> tuple[dict[str, Any], list[st
     access: dict[str, Any] = {k: kwargs[k] for k in ("api_base", "api_key") if k in kwargs}
     access["custom_llm_provider"] = provider_of(model, settings.api_base)
     access["max_retries"] = settings.max_retries
-    access["timeout"] = settings.timeout_s
+    access["timeout"] = max(settings.timeout_s, FILE_TIMEOUT_S)
     return access, [key, kwargs.get("api_key")]
 
 
@@ -142,13 +145,19 @@ async def submit(model: str, lines: list[dict[str, Any]], settings: CallSettings
 
 
 async def retrieve(model: str, batch_id: str, settings: CallSettings) -> BatchState:
-    """The batch's state as the provider reports it now."""
+    """The batch's state as the provider reports it now; :data:`GONE` when it answers that it has no such batch.
+
+    A batch the provider no longer has (deleted, or past its retention) can never report
+    again: its lines are then failed, to be retried, rather than polled on every re-run.
+    """
     access, secrets = _access(model, settings)
     try:
         # litellm's logging would download a completed batch's output to price it; each line is priced here instead.
         quiet = {"batch_ignore_default_logging": True}
         batch = await litellm_module().aretrieve_batch(batch_id=batch_id, litellm_metadata=quiet, **access)
     except Exception as exc:
+        if getattr(exc, "status_code", None) == 404:
+            return BatchState(status=GONE)
         raise _failed(f"report batch {batch_id}", exc, secrets) from None
     counts = getattr(batch, "request_counts", None)
     return BatchState(
@@ -198,7 +207,7 @@ def read_line(text: str, model: str) -> LineResult | None:
         try:
             _fill(out.result, litellm_module().ModelResponse(**body), model)
         except NoText as exc:
-            out.result.error = f"NoText: {exc}"[:2000]
+            out.result.error = redact(f"NoText: {exc}")[:2000]
         except Exception as exc:  # a body litellm cannot read is a failed line, as a malformed live reply is
             out.result.error = f"{type(exc).__name__}: the batch's reply could not be read: {str(exc)[:300]}"
         out.result.cost = line_cost(model, out.result)

@@ -291,3 +291,17 @@ def test_a_study_file_carries_the_batch_options(tmp_path: Path):
         StudyError, match=r"line \d+: batch_retry: unknown batch retry 'later'; use one of live, batch, none"
     ):
         load_study(path)
+
+
+def test_a_batch_the_provider_no_longer_has_is_retried_not_polled_forever(tmp_path: Path, steu, key_env: str):
+    db = tmp_path / "b.db"
+    keyed = keyed_script({it.stem.strip(): it.option(it.best_option).text for it in steu.items})
+    with BatchServer(keyed) as srv:
+        invoke(*flags(srv.url, db, key_env, "--batch", "--batch-wait", "0"))
+        srv.batches.clear()  # deleted at the provider (or past its retention) while the run was away
+        res = invoke(*flags(srv.url, db, key_env, "--batch"))
+        assert (srv.uploads, srv.creations, srv.live_calls) == (1, 1, N)
+    assert "batch batch_1 (openai/batch-test): gone" in res.stderr
+    assert all(t.status == "answered" for t in records(db).values())
+    with Store(db) as store:
+        assert run_batches(store, store.runs()[0].id, open_only=True) == []
