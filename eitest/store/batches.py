@@ -26,7 +26,7 @@ CREATE TABLE batches (
     input_file_id TEXT NOT NULL,         -- the uploaded JSONL file of requests
     custom_ids TEXT NOT NULL,            -- JSON list: the trials the batch carries
     submitted_at TEXT NOT NULL,
-    status TEXT NOT NULL,                -- the provider's status when last asked
+    status TEXT NOT NULL,                -- the provider's status when last asked ("submitted": not asked yet)
     output_file_id TEXT,
     error_file_id TEXT,
     collected_at TEXT                    -- when its results were stored; NULL while open
