@@ -93,3 +93,11 @@ def choose(kind: type[StrEnum], value: str, what: str) -> StrEnum:
         return kind(value)
     except ValueError:
         raise ValueError(f"unknown {what} {value!r}; use one of {', '.join(kind)}") from None
+
+
+class BatchRetry(StrEnum):
+    """What a batch run does with the lines that failed or expired (``--batch-retry``)."""
+
+    LIVE = "live"  # called at once through the live path (full price, no wait)
+    BATCH = "batch"  # sent in a new batch (batch price, another wait)
+    NONE = "none"  # stored as failed; a re-run of the same command sends them again

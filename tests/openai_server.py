@@ -109,6 +109,36 @@ def keyed_script(keyed_texts: dict[str, str], delay_s: float = 0.0) -> Callable[
     return script
 
 
+def completion(body: dict[str, Any], action: Action) -> dict[str, Any]:
+    """The chat completion a 200 answer to ``body`` carries, as the script's ``action`` shapes it."""
+    words = len(prompt_of(body).split())
+    message: dict[str, Any] = {"role": "assistant", "content": action.reply}
+    if action.reasoning_content is not None:
+        message["reasoning_content"] = action.reasoning_content
+    usage: dict[str, Any] = {"prompt_tokens": words, "completion_tokens": 1, "total_tokens": words + 1}
+    if action.reasoning_tokens is not None:
+        done = 1 + action.reasoning_tokens  # reasoning tokens are part of the completion's
+        usage.update(completion_tokens=done, total_tokens=words + done)
+        usage["completion_tokens_details"] = {"reasoning_tokens": action.reasoning_tokens}
+    if action.tool_call is not None:
+        name, arguments = action.tool_call
+        function = {"name": name, "arguments": arguments}
+        message = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"id": "call_1", "type": "function", "function": function}],
+        }
+    choice = {"index": 0, "message": message, "finish_reason": "tool_calls" if action.tool_call else "stop"}
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": "served-" + str(body.get("model", "")),
+        "choices": [] if action.no_choices else [choice],
+        "usage": usage,
+    }
+
+
 class _QuietServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that gave up (a timeout test) leaves a broken pipe behind: expected, not news.
@@ -187,41 +217,7 @@ class ScriptedServer(ThreadedServer):
                 if action.malformed:
                     self._send(200, b'{"id": "x", "choices": [ {"message": ')
                     return
-                words = len(prompt_of(body).split())
-                message: dict[str, Any] = {"role": "assistant", "content": action.reply}
-                if action.reasoning_content is not None:
-                    message["reasoning_content"] = action.reasoning_content
-                usage: dict[str, Any] = {"prompt_tokens": words, "completion_tokens": 1, "total_tokens": words + 1}
-                if action.reasoning_tokens is not None:
-                    done = 1 + action.reasoning_tokens  # reasoning tokens are part of the completion's
-                    usage.update(completion_tokens=done, total_tokens=words + done)
-                    usage["completion_tokens_details"] = {"reasoning_tokens": action.reasoning_tokens}
-                if action.tool_call is not None:
-                    name, arguments = action.tool_call
-                    function = {"name": name, "arguments": arguments}
-                    message = {
-                        "role": "assistant",
-                        "content": None,
-                        "tool_calls": [{"id": "call_1", "type": "function", "function": function}],
-                    }
-                payload = json.dumps(
-                    {
-                        "id": "chatcmpl-test",
-                        "object": "chat.completion",
-                        "created": int(time.time()),
-                        "model": "served-" + str(body.get("model", "")),
-                        "choices": []
-                        if action.no_choices
-                        else [
-                            {
-                                "index": 0,
-                                "message": message,
-                                "finish_reason": "tool_calls" if action.tool_call else "stop",
-                            }
-                        ],
-                        "usage": usage,
-                    }
-                ).encode()
+                payload = json.dumps(completion(body, action)).encode()
                 headers = {**(limits.headers(left, end, refused=False) if limits else {}), **(action.headers or {})}
                 self._send(200, payload, action.trickle_s, headers)
 

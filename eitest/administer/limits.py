@@ -23,3 +23,6 @@ MAX_TPM = 10_000_000_000
 # Trials in one plan: a plan of 2,000,000 holds about 0.5 GB and takes some 20 s to build; the
 # limit refuses a plan before building it runs out of memory (--reps 1000000000 did, after 50 s).
 MAX_TRIALS = 2_000_000
+# Batch mode: seconds between polls of a batch, and of waiting for one in a run (a batch's window is a day).
+MAX_BATCH_POLL_S = 3_600
+MAX_BATCH_WAIT_S = 7 * 86_400

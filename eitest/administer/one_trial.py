@@ -87,21 +87,40 @@ def trial_seed(seed: int, spec: TrialSpec) -> int:
 
 async def administer_one(spec: TrialSpec, run: RunSettings) -> Trial:
     """Administer one trial and return its record; a failed call is a trial with status error, never a raise."""
-    protocol = run.protocol
-    shown = list(spec.shown)
-    item = spec.item
-    messages = protocol.messages(spec.instrument, item, shown)
-    texts = [item.option(o).text for o in shown]
-    best = shown.index(item.best_option)
+    messages = trial_messages(spec, run)
+    texts = [spec.item.option(o).text for o in spec.shown]
     started = now()
     result = await client.complete(
         spec.model,
         messages,
         run.call,
-        metadata=_responder_metadata(spec, run, texts, best) if offline.is_offline(spec.model) else None,
-        response_format={"type": "json_object"} if spec.model in run.json_mode else None,
-        max_tokens=protocol.max_tokens,
+        metadata=_responder_metadata(spec, run, texts, spec.shown.index(spec.item.best_option))
+        if offline.is_offline(spec.model)
+        else None,
+        response_format=response_format(spec, run),
+        max_tokens=run.protocol.max_tokens,
     )
+    return trial_from_reply(spec, run, result, messages=messages, started_at=started)
+
+
+def trial_messages(spec: TrialSpec, run: RunSettings) -> list[dict[str, str]]:
+    """The chat messages of ``spec``: the protocol's wording of its item, options in the order shown."""
+    return run.protocol.messages(spec.instrument, spec.item, list(spec.shown))
+
+
+def response_format(spec: TrialSpec, run: RunSettings) -> dict[str, Any] | None:
+    """The JSON mode asked of the model, where the protocol wants one and the model takes it."""
+    return {"type": "json_object"} if spec.model in run.json_mode else None
+
+
+def trial_from_reply(
+    spec: TrialSpec, run: RunSettings, result: client.CallResult, *, messages: list[dict[str, str]], started_at: str
+) -> Trial:
+    """The record of ``spec`` from the result of its call (``messages`` sent), live or a batch's line: parsed and scored here, once."""
+    protocol = run.protocol
+    shown = list(spec.shown)
+    item = spec.item
+    texts = [item.option(o).text for o in shown]
     parsed = parse_reply(result.text, texts, protocol=protocol.name, error=result.error)
     chosen = shown[parsed.position] if parsed.position is not None else None
     return Trial(
@@ -114,7 +133,7 @@ async def administer_one(spec: TrialSpec, run: RunSettings) -> Trial:
         protocol_version=protocol.version,
         option_order=run.option_order,
         shown_order=shown,
-        keyed_position=best,
+        keyed_position=shown.index(item.best_option),
         prompt=messages,
         raw_reply=result.text,
         model_returned=result.model_returned,
@@ -130,7 +149,7 @@ async def administer_one(spec: TrialSpec, run: RunSettings) -> Trial:
         latency_s=result.latency_s,
         attempts=result.attempts,
         error=result.error if result.error else ("; ".join(result.errors) or None),
-        started_at=started,
+        started_at=started_at,
         finished_at=now(),
         # The provider's own field wins; a <think> block inline stays in raw_reply as it came.
         reasoning=result.reasoning or inline_reasoning(result.text),

@@ -44,6 +44,7 @@ class Plan:
     done: set[TrialKey]
     estimate_tokens: dict[str, tuple[int, int]] = field(default_factory=dict)  # model -> (prompt, completion)
     estimate_cost: dict[str, float | None] = field(default_factory=dict)
+    pending: int = 0  # of ``done``: trials in batches submitted before and not yet collected (batch mode)
 
     @property
     def todo(self) -> list[TrialSpec]:
@@ -63,13 +64,16 @@ class Plan:
         lines = [
             f"run {self.run_id}: {len(self.study.models)} model(s) x {len(self.study.instruments)} instrument(s) "
             f"x {self.study.reps} repetition(s) = {len(self.trials)} trials; "
-            f"{len(self.trials) - len(todo)} already done, {len(todo)} to call",
+            f"{len(self.trials) - len(todo) - self.pending} already done, "
+            + (f"{self.pending} in batches submitted before, " if self.pending else "")
+            + f"{len(todo)} to call",
             f"protocol {self.study.protocol}, option order {self.study.option_order}, temperature {self.study.temperature}",
         ]
         for model in self.study.models:
             p, c = self.estimate_tokens.get(model, (0, 0))
             cost = self.estimate_cost.get(model)
             shown = "unknown (no price in litellm's list)" if cost is None else f"${cost:.4f}"
+            shown += " at the batch price" if self.study.batch and cost is not None else ""
             lines.append(f"  {model}: ~{p:,} prompt + ~{c:,} completion tokens, estimated cost {shown}")
         lines += [f"  {key_route(m, self.study.api_base, self.study.api_key_env)}" for m in self.study.models]
         return lines
@@ -135,7 +139,9 @@ def estimate_usage(plan: Plan) -> None:
     """Fill the plan's token and cost estimates for the trials still to call."""
     from eitest import client
     from eitest.client import offline
+    from eitest.client.batches import batch_cost
 
+    price = batch_cost if plan.study.batch else client.estimate_cost  # a batch is billed at its own price
     protocol = get_protocol(plan.study.protocol)
     todo = plan.todo
     for model in plan.study.models:
@@ -152,4 +158,4 @@ def estimate_usage(plan: Plan) -> None:
         prompt = sum(per_item[(t.instrument.id, t.item.id)] for t in mine)
         completion = protocol.expected_completion_tokens * len(mine)
         plan.estimate_tokens[model] = (prompt, completion)
-        plan.estimate_cost[model] = client.estimate_cost(model, prompt, completion) if mine else 0.0
+        plan.estimate_cost[model] = price(model, prompt, completion) if mine else 0.0

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eitest.administer import batch
 from eitest.administer.one_trial import RunSettings, administer_one, temperature_manifest
 from eitest.administer.plan import Plan, TrialKey, TrialSpec, estimate_usage, make_plan
 from eitest.administer.provenance import dist_version, git_revision, python_call
@@ -29,7 +30,7 @@ from eitest.store import RunRecord, Store, now
 from eitest.store.lock import run_lock
 from eitest.store.trial import Trial, storable_text
 from eitest.version import __version__
-from eitest.vocabulary import Status
+from eitest.vocabulary import BatchRetry, Status
 
 
 class BudgetExceeded(EitestError):
@@ -168,6 +169,7 @@ def run_study(
     on_trial: Callable[[Trial], None] | None = None,
     on_note: Callable[[str], None] | None = None,
     on_throttle: Callable[[str], None] | None = None,
+    on_batch: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """Administer ``study`` into the store at ``db``, resuming a run of the same study.
 
@@ -177,12 +179,18 @@ def run_study(
     line); without it, the run records this call with the study's fields and where it ran.
     ``on_note`` sees each note as it arises (they are also in the outcome's ``notes``);
     ``on_throttle`` sees a line each time a provider's 429s lower a model's concurrency.
+    With ``study.batch`` the trials go through the provider's batch API
+    (:mod:`eitest.administer.batch`), and ``on_batch`` sees each submission and poll.
 
     Another process running the same study on the same store makes this fail at once
     (:class:`~eitest.store.lock.StoreBusy`), and so does a damaged store. A provider that
     refuses the key, access or the model stops the run with :class:`ProviderRefused`;
     SIGINT or SIGTERM stop it with what was finished stored and ``outcome.signal`` set.
     """
+    if study.batch:  # first: no key or instrument can make a provider without a batch API take one
+        from eitest.client.batches import check_batch_models
+
+        check_batch_models(study.models, study.api_base)
     plan = make_plan(study, estimate=False)  # checks models and instruments before anything is written
     with Store(db) as store:
         store.check_intact()
@@ -192,17 +200,54 @@ def run_study(
                 if on_note is not None:
                     on_note(note)
             plan.done = _finished(plan, store)
+            if study.batch and (pending := batch.pending_keys(plan, store)):
+                plan.done |= pending  # paid for when submitted: not estimated, nor submitted, again
+                plan.pending = len(pending)
+                if on_note is not None:
+                    on_note(f"{len(pending)} trial(s) are in batches submitted before; polling them again")
             estimate_usage(plan)
             _check_budget(plan)
             if on_plan is not None and on_plan(plan) is False:
                 planned, skipped = len(plan.trials), len(plan.trials) - len(plan.todo)
                 return RunOutcome(plan.run_id, planned, skipped, stopped="not confirmed", notes=notes)
             _start(plan, store, command or python_call(study, db))
-            outcome = run_coroutine(_Administration(plan, store, on_trial, on_note, on_throttle).run())
+            if study.batch:
+                outcome = _batched(plan, store, on_trial, on_note, on_throttle, on_batch)
+            else:
+                outcome = run_coroutine(_Administration(plan, store, on_trial, on_note, on_throttle).run())
             outcome.notes = notes
             if not outcome.stopped and outcome.failed == 0:
                 store.mark_run(plan.run_id, finished=True)
             return outcome
+
+
+def _batched(
+    plan: Plan,
+    store: Store,
+    on_trial: Callable[[Trial], None] | None,
+    on_note: Callable[[str], None] | None,
+    on_throttle: Callable[[str], None] | None,
+    on_batch: Callable[[str], None] | None,
+) -> RunOutcome:
+    """The run through the batch API; then, with ``batch_retry: live``, its failed lines called live."""
+    skipped = len(plan.trials) - len(plan.todo) - plan.pending
+    settings = RunSettings.for_plan(plan)
+    batches = batch.BatchAdministration(plan, store, settings, lambda: _finished(plan, store), on_trial, on_batch)
+    done = run_coroutine(batches.run())
+    outcome = RunOutcome(plan.run_id, len(plan.trials), skipped, done.called, done.failed, done.cost, done.stopped)
+    outcome.signal = done.signal
+    plan.done = _finished(plan, store)
+    if done.stopped or plan.study.batch_retry != BatchRetry.LIVE or not plan.todo:
+        return outcome
+    if on_batch is not None:
+        on_batch(f"calling the {len(plan.todo)} failed line(s) live")
+    live = _Administration(plan, store, on_trial, on_note, on_throttle)
+    live.outcome.cost = done.cost  # --max-cost counts what the batches cost
+    retried = run_coroutine(live.run())
+    outcome.called += retried.called
+    outcome.failed, outcome.cost, outcome.throttled = retried.failed, retried.cost, retried.throttled
+    outcome.stopped, outcome.signal = retried.stopped, retried.signal
+    return outcome
 
 
 def _resume(plan: Plan, store: Store) -> list[str]:
@@ -245,6 +290,7 @@ def _start(plan: Plan, store: Store, command: str) -> None:
                 **temperature_manifest(plan),  # models that get no temperature, and why
                 "rpm": study.rpm,
                 "tpm": study.tpm,
+                **({"batch": True, "batch_retry": study.batch_retry} if study.batch else {}),
             },
             instrument_hashes=plan.hashes,
             eitest_version=__version__,

@@ -22,7 +22,7 @@ from eitest.administer.prompts import PROTOCOLS, get_protocol
 from eitest.client.keys import check_key_env
 from eitest.errors import EitestError
 from eitest.reading import ReadError, parse_yaml, read_text, yaml_key_lines
-from eitest.vocabulary import OptionOrder
+from eitest.vocabulary import BatchRetry, OptionOrder
 
 
 class StudyError(EitestError):
@@ -66,6 +66,12 @@ class Study(BaseModel):
     # Client-side pacing per model (requests, tokens per minute); none: paced by the provider's replies alone.
     rpm: int | None = Field(default=None, ge=1, le=limits.MAX_RPM)
     tpm: int | None = Field(default=None, ge=1, le=limits.MAX_TPM)
+    # Batch mode (eitest.administer.batch): the provider's batch API, at its price, instead of live calls.
+    batch: bool = False
+    batch_retry: str = BatchRetry.LIVE.value  # what becomes of failed or expired lines (vocabulary.BatchRetry)
+    batch_poll_s: float = Field(default=30.0, gt=0, le=limits.MAX_BATCH_POLL_S, allow_inf_nan=False)
+    # Stop polling after this long (a re-run re-attaches); none: wait until the batch ends.
+    batch_wait_s: float | None = Field(default=None, ge=0, le=limits.MAX_BATCH_WAIT_S, allow_inf_nan=False)
     db: str | None = None
     # Values given more than once in models or instruments, and how often (each is run once).
     _repeated: dict[str, dict[str, int]] = PrivateAttr(default_factory=dict)
@@ -113,6 +119,13 @@ class Study(BaseModel):
     @classmethod
     def _key_env(cls, v: str | None) -> str | None:
         return None if v is None else check_key_env(v)
+
+    @field_validator("batch_retry")
+    @classmethod
+    def _batch_retry(cls, v: str) -> str:
+        if v not in set(BatchRetry):
+            raise ValueError(f"unknown batch retry {v!r}; use one of {', '.join(BatchRetry)}")
+        return v
 
     @field_validator("option_order")
     @classmethod

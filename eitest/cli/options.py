@@ -45,6 +45,8 @@ RPM = click.IntRange(1, limits.MAX_RPM)
 TPM = click.IntRange(1, limits.MAX_TPM)
 # 0 is allowed: the run is recorded and stops before its first call (a priced plan is refused outright).
 MAX_COST = FiniteFloat(0)
+BATCH_POLL = FiniteFloat(0, limits.MAX_BATCH_POLL_S, min_open=True)
+BATCH_WAIT = FiniteFloat(0, limits.MAX_BATCH_WAIT_S)
 # Bootstrap resamples: the interval needs 100 to be usable; past 100,000 the arrays grow for no gain in precision.
 BOOTSTRAP = click.IntRange(100, 100_000)
 

@@ -12,7 +12,7 @@ from eitest.cli import options
 from eitest.cli.output import UsageProblem, db_option, emit, output_options, user_errors
 from eitest.cli.pipes import guard_output
 from eitest.cli.terminal import echo, safe_text
-from eitest.vocabulary import PROBE_PROTOCOLS, OptionOrder, ProtocolName, RunKind
+from eitest.vocabulary import PROBE_PROTOCOLS, BatchRetry, OptionOrder, ProtocolName, RunKind
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -71,6 +71,25 @@ EXIT_STATUS = {"SIGINT": 130, "SIGTERM": 143}
 @click.option("--retries", "max_retries", type=options.RETRIES, help="Retries of a failed call  [default: 4].")
 @click.option("--db", type=click.Path(dir_okay=False), help=f"SQLite store  [default: ./{DEFAULT_DB}].")
 @click.option("--max-cost", type=options.MAX_COST, help="Refuse (or stop) a run whose cost in USD would pass this.")
+@click.option(
+    "--batch/--no-batch",
+    default=None,
+    help="Send the trials through the provider's batch API (half price, results within 24 h); re-run to re-attach.",
+)
+@click.option(
+    "--batch-retry",
+    type=click.Choice([r.value for r in BatchRetry]),
+    help="Failed or expired batch lines: called live, sent in a new batch, or left to a re-run  [default: live].",
+)
+@click.option(
+    "--batch-poll", "batch_poll_s", type=options.BATCH_POLL, help="Seconds between polls of a batch  [default: 30]."
+)
+@click.option(
+    "--batch-wait",
+    "batch_wait_s",
+    type=options.BATCH_WAIT,
+    help="Stop polling after this many seconds; re-running collects the batch (default: wait until it ends).",
+)
 @click.option("--yes", "-y", is_flag=True, help="Run without asking to confirm the plan.")
 @user_errors
 def run(study_file: str | None, yes: bool, **flags: object) -> None:
@@ -108,7 +127,8 @@ def run(study_file: str | None, yes: bool, **flags: object) -> None:
         for line in plan.describe():
             echo(line, err=True)
         if not plan.todo:
-            click.echo("nothing to call: every trial is done", err=True)
+            nothing = "nothing new to submit" if plan.study.batch else "nothing to call: every trial is done"
+            click.echo(nothing, err=True)
             return True
         if yes or not sys.stdin.isatty():
             return True
@@ -124,6 +144,7 @@ def run(study_file: str | None, yes: bool, **flags: object) -> None:
             on_trial=progress.advance,
             on_throttle=progress.note,
             on_note=lambda text: echo(f"note: {text}", err=True),
+            on_batch=progress.note,
         )
     finally:
         progress.stop()

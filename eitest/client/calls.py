@@ -161,9 +161,7 @@ async def complete(
     litellm = litellm_module()
     result = CallResult()
     key = api_key or (os.environ.get(settings.api_key_env) if settings.api_key_env else None)
-    kwargs = _request(model, messages, settings, result, key)
-    if max_tokens and not settings.max_tokens:
-        kwargs["max_tokens"] = max_tokens
+    kwargs = _request(model, messages, settings, result, key, max_tokens=max_tokens)
     if metadata is not None:
         kwargs["metadata"] = metadata
     if response_format is not None:
@@ -226,9 +224,18 @@ async def complete(
 
 
 def _request(
-    model: str, messages: list[dict[str, str]], settings: CallSettings, result: CallResult, key: str | None
+    model: str,
+    messages: list[dict[str, str]],
+    settings: CallSettings,
+    result: CallResult,
+    key: str | None,
+    *,
+    max_tokens: int | None = None,
 ) -> dict[str, Any]:
-    """litellm's arguments for the call; a temperature the model does not take is left out (and noted)."""
+    """litellm's arguments for the call (and a batch's line); a temperature the model does not take is left out (and noted).
+
+    ``max_tokens`` is the protocol's cap, sent when the settings set none.
+    """
     kwargs: dict[str, Any] = {
         "model": model,
         "messages": messages,
@@ -241,8 +248,8 @@ def _request(
             kwargs["temperature"] = settings.temperature
         else:
             result.temperature_sent = False
-    if settings.max_tokens:
-        kwargs["max_tokens"] = settings.max_tokens
+    if settings.max_tokens or max_tokens:
+        kwargs["max_tokens"] = settings.max_tokens or max_tokens
     # A custom host gets only the key the user named for it, never the provider's own.
     if settings.api_base:
         kwargs["api_base"] = settings.api_base

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from eitest.secrets import redact_url, redact_urls
 from eitest.store import trial, trial_columns
+from eitest.store.batches import BATCHES_SQL
 from eitest.store.opening import StoreError, check_path, connect, memory_copy, quick_check, store_errors
 from eitest.store.snapshots import RunInstruments, UnresolvedInstrument, catalogue_match, snapshot_json
 from eitest.store.trial import Trial, storable_text
@@ -60,6 +61,7 @@ MIGRATIONS: list[str] = [
     trial.add_columns_sql(3),
     # 4: trials keep a reasoning model's reasoning and its token count apart from the answer
     trial.add_columns_sql(4),
+    BATCHES_SQL,  # 7: the batches a run submitted to a provider's batch API (eitest.store.batches)
 ]
 
 TRIAL_COLUMNS = trial.COLUMNS

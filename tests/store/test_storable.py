@@ -59,7 +59,7 @@ def test_older_stores_migrate_to_the_note_column(tmp_path: Path, schema: int):
     conn.executescript(";\n".join(MIGRATIONS[:schema]) + f";\nPRAGMA user_version = {schema};")
     conn.close()
     with Store(path) as s:
-        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == 4 == len(MIGRATIONS)
+        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         assert "text_repaired" in {r[1] for r in s.conn.execute("PRAGMA table_info(trials)")}
         s.ensure_run(record())
         s.save_trial(trial(raw_reply="\ud800"))
@@ -94,11 +94,12 @@ def test_a_schema_3_store_gains_the_reasoning_columns_and_keeps_its_trials(tmp_p
         s.save_trial(trial(raw_reply="B"))
     conn = sqlite3.connect(path)
     conn.executescript(
-        "ALTER TABLE trials DROP COLUMN reasoning; ALTER TABLE trials DROP COLUMN reasoning_tokens; PRAGMA user_version = 3;"
+        "ALTER TABLE trials DROP COLUMN reasoning; ALTER TABLE trials DROP COLUMN reasoning_tokens; DROP TABLE batches;"
+        " PRAGMA user_version = 3;"
     )
     conn.close()
     with Store(path) as s:
-        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         [old] = s.trial_records("r1")
         assert (old.raw_reply, old.reasoning, old.reasoning_tokens) == ("B", None, None)
         s.save_trial(trial(item_id="new", reasoning="weighing A against B", reasoning_tokens=40))

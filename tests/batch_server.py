@@ -1,0 +1,218 @@
+"""A local OpenAI-style batch API on 127.0.0.1, for tests: files, batches, and live chat calls beside them.
+
+It implements what litellm's batch functions send: ``POST /v1/files`` (a multipart
+upload of a JSONL file), ``POST /v1/batches``, ``GET /v1/batches/{id}`` and
+``GET /v1/files/{id}/content``, and ``POST /v1/chat/completions`` for live calls. Each
+retrieve moves a batch one step along validating -> in_progress -> its end (completed,
+or ``final``: expired, failed). When it ends, each line is answered as the chat server
+answers a request (:func:`openai_server.completion`, by the line script's
+:class:`~openai_server.Action`): a 200 goes to the output file, any other status to the
+error file, and with ``expire_after`` the lines past that many to the error file as
+``batch_expired``; with ``hold`` a batch never ends. It counts uploads, batch creations, retrieves, content reads and
+live calls, and keeps every Authorization header.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import json
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from openai_server import Action, ThreadedServer, completion
+
+Script = Callable[[dict[str, Any]], Action]
+STEPS = ("validating", "in_progress")
+
+
+class BatchServer(ThreadedServer):
+    def __init__(
+        self,
+        script: Script,
+        *,
+        live_script: Script | None = None,
+        final: str = "completed",
+        expire_after: int | None = None,
+        hold: bool = False,
+    ) -> None:
+        self.script, self.live_script = script, live_script or script
+        self.final, self.expire_after = final, expire_after
+        self.hold = hold  # batches stay in_progress: a run polls until stopped
+        self.files: dict[str, bytes] = {}
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.uploads = self.creations = self.retrieves = self.reads = self.live_calls = 0
+        self.lines: list[dict[str, Any]] = []  # every request line uploaded, in order
+        self.live_bodies: list[dict[str, Any]] = []
+        self.auth: list[str] = []
+        self._lock = threading.Lock()
+        self._listen(self._handler(), 0, "/v1")
+
+    # ----------------------------------------------------------------- the API
+
+    def upload(self, content_type: str, raw: bytes) -> dict[str, Any]:
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw
+        )
+        fields = {part.get_param("name", header="content-disposition"): part for part in message.iter_parts()}
+        data = fields["file"].get_payload(decode=True)
+        purpose = fields["purpose"].get_content()
+        self.uploads += 1
+        file_id = f"file-{self.uploads}"
+        self.files[file_id] = data
+        return {
+            "id": file_id,
+            "object": "file",
+            "bytes": len(data),
+            "created_at": int(time.time()),
+            "filename": fields["file"].get_filename() or "upload.jsonl",
+            "purpose": purpose,
+            "status": "processed",
+        }
+
+    def create(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        file_id = request.get("input_file_id")
+        if file_id not in self.files or request.get("endpoint") != "/v1/chat/completions":
+            return 400, {"error": {"message": f"no such input file {file_id} or endpoint", "type": "invalid_request"}}
+        self.creations += 1
+        lines = [json.loads(t) for t in self.files[file_id].decode().splitlines() if t.strip()]
+        self.lines += lines
+        batch = {
+            "id": f"batch_{self.creations}",
+            "object": "batch",
+            "endpoint": request["endpoint"],
+            "errors": None,
+            "input_file_id": file_id,
+            "completion_window": request.get("completion_window", "24h"),
+            "status": STEPS[0],
+            "output_file_id": None,
+            "error_file_id": None,
+            "created_at": int(time.time()),
+            "request_counts": {"total": len(lines), "completed": 0, "failed": 0},
+            "metadata": request.get("metadata") or {},
+            "_lines": lines,
+            "_step": 0,
+        }
+        self.batches[batch["id"]] = batch
+        return 200, self._shown(batch)
+
+    def retrieve(self, batch_id: str) -> tuple[int, dict[str, Any]]:
+        batch = self.batches.get(batch_id)
+        if batch is None:
+            return 404, {"error": {"message": f"no batch {batch_id}", "type": "invalid_request"}}
+        self.retrieves += 1
+        shown = self._shown(batch)
+        if batch["_step"] < len(STEPS) - self.hold:
+            batch["_step"] += 1
+            if batch["_step"] < len(STEPS):
+                batch["status"] = STEPS[batch["_step"]]
+                batch["request_counts"]["completed"] = len(batch["_lines"]) // 2
+            else:
+                self._finish(batch)
+        return 200, shown
+
+    def _finish(self, batch: dict[str, Any]) -> None:
+        """Answer every line; what is kept for the next retrieve to report."""
+        out, errors = [], []
+        for n, line in enumerate(batch["_lines"]):
+            row: dict[str, Any] = {"id": f"batch_req_{n}", "custom_id": line["custom_id"], "error": None}
+            if self.final in ("failed", "cancelled"):
+                continue  # a batch that failed validation runs no line
+            if self.expire_after is not None and n >= self.expire_after:
+                row["response"] = None
+                row["error"] = {"code": "batch_expired", "message": "not executed before the window expired"}
+                errors.append(row)
+                continue
+            action = self.script(line["body"]) if _valid(line) else Action(status=400, message="invalid line")
+            if action.status == 200:
+                body = completion(line["body"], action)
+                row["response"] = {"status_code": 200, "request_id": f"req_{n}", "body": body}
+                out.append(row)
+            else:
+                error = {"error": {"message": action.message or f"scripted {action.status}", "type": "server_error"}}
+                row["response"] = {"status_code": action.status, "request_id": f"req_{n}", "body": error}
+                errors.append(row)
+        status = self.final if self.expire_after is None or self.final != "completed" else "expired"
+        batch["status"] = status
+        for rows, name in ((out, "output_file_id"), (errors, "error_file_id")):
+            if rows:
+                file_id = f"file-{batch['id']}-{name.split('_')[0]}"
+                self.files[file_id] = "".join(json.dumps(r) + "\n" for r in rows).encode()
+                batch[name] = file_id
+        batch["request_counts"] = {"total": len(batch["_lines"]), "completed": len(out), "failed": len(errors)}
+
+    @staticmethod
+    def _shown(batch: dict[str, Any]) -> dict[str, Any]:
+        return json.loads(json.dumps({k: v for k, v in batch.items() if not k.startswith("_")}))
+
+    def live(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        self.live_calls += 1
+        self.live_bodies.append(body)
+        action = self.live_script(body)
+        if action.status != 200:
+            return action.status, {"error": {"message": action.message or "scripted", "type": "server_error"}}
+        return 200, completion(body, action)
+
+    # ----------------------------------------------------------------- HTTP
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with server._lock:
+                    server.auth.append(self.headers.get("Authorization", ""))
+                    if self.path.endswith("/files"):
+                        self._json(200, server.upload(self.headers["Content-Type"], raw))
+                    elif self.path.endswith("/batches"):
+                        self._json(*server.create(json.loads(raw)))
+                    elif self.path.endswith("/chat/completions"):
+                        self._json(*server.live(json.loads(raw)))
+                    else:
+                        self._json(404, {"error": {"message": f"no route {self.path}"}})
+
+            def do_GET(self) -> None:  # noqa: N802
+                parts = self.path.split("?")[0].strip("/").split("/")
+                with server._lock:
+                    server.auth.append(self.headers.get("Authorization", ""))
+                    if parts[-2:-1] == ["batches"]:
+                        self._json(*server.retrieve(parts[-1]))
+                    elif parts[-1] == "content" and parts[-2] in server.files:
+                        server.reads += 1
+                        self._send(200, server.files[parts[-2]], "application/octet-stream")
+                    else:
+                        self._json(404, {"error": {"message": f"no route {self.path}"}})
+
+            def _json(self, status: int, payload: dict[str, Any]) -> None:
+                self._send(status, json.dumps(payload).encode(), "application/json")
+
+            def _send(self, status: int, payload: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        return Handler
+
+
+def _valid(line: dict[str, Any]) -> bool:
+    """A line OpenAI would run: a POST to the batch's endpoint with a model and messages."""
+    body = line.get("body")
+    return (
+        line.get("method") == "POST"
+        and line.get("url") == "/v1/chat/completions"
+        and isinstance(body, dict)
+        and isinstance(body.get("model"), str)
+        and isinstance(body.get("messages"), list)
+    )
