@@ -1,7 +1,8 @@
 """The SQLite store: runs and trials, each finished trial committed at once.
 
-Schema changes are an append-only list of numbered migrations, applied on every
-open and tracked in ``PRAGMA user_version``. WAL mode lets a reader (a notebook,
+Schema changes are an append-only list of numbered migrations
+(:mod:`eitest.store.migrations`), applied on every open and tracked in
+``PRAGMA user_version``. WAL mode lets a reader (a notebook,
 ``eitest analyze``) open the file while a run writes to it.
 """
 
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from eitest.secrets import redact_url, redact_urls
 from eitest.store import trial, trial_columns
-from eitest.store.batches import BATCHES_SQL
+from eitest.store.migrations import MIGRATIONS
 from eitest.store.opening import StoreError, check_path, connect, memory_copy, quick_check, store_errors
 from eitest.store.snapshots import RunInstruments, UnresolvedInstrument, catalogue_match, snapshot_json
 from eitest.store.trial import Trial, storable_text
@@ -27,42 +28,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from eitest.instruments import Instrument
-
-_RUNS = """
-CREATE TABLE runs (
-    id TEXT PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    started_at TEXT,
-    finished_at TEXT,
-    config TEXT NOT NULL,              -- the study as JSON (models, instruments, protocol, ...)
-    instrument_hashes TEXT NOT NULL,   -- {instrument id: content hash}
-    eitest_version TEXT NOT NULL,
-    litellm_version TEXT,
-    git_revision TEXT,
-    git_dirty INTEGER,
-    command TEXT
-);
-"""
-
-# Append only: a store records how many of these it has applied in PRAGMA user_version.
-MIGRATIONS: list[str] = [
-    # 1: runs and trials (the trial columns are those of Trial with since=1)
-    _RUNS + trial.create_table_sql(1) + "\nCREATE INDEX trials_run ON trials(run_id, model, instrument);",
-    # 2: the normalized content of every instrument a run used, by content hash
-    """
-    CREATE TABLE instrument_snapshots (
-        content_hash TEXT PRIMARY KEY,     -- SHA-256 of the canonical JSON in content
-        instrument_id TEXT NOT NULL,
-        content TEXT NOT NULL,             -- Instrument.normalized() as JSON
-        stored_at TEXT NOT NULL
-    );
-    """,
-    # 3: trials note the text changed to be storable (lone surrogates written out)
-    trial.add_columns_sql(3),
-    # 4: trials keep a reasoning model's reasoning and its token count apart from the answer
-    trial.add_columns_sql(4),
-    BATCHES_SQL,  # 7: the batches a run submitted to a provider's batch API (eitest.store.batches)
-]
 
 TRIAL_COLUMNS = trial.COLUMNS
 FINISHED_STATUSES = trial.FINISHED_STATUSES  # from eitest.vocabulary
