@@ -26,3 +26,4 @@ MAX_TRIALS = 2_000_000
 # Batch mode: seconds between polls of a batch, and of waiting for one in a run (a batch's window is a day).
 MAX_BATCH_POLL_S = 3_600
 MAX_BATCH_WAIT_S = 7 * 86_400
+MAX_LABEL_CHARS = 100  # a run's label: a date or a model version, not a document

@@ -54,6 +54,9 @@ class Study(BaseModel):
     protocol: str = "standard"
     option_order: str = "original"
     seed: int = Field(default=0, ge=0, le=limits.MAX_SEED)
+    # A name that makes a new run of the same design (a date, a model version): the same study
+    # with another label is another run, so a drift study is two runs that compare-runs pairs.
+    label: str | None = Field(default=None, min_length=1, max_length=limits.MAX_LABEL_CHARS)
     max_tokens: int | None = Field(default=None, ge=1, le=limits.MAX_TOKENS)
     # Where and how to run, not what: these do not change the run id.
     api_base: str | None = None
@@ -127,6 +130,13 @@ class Study(BaseModel):
             raise ValueError(f"unknown batch retry {v!r}; use one of {', '.join(BatchRetry)}")
         return v
 
+    @field_validator("label")
+    @classmethod
+    def _label(cls, v: str | None) -> str | None:
+        if v is not None and (v != v.strip() or not v.isprintable()):
+            raise ValueError("must be printable text without leading or trailing spaces, e.g. 2026-12")
+        return v
+
     @field_validator("option_order")
     @classmethod
     def _order(cls, v: str) -> str:
@@ -147,6 +157,8 @@ class Study(BaseModel):
             "option_order": self.option_order,
             "seed": self.seed,
             "max_tokens": self.max_tokens,
+            # Only when given, so that every run made without a label keeps its id.
+            **({"label": self.label} if self.label is not None else {}),
         }
 
     def legacy_identity(self, hashes: dict[str, str]) -> dict[str, Any]:

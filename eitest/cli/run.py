@@ -58,6 +58,11 @@ EXIT_STATUS = {"SIGINT": 130, "SIGTERM": 143}
 )
 @click.option("--seed", type=options.SEED, help="Seed for shuffled orders and the chance responder  [default: 0].")
 @click.option(
+    "--label",
+    help="A name for a new run of the same design, e.g. 2026-12: the same study under another label is "
+    "another run, for drift studies (compare them with eitest compare-runs).",
+)
+@click.option(
     "--concurrency",
     type=options.CONCURRENCY,
     help="Most calls in flight at once; fewer while the provider rate-limits  [default: 8].",

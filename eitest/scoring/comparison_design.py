@@ -5,6 +5,8 @@ content hashes, as stored with each run), with the same prompt protocol (name an
 wording version) and the same option order. Anything else is not a difference of the
 model but of the measurement, so it is refused, naming the runs and what differs.
 Repetitions, seed, temperature and token caps may differ; the comparison says so.
+The same study run again later is a new run when it is given a ``label`` (``eitest run
+--label 2027-01``): that is how one model string is compared with itself over time.
 
 A *respondent* of a comparison is one model in one run (``run_id``, ``model``): the
 same model in two runs (a model before and after an update), or two models in one run.
@@ -41,10 +43,12 @@ class Respondent:
     model: str
     created_at: str
     model_returned: tuple[str, ...]  # the names the provider reported for its trials
+    run_label: str | None = None  # the run's --label (a date, a version), when it has one
 
     @property
     def label(self) -> str:
-        return f"{self.model} (run {self.run_id[:8]})"
+        named = f" [{self.run_label}]" if self.run_label else ""
+        return f"{self.model}{named} (run {self.run_id[:8]})"
 
 
 def _value(record: RunRecord, name: str) -> Any:
@@ -111,7 +115,9 @@ def pick_respondents(
     for r in found.itertuples():
         names = trials.loc[(trials["run_id"] == r.run_id) & (trials["model"] == r.model), "model_returned"]
         returned = tuple(sorted({str(n) for n in names.dropna()}))
-        out.append(Respondent(str(r.run_id), str(r.model), records[str(r.run_id)].created_at, returned))
+        record = records[str(r.run_id)]
+        label = record.config.get("label")
+        out.append(Respondent(str(r.run_id), str(r.model), record.created_at, returned, label))
 
     def order(x: Respondent) -> tuple[str, str, int]:
         listed = list(models) or list(records[x.run_id].config.get("models") or [])

@@ -43,3 +43,23 @@ def test_api_key_env_is_a_name_and_not_part_of_the_run(monkeypatch):
     assert plan.run_id == named_plan.run_id  # how the key travels does not change what is asked
     assert "  openai/x via http://127.0.0.1:9/v1: key from LOCAL_KEY" in named_plan.describe()
     assert "  openai/x via http://127.0.0.1:9/v1: no key (--api-key-env NAME sends the key in $NAME)" in plan.describe()
+
+
+def test_a_label_makes_a_new_run_of_the_same_design_and_no_label_keeps_the_old_id(tmp_path: Path):
+    from eitest.administer.study import run_id_of
+
+    hashes = {"open-stem": "h"}
+    plain = Study(models=["eitest/oracle"], instruments=["open-stem"])
+    assert "label" not in plain.identity(hashes)  # runs made before labels existed keep their ids
+    later = Study(models=["eitest/oracle"], instruments=["open-stem"], label="2027-01")
+    assert run_id_of(later.identity(hashes)) != run_id_of(plain.identity(hashes))
+    for bad in (" 2027", "a\x1bb", ""):
+        with pytest.raises(ValidationError, match="label"):
+            Study(models=["eitest/oracle"], instruments=["open-stem"], label=bad)
+    db = str(tmp_path / "drift.db")
+    first = run_cli("run", "-m", "eitest/oracle", "-i", "open-stem", "--yes", "--db", db)
+    again = run_cli("run", "-m", "eitest/oracle", "-i", "open-stem", "--yes", "--db", db)
+    labelled = run_cli("run", "-m", "eitest/oracle", "-i", "open-stem", "--label", "2027-01", "--yes", "--db", db)
+    assert first.returncode == again.returncode == labelled.returncode == 0, labelled.stderr
+    assert "0 call(s) made" in again.stderr  # the same study resumes its run
+    assert "0 already done" in labelled.stderr and "0 call(s) made" not in labelled.stderr  # a new run

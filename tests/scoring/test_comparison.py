@@ -64,7 +64,7 @@ def versions(tmp_path_factory) -> dict:
     with ScriptedServer(_script()) as srv:
         v1 = _run(srv, db, inst, "openai/ei-v1")
         v2 = _run(srv, db, inst, "openai/ei-v2")
-        again = _run(srv, db, inst, "openai/ei-v1", reps=1, seed=1)  # the same model string, another run
+        again = _run(srv, db, inst, "openai/ei-v1", reps=1, label="2027-01")  # the same model string, a later run
         other = _run(srv, db, fewer, "openai/ei-v2", reps=1, seed=2)  # the same id, a different item set
     return {"db": db, "v1": v1, "v2": v2, "again": again, "other": other}
 
@@ -127,7 +127,8 @@ def test_three_respondents_get_cochrans_q_and_the_same_name_is_said_to_be_no_pro
     assert omni["p"] == pytest.approx(ref.pvalue, abs=1e-12) and omni["df"] == 2 and omni["k"] == 3
     same = [n for n in result.notes if n.startswith("openai/ei-v1:")]
     assert same and "same model name" in same[0] and "not shown to be a new version" in same[0]
-    assert any("differ in seed" in n for n in result.notes)
+    assert any("differ in reps" in n for n in result.notes)
+    assert "openai/ei-v1 [2027-01] (run " in " ".join(result.respondents["label"])
     p = result.differences["p"].to_numpy()
     assert np.allclose(
         result.differences["p_adj"],
