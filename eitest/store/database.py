@@ -60,6 +60,8 @@ MIGRATIONS: list[str] = [
     trial.add_columns_sql(3),
     # 4: trials keep a reasoning model's reasoning and its token count apart from the answer
     trial.add_columns_sql(4),
+    # 5: trials of the logprobs protocol keep the option distribution, its coverage and the raw token alternatives
+    trial.add_columns_sql(5),
 ]
 
 TRIAL_COLUMNS = trial.COLUMNS

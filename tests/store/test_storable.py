@@ -9,7 +9,7 @@ import pytest
 from test_store import record, trial
 
 from eitest.store import MIGRATIONS, Store, StoreError
-from eitest.store.trial import storable_text, storable_value
+from eitest.store.trial import FIELDS, storable_text, storable_value
 
 
 def test_storable_text_writes_out_only_what_utf8_cannot_hold():
@@ -59,7 +59,7 @@ def test_older_stores_migrate_to_the_note_column(tmp_path: Path, schema: int):
     conn.executescript(";\n".join(MIGRATIONS[:schema]) + f";\nPRAGMA user_version = {schema};")
     conn.close()
     with Store(path) as s:
-        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == 4 == len(MIGRATIONS)
+        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         assert "text_repaired" in {r[1] for r in s.conn.execute("PRAGMA table_info(trials)")}
         s.ensure_run(record())
         s.save_trial(trial(raw_reply="\ud800"))
@@ -93,12 +93,14 @@ def test_a_schema_3_store_gains_the_reasoning_columns_and_keeps_its_trials(tmp_p
         s.ensure_run(record())
         s.save_trial(trial(raw_reply="B"))
     conn = sqlite3.connect(path)
+    later = [f.name for f in FIELDS if f.metadata["since"] > 3]  # reasoning, reasoning_tokens and what came after
+    assert {"reasoning", "reasoning_tokens"} <= set(later)
     conn.executescript(
-        "ALTER TABLE trials DROP COLUMN reasoning; ALTER TABLE trials DROP COLUMN reasoning_tokens; PRAGMA user_version = 3;"
+        "".join(f"ALTER TABLE trials DROP COLUMN {name}; " for name in later) + "PRAGMA user_version = 3;"
     )
     conn.close()
     with Store(path) as s:
-        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         [old] = s.trial_records("r1")
         assert (old.raw_reply, old.reasoning, old.reasoning_tokens) == ("B", None, None)
         s.save_trial(trial(item_id="new", reasoning="weighing A against B", reasoning_tokens=40))
