@@ -73,6 +73,11 @@ instruments their runs used (``{run_id: Store.run_instruments(run_id)}``).
     model x instrument (:mod:`~eitest.scoring.completeness`): an interrupted,
     stopped or still running run is analysed over the trials it has, and ``notes``
     say what is missing.
+``distributions``, ``distribution_summary``, ``distribution_agreement``
+    What the ``logprobs`` protocol's answer distributions give, per item, per test, and
+    against the same model's sampled answers (:mod:`~eitest.scoring.distributions`);
+    empty when no run used that protocol. ``to_dict`` gives them as ``distributions``
+    (per model x instrument, its summary with its items) and ``distribution_agreement``.
 
 Besides the tables, ``instruments`` ({run id: {instrument id: Instrument}}, or
 ``Analysis.instrument(id, run_id)``) holds the instruments the analysis used, as
@@ -92,6 +97,7 @@ import pandas as pd
 
 from eitest.scoring import against_norms as norms_step
 from eitest.scoring import completeness as completeness_step
+from eitest.scoring import distributions as distributions_step
 from eitest.scoring import measurement_checks as checks
 from eitest.scoring import score_table as scores_step
 from eitest.scoring import summary as summary_step
@@ -163,6 +169,10 @@ class Analysis:
     instruments: dict[str, dict[str, Instrument]] = field(default_factory=dict)
     trials: pd.DataFrame = field(default_factory=pd.DataFrame)  # the trials analysed
     completeness: pd.DataFrame = field(default_factory=pd.DataFrame)  # planned vs stored trials, per run
+    # the logprobs protocol's answer distributions (eitest.scoring.distributions); empty without such a run
+    distributions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    distribution_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    distribution_agreement: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     TABLES = (
         "scores", "norm_comparison", "summary", "agreement", "position_bias", "item_correlation", "norms",
@@ -187,6 +197,8 @@ class Analysis:
     def to_dict(self) -> dict[str, Any]:
         """Every table as JSON-ready records (NaN -> None), with notes and settings."""
         out: dict[str, Any] = {name: _records(getattr(self, name)) for name in self.TABLES}
+        out["distributions"] = distributions_step.distribution_records(self.distributions, self.distribution_summary)
+        out["distribution_agreement"] = _records(self.distribution_agreement)
         out["notes"] = self.notes
         out["settings"] = self.settings
         return out
@@ -224,7 +236,9 @@ def analyze(
     """
     options = AnalysisOptions(tuple(norms or ()), exclude_unanswered, correction, n_boot, seed)
     data = read_store(path, run)
-    return analyze_trials(data.trials, data.instruments, options, runs=data.runs, notes=data.notes)
+    analysis = analyze_trials(data.trials, data.instruments, options, runs=data.runs, notes=data.notes)
+    analysis.distribution_agreement = distributions_step.agreement_from_store(path, analysis.scores)
+    return analysis
 
 
 def analyze_trials(
@@ -265,6 +279,10 @@ def analyze_trials(
     notes += summary_step.summary_notes(scores)
     items = checks.item_table(trials, instruments, exclude_unanswered=options.exclude_unanswered)
     position_bias = checks.position_bias_table(trials, seed=options.seed)
+    distributions = distributions_step.distribution_items(trials, instruments)
+    distribution_summary = distributions_step.distribution_summary(
+        distributions, trials, instruments, n_boot=options.n_boot, seed=options.seed
+    )
     notes += checks.position_bias_notes(position_bias)
     return Analysis(
         scores=scores,
@@ -281,4 +299,6 @@ def analyze_trials(
         instruments={r: dict(instruments[r]) for r in trials["run_id"].unique()},
         trials=trials,
         completeness=completeness,
+        distributions=distributions,
+        distribution_summary=distribution_summary,
     )

@@ -13,6 +13,7 @@ from eitest.administer.letter_probs import MIN_COVERAGE, letter_position, read_l
 from eitest.cli import cli
 from eitest.client.logprobs import DEFAULT_TOP_LOGPROBS, top_logprobs_for
 from eitest.instruments import catalogue
+from eitest.scoring.analysis import analyze
 from eitest.store import Store
 from eitest.vocabulary import Status
 
@@ -64,6 +65,9 @@ def test_keyed_letter_at_07_gives_those_distributions_and_an_expected_score_of_0
     assert abs(trials["score"].mean() - KEYED_P) < 1e-6
     assert trials["score"].sub(KEYED_P).abs().max() < 1e-6
     assert trials.groupby("item_id")["shown_order"].apply(lambda s: len({tuple(x) for x in s})).max() == 2
+    summary = analyze(db, n_boot=200).distribution_summary.iloc[0]
+    assert abs(summary["expected_score"] - KEYED_P) < 1e-6 and summary["n_items"] == 45
+    assert summary["expected_ci_question"] == "new items like these"
 
 
 def test_a_server_without_logprobs_stops_the_run_with_one_clear_error(tmp_path, steu):
