@@ -89,6 +89,9 @@ def trials_table(trials: pd.DataFrame) -> pd.DataFrame:
     out["correct"] = trial_credit(t, exclude_unanswered=True)["credit"].astype("Int64")
     out["credit"] = trial_credit(t, kind="weighted", exclude_unanswered=True)["credit"]
     out["prompt_text"] = t["prompt"].map(_user_text)
+    for name in ("option_probs", "token_logprobs"):  # the logprobs protocol's JSON, exported as JSON text
+        if name in t.columns:
+            out[name] = t[name].map(lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else None)
     return _typed(out, TRIAL_VARIABLES)
 
 

@@ -33,6 +33,7 @@ def test_environment_is_built_once_and_holds_every_template():
     env = environment()
     assert environment() is env
     assert sorted(env.list_templates()) == [
+        "distributions.html.j2",
         "forms_report.html.j2",
         "replication.html.j2",
         "report.html.j2",

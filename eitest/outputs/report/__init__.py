@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from eitest.controls import visible_controls
 from eitest.outputs.report import tables
+from eitest.outputs.report.distributions import distribution_context
 from eitest.outputs.report.methods import methods_paragraph
 from eitest.outputs.report.sentences import position_bias_text, sentences
 from eitest.outputs.templating import render
@@ -165,6 +166,7 @@ def render_html(
         },
         # Sections rendered by eitest's own autoescaping templates (see render_section).
         "extra_sections": [Markup(x) for x in extra_sections or []],
+        "distributions": distribution_context(analysis),  # None unless a run used the logprobs protocol
     }
     return render("report.html.j2", **context)
 
