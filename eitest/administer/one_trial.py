@@ -168,7 +168,7 @@ def _read(result: CallResult, protocol: Protocol, item: Item, shown: list[str]) 
         return _Reading(parsed.status, parsed.rule, parsed.position, score)
     if result.logprobs is None:
         # Stops the run at this first trial (eitest.client.refusals): no later reply would differ.
-        why = f"{NO_LOGPROBS}: the reply carried no token probabilities, though logprobs were asked for"
+        why = f"{NO_LOGPROBS}: the reply carried no alternatives to its first token, though top_logprobs were asked for"
         return _Reading(Status.ERROR, "error", None, None, error=why)
     probs = read_letter_probs(result.logprobs, len(shown), sampled=result.text)
     # By option id in the item's own order, so that trials shown in different orders read alike.

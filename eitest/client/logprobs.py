@@ -37,15 +37,20 @@ def _get(obj: Any, name: str) -> Any:
 def first_token_logprobs(choice: Any) -> list[list[Any]] | None:
     """The first token's alternatives as ``[[token, logprob], ...]`` (the sampled token among them), or None.
 
-    None when the reply carries no probabilities for its content. The sampled token is
-    added when the provider did not list it among its own alternatives.
+    None when the reply carries no probabilities for its content, or only the sampled
+    token's without alternatives (a provider that takes ``logprobs`` but not
+    ``top_logprobs``): one token's probability is no distribution over the options. The
+    sampled token is added when the provider did not list it among its own alternatives.
     """
     content = _get(_get(choice, "logprobs"), "content")
     if not content:
         return None
     first = content[0]
+    alternatives = _get(first, "top_logprobs") or []
+    if not alternatives:
+        return None
     out: list[list[Any]] = []
-    for alt in _get(first, "top_logprobs") or []:
+    for alt in alternatives:
         token, logprob = _get(alt, "token"), _get(alt, "logprob")
         if isinstance(token, str) and isinstance(logprob, int | float):
             out.append([token, float(logprob)])

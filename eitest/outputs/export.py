@@ -86,7 +86,10 @@ def trials_table(trials: pd.DataFrame) -> pd.DataFrame:
     t = trials.reset_index(drop=True)
     out = pd.DataFrame({v.name: t[v.name] for v in TRIAL_VARIABLES if v.name in t.columns})
     out["shown_order"] = t["shown_order"].map(lambda s: ",".join(map(str, s)) if isinstance(s, list) else s)
-    out["correct"] = trial_credit(t, exclude_unanswered=True)["credit"].astype("Int64")
+    chose = (t["chosen_position"] == t["keyed_position"]).astype(
+        float
+    )  # the chosen option: the most probable (logprobs)
+    out["correct"] = chose.where(t["status"] == "answered").astype("Int64")
     out["credit"] = trial_credit(t, kind="weighted", exclude_unanswered=True)["credit"]
     out["prompt_text"] = t["prompt"].map(_user_text)
     for name in ("option_probs", "token_logprobs"):  # the logprobs protocol's JSON, exported as JSON text

@@ -6,7 +6,10 @@ import math
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
+from conftest import instrument_data
+from ollama_server import OllamaServer
 from openai_server import OPTION_LINE, Action, ScriptedServer, keyed_script, prompt_of
 
 from eitest.administer.letter_probs import MIN_COVERAGE, letter_position, read_letter_probs
@@ -65,15 +68,23 @@ def test_keyed_letter_at_07_gives_those_distributions_and_an_expected_score_of_0
     assert abs(trials["score"].mean() - KEYED_P) < 1e-6
     assert trials["score"].sub(KEYED_P).abs().max() < 1e-6
     assert trials.groupby("item_id")["shown_order"].apply(lambda s: len({tuple(x) for x in s})).max() == 2
-    summary = analyze(db, n_boot=200).distribution_summary.iloc[0]
+    analysis = analyze(db, n_boot=200)
+    summary = analysis.distribution_summary.iloc[0]
     assert abs(summary["expected_score"] - KEYED_P) < 1e-6 and summary["n_items"] == 45
+    score = analysis.scores.iloc[0]  # the test's score: the probability of the keyed option, as expected
+    assert abs(score["score"] - KEYED_P) < 1e-6 and abs(score["accuracy"] - KEYED_P) < 1e-6
     assert summary["expected_ci_question"] == "new items like these"
 
 
-def test_a_server_without_logprobs_stops_the_run_with_one_clear_error(tmp_path, steu):
+@pytest.mark.parametrize("alternatives", [None, []], ids=["no logprobs", "the sampled token's alone"])
+def test_a_server_without_logprobs_stops_the_run_with_one_clear_error(tmp_path, steu, alternatives):
     db = tmp_path / "none.db"
     keyed = keyed_script({it.stem.strip(): it.option(it.best_option).text for it in steu.items})
-    with ScriptedServer(keyed) as srv:  # answers the letter, never its probabilities
+
+    def script(body):  # the letter, without a distribution over the letters
+        return Action(reply=keyed(body).reply, top_logprobs=alternatives)
+
+    with ScriptedServer(script) as srv:
         res = run(db, srv.url, "--concurrency", "1")
         requests = srv.requests
     assert res.exit_code == 2 and "Traceback" not in res.output
@@ -163,3 +174,55 @@ def test_offline_responders_give_their_distributions(tmp_path):
     assert (oracle["score"] == 1.0).all() and (oracle["coverage"] == 1.0).all()
     assert all(p == pytest.approx(0.2, abs=1e-12) for d in chance["option_probs"] for p in d.values())
     assert chance["score"].mean() == pytest.approx(0.2, abs=1e-12)
+
+
+def small_form(tmp_path: Path) -> str:
+    items = [
+        {
+            "id": f"q{n}",
+            "stem": f"Scene {n}: the exam Kim feared is cancelled.",
+            "question": "What does Kim most likely feel?",
+            "options": [{"id": o.lower(), "text": o} for o in ("Pride", "Relief", "Guilt")],
+            "key": "relief",
+        }
+        for n in range(3)
+    ]
+    path = tmp_path / "form.yaml"
+    path.write_text(yaml.safe_dump(instrument_data("form", items)), encoding="utf-8")
+    return str(path)
+
+
+def test_litellm_forwards_logprobs_to_a_vllm_server(tmp_path):
+    db = tmp_path / "vllm.db"
+
+    def script(body):  # in the listed order B is Relief, the keyed option
+        return Action(reply="B", top_logprobs=[("B", 0.9), ("A", 0.1)])
+
+    with ScriptedServer(script) as srv:
+        res = CliRunner().invoke(
+            cli,
+            ["run", "-m", "hosted_vllm/qwen", "-i", small_form(tmp_path), "--protocol", "logprobs"]
+            + ["--api-base", srv.url, "--yes", "--db", str(db)],
+        )
+        bodies = srv.bodies
+    assert res.exit_code == 0, res.output
+    assert all(b["logprobs"] is True and b["top_logprobs"] == 20 for b in bodies) and len(bodies) == 3
+    with Store(db) as store:
+        scores = store.trials()["score"]
+    assert scores.to_list() == pytest.approx([0.9, 0.9, 0.9], abs=1e-12)
+
+
+def test_an_ollama_server_gets_no_logprobs_through_litellm_and_the_run_stops(tmp_path):
+    db = tmp_path / "ollama.db"
+    with OllamaServer(lambda body: Action(reply="B", top_logprobs=[("B", 1.0)])) as srv:
+        res = CliRunner().invoke(
+            cli,
+            ["run", "-m", "ollama_chat/llama3", "-i", small_form(tmp_path), "--protocol", "logprobs"]
+            + ["--api-base", srv.url, "--concurrency", "1", "--yes", "--db", str(db)],
+        )
+        sent = [b for _, b in srv.requests]
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "returned no token probabilities (logprobs) for ollama_chat/llama3" in res.output
+    assert len(sent) == 1 and "logprobs" not in sent[0] and "top_logprobs" not in sent[0]  # litellm drops them
+    with Store(db) as store:
+        assert store.trials().empty

@@ -53,6 +53,12 @@ def test_items_beside_the_expert_profile_and_the_test_summary(store):
     assert summary.loc["eitest/chance", "expected_score"] == pytest.approx(chance_expected, abs=1e-12)
     low, high = summary.loc["eitest/chance", ["expected_ci_low", "expected_ci_high"]]
     assert low < chance_expected < high and summary.loc["eitest/chance", "n_items_jsd"] == len(stem.items)
+    scores = a.scores.set_index("model")  # under logprobs: expectations over the distribution
+    assert scores.loc["eitest/chance", "accuracy"] == pytest.approx(0.25, abs=1e-12)  # p of the top option
+    assert scores.loc["eitest/chance", "weighted_score"] == pytest.approx(
+        chance_expected * tops / len(stem.items), abs=1e-12
+    )
+    assert scores.loc["eitest/chance", "score"] == pytest.approx(chance_expected, abs=1e-12)
     assert summary.loc["eitest/oracle", "jsd_mean"] == pytest.approx(
         items.loc["eitest/oracle", "jsd"].mean(), abs=1e-12
     )
