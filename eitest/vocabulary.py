@@ -38,6 +38,7 @@ class ProtocolName(StrEnum):
     STANDARD = "standard"  # the letter only
     REASONING = "reasoning"  # think, then 'ANSWER: <letter>'
     JSON = "json"  # {"answer": "<letter>"}
+    LOGPROBS = "logprobs"  # the letter alone, one token; its probabilities read over the shown letters
     PROBE_MEMORISATION = "probe-memorisation"  # continue an item's text verbatim (eitest probe memorisation)
 
 

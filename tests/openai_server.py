@@ -43,6 +43,19 @@ class Action:
     reasoning_tokens: int | None = None  # usage.completion_tokens_details.reasoning_tokens, as o1 reports them
     refuse_temperature: bool = False  # a request with "temperature" gets OpenAI's 400 for o1-style models
     headers: dict[str, str] | None = None  # sent with the reply, e.g. a 429's retry-after
+    # The first token's alternatives (token, probability), sent as OpenAI's choices[0].logprobs when the
+    # request asks for logprobs; the request's top_logprobs caps how many, as OpenAI does.
+    top_logprobs: list[tuple[str, float]] | None = None
+
+
+def logprobs_payload(action: Action, body: dict[str, Any]) -> dict[str, Any] | None:
+    """OpenAI's ``logprobs`` of a one-token reply, or None when not asked for or not scripted."""
+    if not body.get("logprobs") or action.top_logprobs is None:
+        return None
+    ranked = sorted(action.top_logprobs, key=lambda tp: -tp[1])[: int(body.get("top_logprobs") or 0)]
+    top = [{"token": t, "logprob": math.log(p), "bytes": list(t.encode())} for t, p in ranked]
+    first = top[0] if top else {"token": action.reply, "logprob": 0.0, "bytes": list(action.reply.encode())}
+    return {"content": [{**first, "top_logprobs": top}]}
 
 
 class RateLimit:
@@ -129,6 +142,8 @@ def completion(body: dict[str, Any], action: Action) -> dict[str, Any]:
             "tool_calls": [{"id": "call_1", "type": "function", "function": function}],
         }
     choice = {"index": 0, "message": message, "finish_reason": "tool_calls" if action.tool_call else "stop"}
+    if lp := logprobs_payload(action, body):
+        choice["logprobs"] = lp
     return {
         "id": "chatcmpl-test",
         "object": "chat.completion",

@@ -24,6 +24,7 @@ from eitest.administer.plan import Plan, TrialKey, TrialSpec
 from eitest.client import CallResult
 from eitest.client import batches as door
 from eitest.client.event_loop import signals_to
+from eitest.client.logprobs import top_logprobs_for
 from eitest.store import Store, now
 from eitest.store import batches as kept
 from eitest.store.trial import Trial
@@ -123,6 +124,7 @@ class BatchAdministration:
                 run.call,
                 response_format=response_format(s, run),
                 max_tokens=run.protocol.max_tokens,
+                top_logprobs=top_logprobs_for(model) if run.protocol.logprobs else None,
             )
             for s in specs
         ]

@@ -13,12 +13,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from eitest import client
+from eitest.administer.letter_probs import read_letter_probs
 from eitest.administer.parsing import parse_reply
 from eitest.administer.plan import Plan, TrialSpec
 from eitest.administer.prompts import Protocol, get_protocol
 from eitest.administer.study import Study
 from eitest.administer.think_blocks import inline_reasoning
-from eitest.client import CallSettings, offline
+from eitest.client import CallResult, CallSettings, offline
+from eitest.client.logprobs import top_logprobs_for
+from eitest.client.refusals import NO_LOGPROBS
+from eitest.instruments import Item
 from eitest.store import now
 from eitest.store.trial import Trial
 from eitest.vocabulary import Status
@@ -99,6 +103,7 @@ async def administer_one(spec: TrialSpec, run: RunSettings) -> Trial:
         else None,
         response_format=response_format(spec, run),
         max_tokens=run.protocol.max_tokens,
+        top_logprobs=top_logprobs_for(spec.model) if run.protocol.logprobs else None,
     )
     return trial_from_reply(spec, run, result, messages=messages, started_at=started)
 
@@ -120,9 +125,8 @@ def trial_from_reply(
     protocol = run.protocol
     shown = list(spec.shown)
     item = spec.item
-    texts = [item.option(o).text for o in shown]
-    parsed = parse_reply(result.text, texts, protocol=protocol.name, error=result.error)
-    chosen = shown[parsed.position] if parsed.position is not None else None
+    read = _read(result, protocol, item, shown)
+    chosen = shown[read.position] if read.position is not None else None
     return Trial(
         run_id=run.run_id,
         model=spec.model,
@@ -138,23 +142,58 @@ def trial_from_reply(
         raw_reply=result.text,
         model_returned=result.model_returned,
         finish_reason=result.finish_reason,
-        status=parsed.status,
-        parse_rule=parsed.rule,
-        chosen_position=parsed.position,
+        status=read.status,
+        parse_rule=read.rule,
+        chosen_position=read.position,
         chosen_option=chosen,
-        score=item.credit(chosen) if parsed.status == Status.ANSWERED else None,
+        score=read.score,
         prompt_tokens=result.prompt_tokens,
         completion_tokens=result.completion_tokens,
         cost=result.cost,
         latency_s=result.latency_s,
         attempts=result.attempts,
-        error=result.error if result.error else ("; ".join(result.errors) or None),
+        error=read.error or result.error or ("; ".join(result.errors) or None),
         started_at=started_at,
         finished_at=now(),
         # The provider's own field wins; a <think> block inline stays in raw_reply as it came.
         reasoning=result.reasoning or inline_reasoning(result.text),
         reasoning_tokens=result.reasoning_tokens,
+        option_probs=read.option_probs,
+        coverage=read.coverage,
+        token_logprobs=result.logprobs,
     )
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How a reply was read: by the text parser, or over the first token's probabilities (logprobs protocol)."""
+
+    status: Status
+    rule: str | None
+    position: int | None
+    score: float | None
+    option_probs: dict[str, float] | None = None
+    coverage: float | None = None
+    error: str | None = None  # the reply cannot serve the protocol (no token probabilities)
+
+
+def _read(result: CallResult, protocol: Protocol, item: Item, shown: list[str]) -> _Reading:
+    texts = [item.option(o).text for o in shown]
+    if not protocol.logprobs or result.error:
+        parsed = parse_reply(result.text, texts, protocol=protocol.name, error=result.error)
+        chosen = shown[parsed.position] if parsed.position is not None else None
+        score = item.credit(chosen) if parsed.status == Status.ANSWERED else None
+        return _Reading(parsed.status, parsed.rule, parsed.position, score)
+    if result.logprobs is None:
+        # Stops the run at this first trial (eitest.client.refusals): no later reply would differ.
+        why = f"{NO_LOGPROBS}: the reply carried no alternatives to its first token, though top_logprobs were asked for"
+        return _Reading(Status.ERROR, "error", None, None, error=why)
+    probs = read_letter_probs(result.logprobs, len(shown), sampled=result.text)
+    # By option id in the item's own order, so that trials shown in different orders read alike.
+    by_position = dict(zip(shown, probs.probs, strict=True)) if probs.probs is not None else None
+    by_option = {o: by_position[o] for o in item.option_ids} if by_position is not None else None
+    score = probs.expected_credit([item.credit(o) for o in shown])
+    return _Reading(probs.status, probs.rule, probs.position, score, by_option, probs.coverage)
 
 
 def _responder_metadata(spec: TrialSpec, run: RunSettings, texts: list[str], best: int) -> dict[str, Any]:
@@ -165,4 +204,5 @@ def _responder_metadata(spec: TrialSpec, run: RunSettings, texts: list[str], bes
         seed=trial_seed(run.seed, spec),
         situation=f"{spec.item.stem}\n{spec.item.question}",
         options=texts,
+        logprobs=run.protocol.logprobs,
     )

@@ -41,6 +41,7 @@ class Protocol:
     # the offline responders give it, so they are read by the same parser as a model.
     answer_form: str = "{letter}"
     structured: bool = False  # ask the provider for a JSON object when it supports it
+    logprobs: bool = False  # read the first token's probabilities over the letters (eitest.administer.letter_probs)
 
     def answer_text(self, position: int) -> str:
         """The reply a well-behaved model gives under this protocol to choose the option shown at ``position``."""
@@ -85,6 +86,15 @@ PROTOCOLS: dict[str, Protocol] = {
             expected_completion_tokens=10,
             answer_form='{{"answer": "{letter}"}}',
             structured=True,
+        ),
+        # One token: its probabilities over the shown letters are the answer, so the letter must come first.
+        Protocol(
+            ProtocolName.LOGPROBS,
+            "1",
+            "Answer with the letter of one option only, nothing else.",
+            max_tokens=1,
+            expected_completion_tokens=1,
+            logprobs=True,
         ),
     )
 }

@@ -106,7 +106,8 @@ class _Administration:
         if self.refused is not None:
             raise ProviderRefused(
                 f"{self.refused}; {outcome.stored} of {outcome.planned} trials stored (run {outcome.run_id}), "
-                "no further calls made; fix it and re-run the same command to call the rest"
+                "no further calls made"
+                + ("; fix it and re-run the same command to call the rest" if self.refused.rerun else "")
             )
         if self.signal is not None:
             outcome.signal, outcome.stopped = self.signal, f"by {self.signal}"

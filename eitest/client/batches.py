@@ -96,6 +96,7 @@ def request_line(
     *,
     response_format: dict[str, Any] | None = None,
     max_tokens: int | None = None,
+    top_logprobs: int | None = None,
 ) -> dict[str, Any]:
     """One JSONL line of a batch: the body the live call of the same trial sends, for the provider's own model name."""
     kwargs = _request(model, messages, settings, CallResult(), None, max_tokens=max_tokens)
@@ -103,6 +104,8 @@ def request_line(
     body["model"] = litellm_module().get_llm_provider(model=model, api_base=settings.api_base)[0]
     if response_format is not None:
         body["response_format"] = response_format
+    if top_logprobs:  # the logprobs protocol, as the live call asks it (eitest.client.calls.complete)
+        body.update(logprobs=True, top_logprobs=top_logprobs)
     return {"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": body}
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from eitest.client import offline, reasoning
 from eitest.client.keys import NO_KEY, redact
+from eitest.client.logprobs import first_token_logprobs
 from eitest.client.pacing import ModelPacer, Pacing, RateSignals, estimate_tokens, is_rate_limit
 
 # Retried: rate limits, server errors, timeouts and broken connections or bodies.
@@ -82,6 +83,7 @@ class CallResult:
     reasoning_tokens: int | None = None
     temperature_sent: bool = True  # False: the settings' temperature was left out (the model does not take it)
     refused_calls: int = 0  # calls the server refused for their temperature, made again without it
+    logprobs: list[list[Any]] | None = None  # the first token's [[token, logprob], ...], when asked and returned
 
 
 _litellm: Any = None
@@ -152,6 +154,7 @@ async def complete(
     response_format: dict[str, Any] | None = None,
     max_tokens: int | None = None,
     api_key: str | None = None,
+    top_logprobs: int | None = None,
 ) -> CallResult:
     """Make one chat completion, retrying transient failures with exponential backoff and jitter.
 
@@ -166,6 +169,8 @@ async def complete(
         kwargs["metadata"] = metadata
     if response_format is not None:
         kwargs["response_format"] = response_format
+    if top_logprobs:  # the first token's alternatives (eitest.client.logprobs)
+        kwargs.update(logprobs=True, top_logprobs=top_logprobs)
 
     secrets = [api_key, key]
     pacer = settings.pacing.for_model(model) if settings.pacing else ModelPacer(model, ceiling=1)
@@ -347,6 +352,7 @@ def _fill(result: CallResult, response: Any, model: str) -> None:
         raise no_text
     result.text = text
     result.reasoning = reasoning.reply_reasoning(message)
+    result.logprobs = first_token_logprobs(choice)
     result.finish_reason = getattr(choice, "finish_reason", None)
     result.model_returned = getattr(response, "model", None)
 

@@ -19,6 +19,7 @@ keeps the model door free of the prompt layer.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,15 @@ class Responder:
     choose: Callable[[dict[str, Any]], int]  # the metadata -> the 0-based position it answers
     description: str
     check: Callable[[], None] = lambda: None  # raises, with the fix, when the responder cannot run here
+    # Its probability of each position, for the logprobs protocol; None: all on the position it chooses.
+    spread: Callable[[dict[str, Any]], list[float]] | None = None
+
+    def distribution(self, info: dict[str, Any]) -> list[float]:
+        """The probability it gives each shown position: what it would answer, over many draws."""
+        if self.spread is not None:
+            return self.spread(info)
+        chosen = self.choose(info)
+        return [1.0 if i == chosen else 0.0 for i in range(len(info["answers"]))]
 
     @property
     def model(self) -> str:
@@ -54,6 +64,10 @@ def _oracle(info: dict[str, Any]) -> int:
 
 def _chance(info: dict[str, Any]) -> int:
     return random.Random(info["seed"]).randrange(len(info["answers"]))
+
+
+def _uniform(info: dict[str, Any]) -> list[float]:
+    return [1.0 / len(info["answers"])] * len(info["answers"])
 
 
 def _first(info: dict[str, Any]) -> int:
@@ -76,7 +90,7 @@ RESPONDERS: dict[str, Responder] = {
     r.name: r
     for r in (
         Responder("oracle", _oracle, "always the keyed or top-weighted option (must score 100 %)"),
-        Responder("chance", _chance, "a uniformly random option, seeded per trial"),
+        Responder("chance", _chance, "a uniformly random option, seeded per trial", spread=_uniform),
         Responder("first", _first, "always the first option shown"),
         Responder(
             "local-minilm",
@@ -98,14 +112,21 @@ def model_names() -> list[str]:
 
 
 def metadata(
-    *, answers: Sequence[str], best_position: int, seed: int, situation: str, options: Sequence[str]
+    *,
+    answers: Sequence[str],
+    best_position: int,
+    seed: int,
+    situation: str,
+    options: Sequence[str],
+    logprobs: bool = False,
 ) -> dict[str, Any]:
     """The call metadata a responder needs for one trial.
 
     ``answers`` are the well-formed replies, one per shown position, of which the
     responder returns one; ``best_position`` is where the keyed option is shown,
     ``seed`` seeds a random choice, and ``situation`` and ``options`` (texts in shown
-    order) are what a content-reading responder compares.
+    order) are what a content-reading responder compares. With ``logprobs`` the reply
+    carries the first token's probabilities (:func:`token_logprobs`), each answer a token.
     """
     if len(answers) != len(options):
         raise ValueError(f"one answer per shown option: {len(answers)} answers for {len(options)} options")
@@ -116,6 +137,7 @@ def metadata(
             "seed": seed,
             "situation": situation,
             "options": list(options),
+            "logprobs": logprobs,
         }
     }
 
@@ -131,6 +153,21 @@ def reply(model: str, call_metadata: dict[str, Any] | None) -> str:
     return info["answers"][chosen.choose(info)]
 
 
+def token_logprobs(model: str, call_metadata: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The reply's ``logprobs`` (OpenAI's shape) when the call asked for them, else None."""
+    info = (call_metadata or {}).get(METADATA_KEY) or {}
+    chosen = responder(model)
+    if not info.get("logprobs") or chosen is None:
+        return None
+    probs = chosen.distribution(info)
+    # A position it never answers is left out: its log probability would be minus infinity, which JSON lacks.
+    top = [
+        {"token": a, "logprob": math.log(p), "bytes": None} for a, p in zip(info["answers"], probs, strict=True) if p
+    ]
+    top.sort(key=lambda t: -t["logprob"])
+    return {"content": [{**top[0], "top_logprobs": top}]}
+
+
 def register(litellm: Any) -> None:
     """Register the ``eitest`` custom provider with litellm (idempotent)."""
     if any(p.get("provider") == PROVIDER for p in litellm.custom_provider_map):
@@ -141,6 +178,8 @@ def register(litellm: Any) -> None:
         def _answer(self, model: str, model_response: Any, litellm_params: dict[str, Any] | None) -> Any:
             model_response.choices[0].message.content = reply(model, (litellm_params or {}).get("metadata"))
             model_response.choices[0].finish_reason = "stop"
+            if (logprobs := token_logprobs(model, (litellm_params or {}).get("metadata"))) is not None:
+                model_response.choices[0].logprobs = logprobs
             model_response.model = PREFIX + model
             return model_response
 

@@ -17,6 +17,7 @@ from eitest.client.calls import CallSettings
 from eitest.client.keys import redact
 from eitest.client.models import provider_key_names
 from eitest.errors import EitestError
+from eitest.vocabulary import ProtocolName
 
 # "<exception class> (<HTTP status>): <provider's message>", as calls._describe writes it.
 _HEAD = re.compile(r"^(?P<name>\w+)(?: \((?P<status>\d{3})\))?: ?(?P<detail>.*)", re.S)
@@ -30,6 +31,12 @@ _KINDS = {
 }
 
 
+# The head of a trial's error when the logprobs protocol got a reply without token probabilities.
+NO_LOGPROBS = "NoLogprobs"
+# What works without them: the protocols that read the reply's text.
+TEXT_PROTOCOLS = tuple(p.value for p in ProtocolName if p is not ProtocolName.LOGPROBS)
+
+
 class ProviderRefused(EitestError):
     """A run stopped by a provider's refusal (401/403/404): the message says what to fix; re-running resumes."""
 
@@ -39,14 +46,16 @@ class Refusal:
     """One refusal: the model refused, the HTTP status, what it means, the fix, and the provider's own words."""
 
     model: str
-    status: int
+    status: int | None  # None: no HTTP refusal, a reply that cannot serve the run (no token probabilities)
     what: str
     fix: str
     detail: str
+    rerun: bool = True  # whether re-running the same command, once fixed, calls the rest
 
     def __str__(self) -> str:
         said = f" (the provider said: {self.detail})" if self.detail else ""
-        return f"the provider {self.what} ({self.status}) for {self.model}: {self.fix}{said}"
+        code = f" ({self.status})" if self.status is not None else ""
+        return f"the provider {self.what}{code} for {self.model}: {self.fix}{said}"
 
 
 def refusal(model: str, error: str | None, settings: CallSettings) -> Refusal | None:
@@ -55,6 +64,12 @@ def refusal(model: str, error: str | None, settings: CallSettings) -> Refusal | 
     if match is None:
         return None
     name, detail = match["name"], _WRAPPING.sub("", match["detail"].strip())
+    if name == NO_LOGPROBS:
+        fix = (
+            "it cannot be run with --protocol logprobs; run it with --protocol "
+            f"{', '.join(TEXT_PROTOCOLS[:-1])} or {TEXT_PROTOCOLS[-1]} instead, which read the reply's text"
+        )
+        return Refusal(model, None, "returned no token probabilities (logprobs)", fix, "", rerun=False)
     status = int(match["status"]) if match["status"] else None
     for code, (cls, what) in _KINDS.items():
         if status == code or (status is None and name == cls):

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,16 +37,11 @@ from typing import Any
 import pandas as pd
 
 from eitest.errors import EitestError
-from eitest.outputs import codebook
+from eitest.outputs import codebook, spss
 from eitest.outputs.codebook import TRIAL_VARIABLES, InstrumentColumns, Variable, score_variables
 from eitest.vocabulary import ExportFormat
 
 FORMATS: tuple[ExportFormat, ...] = tuple(ExportFormat)
-SAV_MAX_STRING_BYTES = 32767  # SPSS's widest string variable
-SPSS_NAME_MAX = 64
-WEIGHTED_SUFFIX = "_weighted"
-# SPSS keywords that cannot be variable names.
-_SPSS_RESERVED = {"ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"}
 
 
 class ExportError(EitestError):
@@ -86,9 +80,15 @@ def trials_table(trials: pd.DataFrame) -> pd.DataFrame:
     t = trials.reset_index(drop=True)
     out = pd.DataFrame({v.name: t[v.name] for v in TRIAL_VARIABLES if v.name in t.columns})
     out["shown_order"] = t["shown_order"].map(lambda s: ",".join(map(str, s)) if isinstance(s, list) else s)
-    out["correct"] = trial_credit(t, exclude_unanswered=True)["credit"].astype("Int64")
+    chose = (t["chosen_position"] == t["keyed_position"]).astype(
+        float
+    )  # the chosen option: the most probable (logprobs)
+    out["correct"] = chose.where(t["status"] == "answered").astype("Int64")
     out["credit"] = trial_credit(t, kind="weighted", exclude_unanswered=True)["credit"]
     out["prompt_text"] = t["prompt"].map(_user_text)
+    for name in ("option_probs", "token_logprobs"):  # the logprobs protocol's JSON, exported as JSON text
+        if name in t.columns:
+            out[name] = t[name].map(lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else None)
     return _typed(out, TRIAL_VARIABLES)
 
 
@@ -122,36 +122,12 @@ def _user_text(prompt: Any) -> str | None:
     return "\n\n".join(parts) if parts else None
 
 
-def spss_names(
-    instruments: Sequence[str], weighted: Collection[str], *, taken: Collection[str] = ("run_id", "model", "repetition")
-) -> list[InstrumentColumns]:
-    """Column names for instrument ids that are valid SPSS names (and so valid in R and Stata).
-
-    Letters, digits and underscores; starting with a letter; at most 64 characters with
-    room for the ``_weighted`` suffix; not an SPSS keyword; unique without regard to case.
-    """
-    used = {t.lower() for t in taken}
-    out = []
-    for inst in instruments:
-        base = re.sub(r"[^A-Za-z0-9_]", "_", inst).strip("_") or "instrument"
-        if not base[0].isalpha() or base.upper() in _SPSS_RESERVED:
-            base = "i_" + base
-        base = base[: SPSS_NAME_MAX - len(WEIGHTED_SUFFIX) - 3]
-        name, n = base, 1
-        while name.lower() in used or (name + WEIGHTED_SUFFIX).lower() in used:
-            n += 1
-            name = f"{base}_{n}"
-        used |= {name.lower(), (name + WEIGHTED_SUFFIX).lower()}
-        out.append(InstrumentColumns(inst, name, name + WEIGHTED_SUFFIX if inst in weighted else None))
-    return out
-
-
 def scores_table(trials: pd.DataFrame, weighted: Collection[str] = ()) -> tuple[pd.DataFrame, list[InstrumentColumns]]:
     """The wide table: one row per run x model x repetition, one column per instrument score."""
     from eitest.scoring import repetition_scores
 
     keys = ["run_id", "model", "repetition"]
-    columns = spss_names(sorted(trials["instrument"].unique()), weighted)
+    columns = spss.spss_names(sorted(trials["instrument"].unique()), weighted)
     wide = trials[keys].drop_duplicates().set_index(keys)
     for kind in ("accuracy", "weighted"):
         mine = [c for c in columns if kind == "accuracy" or c.weighted]
@@ -310,7 +286,7 @@ def _write_hf(tables: ExportTables, out: Path) -> list[Path]:
 
 def _write_sav(tables: ExportTables, out: Path) -> list[Path]:
     try:
-        import pyreadstat  # noqa: F401  (checked here, used by _sav_file)
+        import pyreadstat  # noqa: F401  (checked here, used by spss.sav_file)
     except ImportError:
         raise ExportError(
             "writing SPSS .sav files needs pyreadstat: pip install pyreadstat (or pip install eitest[spss])"
@@ -333,53 +309,16 @@ def _write_sav(tables: ExportTables, out: Path) -> list[Path]:
             if v.categories:
                 data[v.name] = data[v.name].map({c: i for i, c in v.sav_labels().items()}).astype("Int64")
             elif v.type == "string":
-                data[v.name], cut = _cut_strings(data[v.name])
+                data[v.name], cut = spss.cut_strings(data[v.name])
                 if cut:
                     tables.notes.append(
-                        f"{path.name}: {cut} value(s) of {v.name} were longer than SPSS's {SAV_MAX_STRING_BYTES:,} bytes "
+                        f"{path.name}: {cut} value(s) of {v.name} were longer than SPSS's {spss.SAV_MAX_STRING_BYTES:,} bytes "
                         "and are cut there; the csv, parquet and hf exports keep the full text"
                     )
-        write_binary(path, functools.partial(_sav_file, data=data, variables=variables, label=f"eitest {path.stem}"))
+        write_binary(
+            path, functools.partial(spss.sav_file, data=data, variables=variables, label=f"eitest {path.stem}")
+        )
     return files
-
-
-def _sav_file(tmp: Path, *, data: pd.DataFrame, variables: Sequence[Variable], label: str) -> None:
-    import pyreadstat
-
-    pyreadstat.write_sav(  # display formats only: the numbers keep full precision
-        data,
-        tmp,
-        file_label=label,
-        column_labels={v.name: v.label for v in variables},
-        variable_value_labels={v.name: v.sav_labels() for v in variables if v.sav_labels()},
-        variable_measure={v.name: "nominal" if v.type == "string" or v.sav_labels() else "scale" for v in variables},
-        variable_format={v.name: _sav_format(v) for v in variables if v.type != "string" or v.categories},
-        note="Exported by eitest; codebook.md in the same folder describes every variable.",
-        compress=True,
-    )
-
-
-def _sav_format(v: Variable) -> str:
-    if v.categories or v.type == "integer":
-        return "F8.0"
-    return "F14.8" if v.name == "cost" else "F10.4"  # a call's cost runs to millionths of a dollar
-
-
-def _cut_strings(col: pd.Series) -> tuple[pd.Series, int]:
-    """Missing strings as '' and strings cut to SPSS's limit at a character boundary; also the count cut."""
-    cut = 0
-
-    def one(s: Any) -> str:
-        nonlocal cut
-        if pd.isna(s):
-            return ""
-        raw = str(s).encode("utf-8")
-        if len(raw) <= SAV_MAX_STRING_BYTES:
-            return str(s)
-        cut += 1
-        return raw[:SAV_MAX_STRING_BYTES].decode("utf-8", errors="ignore")
-
-    return col.map(one).astype(object), cut
 
 
 _WRITERS = {"csv": _write_csv, "parquet": _write_parquet, "sav": _write_sav, "hf": _write_hf}

@@ -77,6 +77,11 @@ instruments their runs used (``{run_id: Store.run_instruments(run_id)}``).
     model x instrument (:mod:`~eitest.scoring.completeness`): an interrupted,
     stopped or still running run is analysed over the trials it has, and ``notes``
     say what is missing.
+``distributions``, ``distribution_summary``, ``distribution_agreement``
+    What the ``logprobs`` protocol's answer distributions give, per item, per test, and
+    against the same model's sampled answers (:mod:`~eitest.scoring.distributions`);
+    empty when no run used that protocol. ``to_dict`` gives them as ``distributions``
+    (per model x instrument, its summary with its items) and ``distribution_agreement``.
 
 ``memorisation`` (a list, not a table; only from :func:`analyze`, which reads the store)
     One finding per model x instrument probed with ``eitest probe memorisation``
@@ -104,6 +109,7 @@ import pandas as pd
 
 from eitest.scoring import against_norms as norms_step
 from eitest.scoring import completeness as completeness_step
+from eitest.scoring import distributions as distributions_step
 from eitest.scoring import irt_ability as irt_step
 from eitest.scoring import measurement_checks as checks
 from eitest.scoring import score_table as scores_step
@@ -187,6 +193,10 @@ class Analysis:
     memorisation: list[dict[str, Any]] = field(default_factory=list)
     irt: pd.DataFrame = field(default_factory=pd.DataFrame)  # theta per model x instrument (irt_ability)
     irt_administrations: pd.DataFrame = field(default_factory=pd.DataFrame)  # theta per repetition
+    # the logprobs protocol's answer distributions (eitest.scoring.distributions); empty without such a run
+    distributions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    distribution_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    distribution_agreement: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     TABLES = (
         "scores", "norm_comparison", "summary", "agreement", "position_bias", "item_correlation", "norms",
@@ -211,6 +221,8 @@ class Analysis:
     def to_dict(self) -> dict[str, Any]:
         """Every table as JSON-ready records (NaN -> None), with notes and settings."""
         out: dict[str, Any] = {name: _records(getattr(self, name)) for name in self.TABLES}
+        out["distributions"] = distributions_step.distribution_records(self.distributions, self.distribution_summary)
+        out["distribution_agreement"] = _records(self.distribution_agreement)
         out["notes"] = self.notes
         out["memorisation"] = self.memorisation
         out["settings"] = self.settings
@@ -256,6 +268,7 @@ def analyze(
         return _probes_only(memorisation_findings(path, run), str(exc), options)
     result = analyze_trials(data.trials, data.instruments, options, runs=data.runs, notes=data.notes)
     result.memorisation = memorisation_findings(path, run)
+    result.distribution_agreement = distributions_step.agreement_from_store(path, result.scores)
     return result
 
 
@@ -316,6 +329,10 @@ def analyze_trials(
     notes += summary_step.summary_notes(scores)
     items = checks.item_table(trials, instruments, exclude_unanswered=options.exclude_unanswered)
     position_bias = checks.position_bias_table(trials, seed=options.seed)
+    distributions = distributions_step.distribution_items(trials, instruments)
+    distribution_summary = distributions_step.distribution_summary(
+        distributions, trials, instruments, n_boot=options.n_boot, seed=options.seed
+    )
     notes += checks.position_bias_notes(position_bias)
     irt, irt_administrations = irt_step.irt_tables(trials, instruments, exclude_unanswered=options.exclude_unanswered)
     notes += irt_step.irt_notes(irt)
@@ -336,4 +353,6 @@ def analyze_trials(
         completeness=completeness,
         irt=irt,
         irt_administrations=irt_administrations,
+        distributions=distributions,
+        distribution_summary=distribution_summary,
     )

@@ -9,6 +9,11 @@ Two scores, as the tests themselves are scored:
   (expert-weighted scoring, e.g. the STEM's proportion of experts); keyed
   instruments have no weighted score.
 
+Under the ``logprobs`` protocol a trial holds a distribution over the options, and
+both scores are expectations under it: ``accuracy`` is the probability it gives the
+keyed (top-weighted) option, ``weighted`` its expected credit (the stored ``score``).
+On a keyed test the two are the same number.
+
 Pure functions over the trials DataFrame (``Store.trials()``). A trial that was
 not answered (unparseable, refused, empty, failed) counts as incorrect by default,
 as for a person who leaves an item blank; ``exclude_unanswered=True`` drops it
@@ -16,6 +21,8 @@ instead. Either way, parse and failure rates are reported beside the score.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,10 +45,26 @@ def trial_credit(trials: pd.DataFrame, *, kind: str = "accuracy", exclude_unansw
     fill = np.nan if exclude_unanswered else 0.0
     if kind == "accuracy":
         value = (out["chosen_position"] == out["keyed_position"]).astype(float)
+        if "option_probs" in out.columns:
+            value = value.where(out["protocol"] != "logprobs", _keyed_probability(out))
     else:
         value = out["score"].astype(float)
     out["credit"] = np.where(answered, value, fill)
     return out
+
+
+def _keyed_probability(trials: pd.DataFrame) -> pd.Series:
+    """Per trial, the probability its option distribution gives the keyed option (NaN without one)."""
+
+    def one(probs: Any, shown: Any, keyed: Any) -> float:
+        if not isinstance(probs, dict) or not isinstance(shown, list) or keyed is None or keyed != keyed:
+            return float("nan")
+        return float(probs.get(shown[int(keyed)], 0.0))
+
+    values = [
+        one(*r) for r in zip(trials["option_probs"], trials["shown_order"], trials["keyed_position"], strict=True)
+    ]
+    return pd.Series(values, index=trials.index, dtype=float)
 
 
 def repetition_scores(

@@ -45,4 +45,6 @@ MIGRATIONS: list[str] = [
     trial.add_columns_sql(4),
     # 5: the batches a run submitted to a provider's batch API (eitest.store.batches)
     BATCHES_SQL,
+    # 6: trials of the logprobs protocol keep the option distribution, its coverage and the raw token alternatives
+    trial.add_columns_sql(6),
 ]

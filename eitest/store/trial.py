@@ -81,6 +81,7 @@ class Trial:
     item_id: str = column("TEXT NOT NULL", "Item id within the instrument", "the item's id in the instrument file", key=True)
     repetition: int = column("INTEGER NOT NULL", "Repetition of the item (0-based)", "0, 1, ... (each repetition is a fresh conversation)", key=True)
     protocol: str = column("TEXT NOT NULL", "Prompt protocol", "standard: letter only; reasoning: think, then 'ANSWER: <letter>'; json: {\"answer\": ...}; "
+                           "logprobs: one token, its probabilities over the letters; "
                            "probe-memorisation: continue an item's text word for word (eitest probe memorisation, a run of kind probe)",
                            categories=ProtocolName)
     protocol_version: str = column("TEXT NOT NULL", "Version of the protocol's wording", "a new wording is a new version")
@@ -98,12 +99,14 @@ class Trial:
                          "answered: one option read from the reply; unparseable: a reply, but not one clean answer (see parse_rule); "
                          "refused: the model declined; empty: an empty reply; error: the call failed after its retries",
                          categories=Status)
-    parse_rule: str | None = column("TEXT", "Parser rule that decided (or why unparseable)", "e.g. lone_letter, answer_line; unparseable: multiple (several options), hedged (a choice left between options), no_answer; "
+    parse_rule: str | None = column("TEXT", "Parser rule that decided (or why unparseable)", "e.g. lone_letter, answer_line, top_logprobs; unparseable: multiple (several options), hedged (a choice left between options), no_answer, "
+                                    "low_coverage (logprobs protocol: under half the first token's probability on the shown letters); "
                                     "probe trials: what was asked (opening, options, control-opening, control-options)",
                                     "no rule applied (the call failed)")
     chosen_position: int | None = column("INTEGER", "Position of the chosen option (0 = A)", "0 to number of options - 1", _NOT_ANSWERED)
     chosen_option: str | None = column("TEXT", "Id of the chosen option", "an option id of the item", _NOT_ANSWERED)
     score: float | None = column("REAL", "Credit of the chosen option", "keyed instruments: 1 or 0; weighted instruments: the option's weight, 0 to 1; "
+                                 "logprobs protocol: the expected credit, sum of probability x credit (0 to 1); "
                                  "probe trials: the similarity of the reply to the true text, 0 to 1 (not a credit)",
                                  _NOT_ANSWERED)
     prompt_tokens: int | None = column("INTEGER", "Prompt tokens", "0 or more, as the provider reported", "not reported")
@@ -125,6 +128,16 @@ class Trial:
     reasoning_tokens: int | None = column("INTEGER", "Reasoning tokens (part of completion_tokens)",
                                           "0 or more, from the provider's usage.completion_tokens_details.reasoning_tokens",
                                           "not reported", since=4)
+    option_probs: dict[str, float] | None = column("TEXT", "Probability of each option, by option id (logprobs protocol)",
+                                                   "JSON object option id -> probability, 0 to 1, summing to 1: the first token's probabilities "
+                                                   "over the shown letters, renormalised over them; score is the expected credit, chosen_option the most probable",
+                                                   "not the logprobs protocol, or no shown letter among the returned tokens", as_json=True, since=6)
+    coverage: float | None = column("REAL", "Share of the first token's probability on the shown letters (logprobs protocol)",
+                                    "0 to 1; below 0.5 the trial is unparseable (parse_rule low_coverage)",
+                                    "not the logprobs protocol, or no token probabilities returned", since=6)
+    token_logprobs: list[list[Any]] | None = column("TEXT", "The first token's alternatives as returned (logprobs protocol)",
+                                                    "JSON list of [token, log probability] pairs, verbatim from the provider",
+                                                    "not the logprobs protocol, or none returned", as_json=True, since=6)
 # fmt: on
 
     @property
@@ -156,7 +169,7 @@ class Trial:
         row = {}
         for f in FIELDS:
             value = getattr(self, f.name)
-            if f.metadata["as_json"] and not isinstance(value, str):
+            if f.metadata["as_json"] and value is not None and not isinstance(value, str):  # NULL stays NULL
                 value = json.dumps(value, ensure_ascii=False)
             row[f.name] = value.value if isinstance(value, StrEnum) else value
         return row

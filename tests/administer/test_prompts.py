@@ -112,11 +112,24 @@ def test_ordinary_prompts_are_byte_identical_to_protocol_version_1():
     for inst_id in ("open-stem", "open-steu"):
         inst = catalogue()[inst_id]
         for _name, protocol in sorted(PROTOCOLS.items()):
+            if _name == "logprobs":  # added later, pinned by its own test below
+                continue
             for item in inst.items:
                 digest.update(json.dumps(protocol.messages(inst, item, item.option_ids), ensure_ascii=False).encode())
                 n += 1
     assert n == 231 and digest.hexdigest() == PROMPTS_SHA256
     assert {p.version for p in PROTOCOLS.values()} == {"1"}
+
+
+def test_the_logprobs_prompt_asks_for_the_letter_alone_in_one_token():
+    inst = catalogue()["open-steu"]
+    item = inst.items[0]
+    protocol = PROTOCOLS["logprobs"]
+    standard = PROTOCOLS["standard"].messages(inst, item, item.option_ids)[0]["content"]
+    content = protocol.messages(inst, item, item.option_ids)[0]["content"]
+    assert content.endswith("\n\nAnswer with the letter of one option only, nothing else.")
+    assert content.rsplit("\n\n", 1)[0] == standard.rsplit("\n\n", 1)[0]  # the same item, lettered the same
+    assert (protocol.max_tokens, protocol.logprobs, protocol.version) == (1, True, "1")
 
 
 def test_twelve_options_are_all_shown_and_read_back():

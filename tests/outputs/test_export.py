@@ -14,7 +14,8 @@ from eitest.administer.runner import run_study
 from eitest.administer.study import Study
 from eitest.errors import EitestError
 from eitest.outputs.codebook import TRIAL_VARIABLES
-from eitest.outputs.export import SAV_MAX_STRING_BYTES, ExportError, export, spss_names
+from eitest.outputs.export import ExportError, export
+from eitest.outputs.spss import SAV_MAX_STRING_BYTES, spss_names
 
 TRIAL_COLUMNS = [v.name for v in TRIAL_VARIABLES]
 LONG_REPLY = "é" * 20000  # 40,000 UTF-8 bytes: past SPSS's widest string

@@ -16,8 +16,9 @@ from openai_server import Action, ScriptedServer
 from eitest.administer.runner import run_study
 from eitest.administer.study import Study
 from eitest.outputs.cells import spreadsheet_safe, valid_unicode
-from eitest.outputs.export import SAV_MAX_STRING_BYTES, build_tables, export, write_tables
+from eitest.outputs.export import build_tables, export, write_tables
 from eitest.outputs.report import write_report
+from eitest.outputs.spss import SAV_MAX_STRING_BYTES
 from eitest.store import Store
 
 MEGABYTE_REPLY = "A " + "x" * 1_000_000

@@ -34,6 +34,7 @@ def test_environment_is_built_once_and_holds_every_template():
     assert environment() is env
     assert sorted(env.list_templates()) == [
         "comparison_report.html.j2",
+        "distributions.html.j2",
         "forms_report.html.j2",
         "irt_section.html.j2",
         "memorisation.html.j2",

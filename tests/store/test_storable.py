@@ -9,7 +9,7 @@ import pytest
 from test_store import record, trial
 
 from eitest.store import MIGRATIONS, Store, StoreError
-from eitest.store.trial import storable_text, storable_value
+from eitest.store.trial import FIELDS, storable_text, storable_value
 
 
 def test_storable_text_writes_out_only_what_utf8_cannot_hold():
@@ -93,9 +93,11 @@ def test_a_schema_3_store_gains_the_reasoning_columns_and_keeps_its_trials(tmp_p
         s.ensure_run(record())
         s.save_trial(trial(raw_reply="B"))
     conn = sqlite3.connect(path)
+    later = [f.name for f in FIELDS if f.metadata["since"] > 3]  # reasoning, reasoning_tokens and what came after
+    assert {"reasoning", "reasoning_tokens"} <= set(later)
     conn.executescript(
-        "ALTER TABLE trials DROP COLUMN reasoning; ALTER TABLE trials DROP COLUMN reasoning_tokens; DROP TABLE batches;"
-        " PRAGMA user_version = 3;"
+        "".join(f"ALTER TABLE trials DROP COLUMN {name}; " for name in later)
+        + "DROP TABLE batches; PRAGMA user_version = 3;"
     )
     conn.close()
     with Store(path) as s:

@@ -107,12 +107,17 @@ def test_schema_derived_from_the_trial_record_matches_schema_1(tmp_path: Path):
             ("text_repaired", "TEXT", 0, 0),  # migration 3
             ("reasoning", "TEXT", 0, 0),  # migration 4
             ("reasoning_tokens", "INTEGER", 0, 0),
+            ("option_probs", "TEXT", 0, 0),  # migration 5
+            ("coverage", "REAL", 0, 0),
+            ("token_logprobs", "TEXT", 0, 0),
         ]
         unique = [r for r in s.conn.execute("PRAGMA index_list(trials)") if r[2]]
         cols = [c[2] for c in s.conn.execute(f"PRAGMA index_info({unique[0][1]!r})")]
         assert cols == ["run_id", "model", "instrument", "item_id", "repetition"]
     assert [c[0] for c in schema_1][1:] == [f.name for f in FIELDS if f.metadata["since"] == 1]
-    assert list(COLUMNS) == [c[0] for c in schema_1][1:] + ["text_repaired", "reasoning", "reasoning_tokens"]
+    assert list(COLUMNS) == [c[0] for c in schema_1][1:] + [
+        "text_repaired", "reasoning", "reasoning_tokens", "option_probs", "coverage", "token_logprobs",
+    ]  # fmt: skip
 
 
 def test_trial_round_trips_through_the_store(tmp_path: Path):

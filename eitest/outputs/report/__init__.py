@@ -20,6 +20,7 @@ from markupsafe import Markup
 from eitest.controls import visible_controls
 from eitest.errors import EitestError
 from eitest.outputs.report import tables
+from eitest.outputs.report.distributions import distribution_context
 from eitest.outputs.report.irt_section import irt_context
 from eitest.outputs.report.memorisation import memorisation_context
 from eitest.outputs.report.methods import methods_paragraph
@@ -175,6 +176,7 @@ def render_html(
         # Sections rendered by eitest's own autoescaping templates (see render_section).
         "extra_sections": [Markup(x) for x in extra_sections or []],
         "irt": irt_context(analysis),  # "Ability on the human IRT scale", None without item parameters
+        "distributions": distribution_context(analysis),  # None unless a run used the logprobs protocol
     }
     return render("report.html.j2", **context)
 
