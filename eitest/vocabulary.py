@@ -44,6 +44,8 @@ class ProtocolName(StrEnum):
 
 # Protocols of probes, not of a study: `eitest run --protocol` does not offer them.
 PROBE_PROTOCOLS: frozenset[ProtocolName] = frozenset({ProtocolName.PROBE_MEMORISATION})
+# The protocols a study runs (`eitest run --protocol`), in the order they are offered.
+STUDY_PROTOCOLS: tuple[ProtocolName, ...] = tuple(p for p in ProtocolName if p not in PROBE_PROTOCOLS)
 
 
 class RunKind(StrEnum):

@@ -12,7 +12,7 @@ from eitest.cli import options
 from eitest.cli.output import UsageProblem, db_option, emit, output_options, user_errors
 from eitest.cli.pipes import guard_output
 from eitest.cli.terminal import echo, safe_text
-from eitest.vocabulary import PROBE_PROTOCOLS, BatchRetry, OptionOrder, ProtocolName, RunKind
+from eitest.vocabulary import STUDY_PROTOCOLS, BatchRetry, OptionOrder, RunKind
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -48,7 +48,7 @@ EXIT_STATUS = {"SIGINT": 130, "SIGTERM": 143}
 @click.option("--temperature", type=options.TEMPERATURE, help="Sampling temperature  [default: 0].")
 @click.option(
     "--protocol",
-    type=click.Choice([p.value for p in ProtocolName if p not in PROBE_PROTOCOLS]),
+    type=click.Choice([p.value for p in STUDY_PROTOCOLS]),
     help="Prompt protocol  [default: standard].",
 )
 @click.option(

@@ -17,7 +17,7 @@ from eitest.client.calls import CallSettings
 from eitest.client.keys import redact
 from eitest.client.models import provider_key_names
 from eitest.errors import EitestError
-from eitest.vocabulary import ProtocolName
+from eitest.vocabulary import STUDY_PROTOCOLS, ProtocolName
 
 # "<exception class> (<HTTP status>): <provider's message>", as calls._describe writes it.
 _HEAD = re.compile(r"^(?P<name>\w+)(?: \((?P<status>\d{3})\))?: ?(?P<detail>.*)", re.S)
@@ -34,7 +34,7 @@ _KINDS = {
 # The head of a trial's error when the logprobs protocol got a reply without token probabilities.
 NO_LOGPROBS = "NoLogprobs"
 # What works without them: the protocols that read the reply's text.
-TEXT_PROTOCOLS = tuple(p.value for p in ProtocolName if p is not ProtocolName.LOGPROBS)
+TEXT_PROTOCOLS = tuple(p.value for p in STUDY_PROTOCOLS if p is not ProtocolName.LOGPROBS)
 
 
 class ProviderRefused(EitestError):
