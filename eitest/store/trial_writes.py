@@ -17,15 +17,13 @@ from eitest.store.trial import Trial, storable_text
 def trial_row(record: Trial) -> dict[str, Any]:
     """The values of ``record``'s columns, its text made storable (:meth:`Trial.storable`) where it must be."""
     row = record.to_row()
-    # The JSON columns are dumped without ASCII escapes, so a lone surrogate anywhere in them shows here too.
-    if all(_storable(v) for v in row.values() if isinstance(v, str)):
+    # One check over all the row's text: the JSON columns are dumped without ASCII escapes, so a lone
+    # surrogate anywhere in them shows here too, and joining texts cannot make one storable (UTF-8
+    # encodes no surrogate, paired or not). ASCII, the common case, is checked in one pass in C.
+    text = "".join(v for v in row.values() if isinstance(v, str))
+    if text.isascii() or storable_text(text) is text:
         return row
     return record.storable().to_row()
-
-
-def _storable(text: str) -> bool:
-    """Whether UTF-8 holds ``text`` as it is (no lone surrogate); ASCII, the common case, is checked at once."""
-    return text.isascii() or storable_text(text) is text
 
 
 @functools.cache

@@ -19,6 +19,8 @@ from eitest.store.trial_writes import trial_row, upsert_sql
         ({"prompt": [{"role": "user", "content": "Situation: café"}]}, None),
         ({"prompt": [{"role": "user", "content": "item \udc00"}]}, "prompt"),  # deep inside a JSON column
         ({"shown_order": ["a", "b\ud800"], "finish_reason": "stop\udfff"}, "shown_order,finish_reason"),
+        # the two halves of a pair in neighbouring columns: joined, still no text UTF-8 can hold
+        ({"raw_reply": "B \ud83d", "model_returned": "\ude00 m"}, "raw_reply,model_returned"),
     ],
 )
 def test_a_row_is_repaired_exactly_when_its_text_needs_it(fields, repaired):
