@@ -1,14 +1,15 @@
-"""The store's per-trial write: text repaired only where UTF-8 cannot hold it, the statement built once."""
+"""The store's per-trial write: text repaired only where UTF-8 cannot hold it, the statement built once, groups committed together."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 from test_store import record, trial
 
-from eitest.store import Store
-from eitest.store.trial_writes import trial_row, upsert_sql
+from eitest.store import Store, StoreError
+from eitest.store.trial_writes import GroupCommit, trial_row, upsert_sql
 
 
 @pytest.mark.parametrize(
@@ -50,3 +51,39 @@ def test_the_statement_is_built_once_per_set_of_columns():
     assert sql.startswith(f"INSERT INTO trials ({','.join(columns)}) VALUES (" + ",".join("?" * len(columns)))
     assert "ON CONFLICT (run_id,model,instrument,item_id,repetition) DO UPDATE SET" in sql
     assert "run_id=excluded.run_id" not in sql and "raw_reply=excluded.raw_reply" in sql
+
+
+def test_a_group_is_seen_by_readers_only_once_committed(tmp_path: Path):
+    path = tmp_path / "g.db"
+    with Store(path) as s:
+        s.ensure_run(record())
+        writes = GroupCommit(s)
+        assert not writes.pending
+        writes.save(trial(item_id="a"))
+        writes.save(trial(item_id="b"))
+        reader = sqlite3.connect(path)
+        assert writes.pending and reader.execute("SELECT COUNT(*) FROM trials").fetchone()[0] == 0
+        writes.commit()
+        assert not writes.pending and reader.execute("SELECT COUNT(*) FROM trials").fetchone()[0] == 2
+        writes.commit()  # nothing pending: nothing to do
+        s.save_trial(trial(item_id="c"))  # the store's own save still commits at once
+        assert reader.execute("SELECT COUNT(*) FROM trials").fetchone()[0] == 3
+        reader.close()
+
+
+def test_a_commit_on_a_full_disk_is_a_clear_error_and_keeps_what_was_committed(tmp_path: Path):
+    path = tmp_path / "full.db"
+    with Store(path) as s:
+        s.ensure_run(record())
+        writes = GroupCommit(s)
+        writes.save(trial(item_id="kept"))
+        writes.commit()
+        pages = s.conn.execute("PRAGMA page_count").fetchone()[0]
+        s.conn.execute(f"PRAGMA max_page_count = {pages + 1}")
+        with pytest.raises(StoreError, match="is full .* every trial committed before this is kept"):
+            for i in range(50):
+                writes.save(trial(item_id=f"i{i}", raw_reply="x" * 3000))
+            writes.commit()
+        assert not writes.pending  # the failed group is not left open
+    with Store(path, create=False) as s:
+        assert [t.item_id for t in s.trial_records("r1")] == ["kept"]
