@@ -217,7 +217,8 @@ def run_study(
                 if on_note is not None:
                     on_note(note)
             plan.done = _finished(plan, store)
-            estimate_usage(plan)
+            if on_plan is not None or study.max_cost is not None:  # a tokenizer pass per item: only when read
+                estimate_usage(plan)
             _check_budget(plan)
             if on_plan is not None and on_plan(plan) is False:
                 planned, skipped = len(plan.trials), len(plan.trials) - len(plan.todo)
