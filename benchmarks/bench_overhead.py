@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import os
 import pstats
@@ -30,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +60,17 @@ class StubLitellm:
         return self.response
 
 
-def install_stub() -> StubLitellm:
+@contextlib.contextmanager
+def stub_transport() -> Iterator[StubLitellm]:
+    """The model door's litellm replaced by :class:`StubLitellm` while the block runs."""
     from eitest.client import calls
 
     real = calls.litellm_module()
-    stub = StubLitellm(real)
-    calls._litellm = stub
-    return stub
+    calls._litellm = StubLitellm(real)
+    try:
+        yield calls._litellm
+    finally:
+        calls._litellm = real
 
 
 def study_for(n_trials: int, concurrency: int):
@@ -100,9 +106,17 @@ def run_cpu(n_trials: int, concurrency: int, profile: cProfile.Profile | None = 
 
 
 def per_trial(n_trials: int, base: int, concurrency: int) -> float:
+    """CPU seconds a further trial costs: runs of ``n_trials`` and ``base`` trials, their difference per trial."""
     big, n_big = run_cpu(n_trials, concurrency)
     small, n_small = run_cpu(base, concurrency)
     return (big - small) / (n_big - n_small)
+
+
+def own_cpu_rounds(n_trials: int, base: int, concurrency: int, rounds: int) -> list[float]:
+    """:func:`per_trial` over ``rounds`` rounds (after one to warm imports and caches), in ms."""
+    with stub_transport():
+        run_cpu(base, concurrency)
+        return [1000 * per_trial(n_trials, base, concurrency) for _ in range(rounds)]
 
 
 def main() -> None:
@@ -114,11 +128,8 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true", help="print cProfile's top entries for one run")
     args = ap.parse_args()
 
-    install_stub()
     for conc in args.concurrency:
-        run_cpu(args.base, conc)  # warm: imports, caches, litellm's parameter maps
-        rounds = [per_trial(args.trials, args.base, conc) for _ in range(args.rounds)]
-        ms = [1000 * r for r in rounds]
+        ms = own_cpu_rounds(args.trials, args.base, conc, args.rounds)
         print(
             f"concurrency {conc:>3}: eitest's own CPU per trial {statistics.median(ms):.3f} ms "
             f"(median of {len(ms)}; min {min(ms):.3f}, max {max(ms):.3f}) (goal < 0.5 ms)",
@@ -126,7 +137,8 @@ def main() -> None:
         )
     if args.profile:
         prof = cProfile.Profile(time.process_time)
-        run_cpu(args.trials, args.concurrency[-1], prof)
+        with stub_transport():
+            run_cpu(args.trials, args.concurrency[-1], prof)
         pstats.Stats(prof).sort_stats("tottime").print_stats(30)
 
 
