@@ -29,6 +29,7 @@ from eitest.secrets import redact_url
 from eitest.store import RunRecord, Store, now
 from eitest.store.lock import run_lock
 from eitest.store.trial import Trial, storable_text
+from eitest.store.trial_writes import GroupCommit
 from eitest.version import __version__
 from eitest.vocabulary import BatchRetry, Status
 
@@ -93,12 +94,20 @@ class _Administration:
         self.refused: Refusal | None = None
         self.in_flight = 0
         self.workers: list[asyncio.Task[None]] = []
+        # Trials that finish in the same turn of the loop share one commit, made as the turn ends.
+        self.writes = GroupCommit(store)
+        self.write_error: Exception | None = None
 
     async def run(self) -> RunOutcome:
         n = min(self.plan.study.concurrency, max(1, self.queue.qsize()))
         self.workers = [asyncio.create_task(self._worker()) for _ in range(n)]
-        with signals_to(self._on_signal):
-            ended = await asyncio.gather(*self.workers, return_exceptions=True)
+        try:
+            with signals_to(self._on_signal):
+                ended = await asyncio.gather(*self.workers, return_exceptions=True)
+        finally:
+            self._commit()  # whatever ended the run, what finished is kept
+        if self.write_error is not None:
+            raise self.write_error
         for result in ended:
             if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
                 raise result
@@ -133,12 +142,28 @@ class _Administration:
                 self.refused = self.refused or refused
                 self._abandon()
                 return
-            self.store.save_trial(trial)  # committed at once: a killed run loses only the calls in flight
+            self._save(trial)
             outcome.called += 1
             outcome.failed += trial.status == Status.ERROR
             outcome.cost += trial.cost or 0.0
             if self.on_trial is not None:
                 self.on_trial(trial)
+
+    def _save(self, trial: Trial) -> None:
+        """Save ``trial``, committed as this turn of the loop ends: a killed run loses only the calls in flight."""
+        if self.write_error is not None:
+            raise self.write_error
+        if not self.writes.pending:
+            asyncio.get_running_loop().call_soon(self._commit)
+        self.writes.save(trial)
+
+    def _commit(self) -> None:
+        try:
+            self.writes.commit()
+        except Exception as exc:  # a full disk: the run stops with it, the trials not committed stay to do
+            if self.write_error is None:
+                self.write_error = exc
+            self._abandon()
 
     def _on_signal(self, sig: signal.Signals) -> None:
         if self.signal is not None:
@@ -206,7 +231,8 @@ def run_study(
                 plan.pending = len(pending)
                 if on_note is not None:
                     on_note(f"{len(pending)} trial(s) are in batches submitted before; polling them again")
-            estimate_usage(plan)
+            if on_plan is not None or study.max_cost is not None:  # a tokenizer pass per item: only when read
+                estimate_usage(plan)
             _check_budget(plan)
             if on_plan is not None and on_plan(plan) is False:
                 planned, skipped = len(plan.trials), len(plan.trials) - len(plan.todo)

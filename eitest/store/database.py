@@ -22,6 +22,7 @@ from eitest.store.migrations import MIGRATIONS
 from eitest.store.opening import StoreError, check_path, connect, memory_copy, quick_check, store_errors
 from eitest.store.snapshots import RunInstruments, UnresolvedInstrument, catalogue_match, snapshot_json
 from eitest.store.trial import Trial, storable_text
+from eitest.store.trial_writes import trial_row, upsert_sql
 from eitest.version import __version__
 
 if TYPE_CHECKING:
@@ -186,14 +187,8 @@ class Store:
         Text that UTF-8 cannot hold is written out first (:meth:`Trial.storable`), so any
         reply can be stored.
         """
-        row = record.storable().to_row()
-        names = ",".join(row)
-        updates = ",".join(f"{c}=excluded.{c}" for c in row if c not in trial.KEY_COLUMNS)
-        self.conn.execute(
-            f"INSERT INTO trials ({names}) VALUES ({','.join('?' * len(row))}) "
-            f"ON CONFLICT ({','.join(trial.KEY_COLUMNS)}) DO UPDATE SET {updates}",
-            list(row.values()),
-        )
+        row = trial_row(record)
+        self.conn.execute(upsert_sql(tuple(row)), tuple(row.values()))
 
     @store_errors
     def trial_records(self, run_id: str) -> list[Trial]:
