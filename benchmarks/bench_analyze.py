@@ -93,7 +93,7 @@ def build_store(path: Path, n_trials: int, n_models: int = 50, seed: int = 0) ->
                             "started_at": "2026-01-01T00:00:00+00:00", "finished_at": "2026-01-01T00:00:01+00:00",
                             "text_repaired": None,
                         }  # fmt: skip
-                        rows.append(tuple(values[c] for c in COLUMNS))
+                        rows.append(tuple(values.get(c) for c in COLUMNS))  # columns added since: NULL
             store.conn.executemany(sql, rows)
             written += len(rows)
         store.conn.execute("COMMIT")
