@@ -165,7 +165,32 @@ def position_bias(
 
 
 def _read_trials(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Options shown and chosen position per row (-1 when not answered); errors name the row."""
+    """Options shown and chosen position per row (-1 when not answered); errors name the row.
+
+    Each distinct pair of shown order and choice is read once: a store's rows share one
+    decoded list per distinct order (:func:`eitest.store.trial_columns.decoded`), so a
+    million trials hold a few hundred pairs. Anything unexpected is read row by row,
+    which names the row at fault.
+    """
+    orders = frame["shown_order"].to_numpy(dtype=object)
+    choices = frame["chosen_option"]
+    try:
+        order_code = pd.factorize(np.fromiter(map(id, orders), dtype=np.uint64, count=len(orders)))[0]
+        choice_code, choice_values = pd.factorize(choices)
+        pair_code = order_code.astype(np.int64) * (len(choice_values) + 1) + (choice_code + 1)
+        unique, first, inverse = np.unique(pair_code, return_index=True, return_inverse=True)
+        sizes = np.empty(unique.size, dtype=np.int64)
+        positions = np.empty(unique.size, dtype=np.int64)
+        for k, row in enumerate(first):
+            ids = _order_ids(orders[row], int(row), None)
+            sizes[k] = len(ids)
+            positions[k] = -1 if choice_code[row] < 0 else ids.index(choice_values[choice_code[row]])
+    except (ValueError, TypeError):
+        return _read_rows(frame)
+    return sizes[inverse], positions[inverse]
+
+
+def _read_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     n_options = np.empty(len(frame), dtype=np.int64)
     chosen = np.full(len(frame), -1, dtype=np.int64)
     for row, (item, order, choice) in enumerate(

@@ -239,3 +239,24 @@ def test_bad_input_is_named():
         position_bias(trials.assign(shown_order="abc"), "shuffled")
     with pytest.raises(ValueError, match="at least 2 distinct options"):
         position_bias(trials.assign(shown_order=[["a", "a"]] * len(trials), chosen_option="a"), "shuffled")
+
+
+def test_reading_each_distinct_order_once_gives_the_row_by_row_reading():
+    from eitest.stats.position import _read_rows, _read_trials
+
+    rng = np.random.default_rng(4)
+    orders = [["a", "b", "c"], ["c", "a", "b"], ["b", "c", "a", "d"]]
+    shared = [orders[i] for i in rng.integers(0, 3, 300)]
+    frame = pd.DataFrame(
+        {
+            "item_id": [f"i{i % 7}" for i in range(300)],
+            "shown_order": shared,
+            "chosen_option": [None if rng.random() < 0.1 else o[int(rng.integers(0, 3))] for o in shared],
+        }
+    )
+    fast, slow = _read_trials(frame), _read_rows(frame)
+    assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
+    assert (fast[1] == -1).sum() == frame["chosen_option"].isna().sum() > 0
+    frame.loc[17, "chosen_option"] = "z"
+    with pytest.raises(ValueError, match=r"row 17 \(item 'i3'\): chosen_option 'z'"):
+        _read_trials(frame)
