@@ -176,7 +176,8 @@ def _read_trials(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     choices = frame["chosen_option"]
     try:
         order_code = pd.factorize(np.fromiter(map(id, orders), dtype=np.uint64, count=len(orders)))[0]
-        choice_code, choice_values = pd.factorize(choices)
+        choice_code, uniques = pd.factorize(choices)
+        choice_values = np.asarray(uniques, dtype=object)
         pair_code = order_code.astype(np.int64) * (len(choice_values) + 1) + (choice_code + 1)
         unique, first, inverse = np.unique(pair_code, return_index=True, return_inverse=True)
         sizes = np.empty(unique.size, dtype=np.int64)
