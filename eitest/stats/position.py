@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from eitest.stats.uniform_stream import shuffled_positions
 from eitest.stats.validation import _finite, _require_columns, _whole
 from eitest.vocabulary import OptionOrder, choose
 
@@ -286,8 +287,13 @@ def _counts(positions: np.ndarray, k_max: int) -> np.ndarray:
 
 def _permuted_chi2(data: _Answered, expected: np.ndarray, n_perm: int, seed: int) -> Iterator[np.ndarray]:
     """Chi-square of ``n_perm`` re-drawn designs, in chunks of about ``_CELLS_PER_CHUNK`` trial draws."""
-    rng = np.random.default_rng(seed)
     k_max = expected.size
+    if not data.groups and (data.n_options == k_max).all():
+        shared = shuffled_positions(seed, n_perm, data.position.size, k_max)
+        if shared is not None:  # the same draws, made once for every test of this seed
+            yield _chi2(np.stack([np.count_nonzero(shared == j, axis=1) for j in range(k_max)], axis=1), expected)
+            return
+    rng = np.random.default_rng(seed)
     chunk = max(1, _CELLS_PER_CHUNK // max(1, data.position.size))
     done = 0
     while done < n_perm:
