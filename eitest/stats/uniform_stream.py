@@ -35,7 +35,7 @@ def shuffled_positions(seed: int, n_designs: int, n_trials: int, n_options: int)
         _cache.clear()  # one seed at a time: an analysis uses one
         _cache[seed] = (uniforms, by_options)
     if n_options not in by_options:
-        positions = (uniforms * n_options).astype(np.int8)
-        by_options[n_options] = None if (positions >= n_options).any() else positions
+        drawn = (uniforms * n_options).astype(np.int8)
+        by_options[n_options] = None if (drawn >= n_options).any() else drawn
     positions = by_options[n_options]
     return None if positions is None else positions[:cells].reshape(n_designs, n_trials)
