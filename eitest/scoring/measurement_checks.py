@@ -58,19 +58,27 @@ def position_bias_table(trials: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
     from eitest.stats import position_bias
 
     rows = []
-    wanted = trials[[*KEYS, "item_id", "repetition", "shown_order", "chosen_option", "option_order"]]
-    for (model, inst), g in wanted.groupby(KEYS, sort=True):
-        cols = g[["item_id", "repetition", "shown_order", "chosen_option"]]
-        pb = position_bias(cols, str(g["option_order"].iloc[0]), seed=seed)
+    # numpy object columns: taking each pair's rows of pyarrow string columns costs more than the test
+    cols = pd.DataFrame(
+        {name: trials[name].to_numpy(dtype=object) for name in ("item_id", "shown_order", "chosen_option")}
+        | {"repetition": trials["repetition"].to_numpy()}
+    )[["item_id", "repetition", "shown_order", "chosen_option"]]
+    orders = trials["option_order"].to_numpy(dtype=object)
+    by_pair = trials.groupby(KEYS, sort=True)
+    for (model, inst), at in zip(by_pair.size().index, _rows_by_code(by_pair.ngroup().to_numpy()), strict=True):
+        pb = position_bias(cols.iloc[at], str(orders[at[0]]), seed=seed)
         rows.append(
-            {
-                "model": model,
-                "instrument": inst,
-                "option_order": g["option_order"].iloc[0],
-                **{k: pb[k] for k in BIAS_COLUMNS[3:]},
-            }
+            {"model": model, "instrument": inst, "option_order": orders[at[0]], **{k: pb[k] for k in BIAS_COLUMNS[3:]}}
         )
     return pd.DataFrame(rows, columns=BIAS_COLUMNS)
+
+
+def _rows_by_code(codes: np.ndarray) -> list[np.ndarray]:
+    """The row positions of each code 0..G-1, in row order within each."""
+    if codes.size == 0:
+        return []
+    order = np.argsort(codes, kind="stable")
+    return np.split(order, np.cumsum(np.bincount(codes))[:-1])
 
 
 def position_bias_notes(bias: pd.DataFrame) -> list[str]:
