@@ -35,9 +35,10 @@ class AnalysisError(EitestError):
     pass
 
 
-# What an analysis reads of each trial: everything but the texts (prompt, reply, error), which are most of a
-# store's bytes and no statistic's input; a report reads the few replies it shows by trial id.
-TEXT_COLUMNS = ("prompt", "raw_reply", "error")
+# What an analysis reads of each trial: everything but the texts (prompt, reply, error, a reasoning model's
+# reasoning), which are most of a store's bytes and no statistic's input; a report reads the few replies it
+# shows by trial id.
+TEXT_COLUMNS = ("prompt", "raw_reply", "error", "reasoning")
 
 
 def analysis_columns() -> list[str]:

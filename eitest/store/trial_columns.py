@@ -78,11 +78,11 @@ def read_frame(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = (), c
         return pd.DataFrame.from_records([], columns=columns, coerce_float=True)
     if len(parts) == 1:
         return parts[0]
-    for name in columns:
-        target = _common_dtype([p[name] for p in parts])
+    for i in range(len(columns)):  # by position: a query may name a column twice
+        target = _common_dtype([p.iloc[:, i] for p in parts])
         if target is not None:
             for p in parts:
-                p[name] = _as(p[name], target)
+                p.isetitem(i, _as(p.iloc[:, i], target))
     return pd.concat(parts, ignore_index=True)
 
 

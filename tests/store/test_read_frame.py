@@ -42,6 +42,11 @@ def test_chunks_read_as_one_read_sql_query(conn: sqlite3.Connection, chunk: int)
     pd.testing.assert_frame_equal(got, want)
 
 
+def test_a_column_named_twice(conn: sqlite3.Connection):
+    sql = "SELECT id, s, id, s FROM t ORDER BY id"
+    pd.testing.assert_frame_equal(read_frame(conn, sql, chunk=4), pd.read_sql_query(sql, conn))
+
+
 def test_no_rows_and_parameters(conn: sqlite3.Connection):
     sql = "SELECT id, s FROM t WHERE id > ? ORDER BY id"
     pd.testing.assert_frame_equal(read_frame(conn, sql, (100,)), pd.read_sql_query(sql, conn, params=(100,)))
