@@ -154,5 +154,5 @@ def warning_notes(scores: pd.DataFrame, *, exclude_unanswered: bool = False) -> 
     return [
         f"{r.model} on {r.instrument}: {r.warning} (scores count these trials as {counted})"
         for r in scores.itertuples()
-        if r.warning
+        if isinstance(r.warning, str) and r.warning  # pandas keeps a missing warning as NaN, which is truthy
     ]

@@ -59,7 +59,10 @@ def in_order(said: list[str], pinned: list[str]) -> list[str]:
 def test_the_analysis_gives_the_pinned_numbers(case: str, folder: Path, expected: dict[str, Any]):
     got = analysis_json(folder, case)
     want = expected[case]
-    assert in_order(got.pop("notes"), want.pop("notes")) == []
+    notes = got.pop("notes")
+    assert in_order(notes, want.pop("notes")) == []
+    # the per-pair code said "m on t: nan (...)" for a score without a warning; the pinned notes leave those out
+    assert not [n for n in notes if ": nan (scores count" in n]
     for table, rows in want.items():
         same(got[table], rows, f"{case}.{table}")
 
