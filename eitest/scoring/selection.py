@@ -161,7 +161,9 @@ def check_instruments(trials: pd.DataFrame, instruments: RunInstrumentMap) -> li
             f"no instrument given for {', '.join(missing)}; pass the instruments each run used, "
             "e.g. {run_id: store.run_instruments(run_id)} from eitest.store.Store"
         )
-    for (run_id, inst_id), g in trials.groupby(["run_id", "instrument"], sort=True):
+    # each distinct run x instrument x item once: a million trials hold a few thousand
+    used = trials[["run_id", "instrument", "item_id"]].drop_duplicates()
+    for (run_id, inst_id), g in used.groupby(["run_id", "instrument"], sort=True):
         known = {it.id for it in instruments[run_id][inst_id].items}
         unknown = sorted(set(g["item_id"]) - known)
         if unknown:

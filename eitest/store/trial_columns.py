@@ -70,20 +70,26 @@ def read_frame(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = (), c
 
     cursor = conn.execute(sql, tuple(params))
     columns = [d[0] for d in cursor.description]
-    parts = []
+    pieces: list[list[pd.Series]] = [[] for _ in columns]  # per column, its chunks
     while rows := cursor.fetchmany(chunk):
-        parts.append(pd.DataFrame.from_records(rows, columns=columns, coerce_float=True))
+        frame = pd.DataFrame.from_records(rows, columns=columns, coerce_float=True)
         del rows
-    if not parts:
+        for i, column in enumerate(pieces):
+            column.append(frame.iloc[:, i])
+        del frame
+    if not pieces or not pieces[0]:
         return pd.DataFrame.from_records([], columns=columns, coerce_float=True)
-    if len(parts) == 1:
-        return parts[0]
+    joined = {}
     for i in range(len(columns)):  # by position: a query may name a column twice
-        target = _common_dtype([p.iloc[:, i] for p in parts])
+        column, pieces[i] = pieces[i], []  # each column's chunks freed once joined: memory peaks at one column
+        target = _common_dtype(column) if len(column) > 1 else None
         if target is not None:
-            for p in parts:
-                p.isetitem(i, _as(p.iloc[:, i], target))
-    return pd.concat(parts, ignore_index=True)
+            column = [_as(c, target) for c in column]
+        joined[i] = pd.concat(column, ignore_index=True) if len(column) > 1 else column[0].reset_index(drop=True)
+        del column
+    out = pd.DataFrame(joined, copy=False)
+    out.columns = pd.Index(columns)
+    return out
 
 
 def _common_dtype(pieces: list[pd.Series]) -> Any:
