@@ -129,4 +129,5 @@ def _fleiss(used: pd.DataFrame, n_reps: pd.Series) -> dict[int, float]:
     g_of = by_category.index.get_level_values("g").to_numpy()
     p_cat = by_category.to_numpy() / (n_items.reindex(g_of).to_numpy() * raters[g_of])
     p_exp = pd.Series(p_cat**2).groupby(g_of).sum()
-    return {int(g): float((p_mean[g] - p_exp[g]) / (1 - p_exp[g])) for g in p_mean.index}
+    # one category only: chance agreement is 1 and kappa undefined (the caller says so)
+    return {int(g): float((p_mean[g] - p_exp[g]) / (1 - p_exp[g])) if p_exp[g] < 1 else math.nan for g in p_mean.index}
