@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-MAX_CELLS = 16_000_000  # uniforms kept (128 MB): 2,000 designs x 8,000 answered trials; larger tests draw their own
-_cache: dict[int, tuple[np.ndarray, dict[int, np.ndarray | None]]] = {}
+MAX_CELLS = (
+    16_000_000  # positions kept per option count (16 MB): 2,000 designs x 8,000 trials; larger tests draw their own
+)
+_BLOCK = 1_000_000  # uniforms drawn at a time: the stream is the same drawn in consecutive blocks
+_cache: dict[tuple[int, int], np.ndarray] = {}  # (seed, options) -> positions, int8
 
 
 def shuffled_positions(seed: int, n_designs: int, n_trials: int, n_options: int) -> np.ndarray | None:
@@ -28,14 +31,21 @@ def shuffled_positions(seed: int, n_designs: int, n_trials: int, n_options: int)
     cells = n_designs * n_trials
     if cells > MAX_CELLS or not 1 < n_options < 128:
         return None
-    uniforms, by_options = _cache.get(seed, (np.zeros(0), {}))
-    if uniforms.size < cells:
-        uniforms = np.random.default_rng(seed).random(min(MAX_CELLS, max(cells, 2 * uniforms.size)))
-        by_options = {}
-        _cache.clear()  # one seed at a time: an analysis uses one
-        _cache[seed] = (uniforms, by_options)
-    if n_options not in by_options:
-        drawn = (uniforms * n_options).astype(np.int8)
-        by_options[n_options] = None if (drawn >= n_options).any() else drawn
-    positions = by_options[n_options]
-    return None if positions is None else positions[:cells].reshape(n_designs, n_trials)
+    kept = _cache.get((seed, n_options))
+    if kept is None or kept.size < cells:
+        kept = _positions(seed, n_options, min(MAX_CELLS, max(cells, 2 * (0 if kept is None else kept.size))))
+        if kept is None:
+            return None
+        for key in [k for k in _cache if k[0] != seed]:  # one seed at a time: an analysis uses one
+            del _cache[key]
+        _cache[(seed, n_options)] = kept
+    return kept[:cells].reshape(n_designs, n_trials)
+
+
+def _positions(seed: int, n_options: int, size: int) -> np.ndarray | None:
+    rng = np.random.default_rng(seed)
+    out = np.empty(size, dtype=np.int8)
+    for start in range(0, size, _BLOCK):
+        block = rng.random(min(_BLOCK, size - start))
+        out[start : start + block.size] = (block * n_options).astype(np.int8)  # the int64 truncation, for 0..k
+    return None if (out >= n_options).any() else out

@@ -272,6 +272,15 @@ def test_the_shared_draws_are_those_each_test_would_make():
     assert uniform_stream.shuffled_positions(9, 10, uniform_stream.MAX_CELLS, 4) is None
 
 
+def test_the_shared_draws_are_the_same_drawn_in_blocks(monkeypatch: pytest.MonkeyPatch):
+    from eitest.stats import uniform_stream
+
+    monkeypatch.setattr(uniform_stream, "_BLOCK", 7)
+    monkeypatch.setattr(uniform_stream, "_cache", {})
+    want = (np.random.default_rng(5).random((30, 13)) * 5).astype(np.int64)
+    assert np.array_equal(uniform_stream.shuffled_positions(5, 30, 13, 5), want)
+
+
 def test_position_bias_with_shared_draws_equals_drawing_afresh(monkeypatch: pytest.MonkeyPatch):
     from eitest.stats import uniform_stream
 
