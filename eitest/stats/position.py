@@ -291,7 +291,11 @@ def _permuted_chi2(data: _Answered, expected: np.ndarray, n_perm: int, seed: int
     if not data.groups and (data.n_options == k_max).all():
         shared = shuffled_positions(seed, n_perm, data.position.size, k_max)
         if shared is not None:  # the same draws, made once for every test of this seed
-            yield _chi2(np.stack([np.count_nonzero(shared == j, axis=1) for j in range(k_max)], axis=1), expected)
+            counts = np.empty((n_perm, k_max), dtype=np.int64)
+            for j in range(k_max - 1):
+                counts[:, j] = np.count_nonzero(shared == j, axis=1)
+            counts[:, -1] = data.position.size - counts[:, :-1].sum(axis=1)  # every draw is below k_max
+            yield _chi2(counts, expected)
             return
     rng = np.random.default_rng(seed)
     chunk = max(1, _CELLS_PER_CHUNK // max(1, data.position.size))
