@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from eitest.scoring.score_table import rep_scores
+from eitest.scoring.grouped import Grouped, grouped
 from eitest.scoring.selection import RunInstrumentMap
 from eitest.vocabulary import Correction
 
@@ -109,6 +109,7 @@ def against_norms(
     *,
     correction: str = "holm",
     exclude_unanswered: bool = False,
+    by_pair: Grouped | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Add the norm and the single-case statistics to ``scores``; also the long ``norm_comparison`` table.
 
@@ -122,6 +123,8 @@ def against_norms(
     ``p_adj`` (``correction`` across the rows with a p). A figure the norm lacks
     leaves the statistics that need it NaN. Returns the scores, the comparison
     table (:data:`COMPARISON_COLUMNS`) and notes on the norms that were skipped.
+    ``by_pair`` is the trials already grouped (:func:`eitest.scoring.grouped.grouped`,
+    with the same ``exclude_unanswered``).
     """
     from eitest.stats import adjust_pvalues
 
@@ -132,6 +135,8 @@ def against_norms(
         out[col] = np.nan
     comparison: list[dict[str, Any]] = []
     notes: list[str] = []
+    by_pair = by_pair or grouped(trials, instruments, exclude_unanswered=exclude_unanswered)
+    code = {(m, i): n for n, (m, i) in enumerate(zip(by_pair.pairs["model"], by_pair.pairs["instrument"], strict=True))}
     for idx, row in out.iterrows():
         norm = norms.get(row["instrument"])
         if norm is None:
@@ -141,8 +146,7 @@ def against_norms(
         if why:
             notes.append(f"{row['model']} on {row['instrument']}: {why}")
             continue
-        g = trials[(trials["model"] == row["model"]) & (trials["instrument"] == row["instrument"])]
-        per_rep = rep_scores(g, inst, norm.score_scale, exclude_unanswered=exclude_unanswered).dropna()
+        per_rep = by_pair.rep_scores(code[(row["model"], row["instrument"])], norm.score_scale).dropna()
         values = _compare(norm, per_rep, row, comparison)
         for col, value in values.items():
             out.at[idx, col] = value

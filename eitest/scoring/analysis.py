@@ -114,6 +114,7 @@ from eitest.scoring import irt_ability as irt_step
 from eitest.scoring import measurement_checks as checks
 from eitest.scoring import score_table as scores_step
 from eitest.scoring import summary as summary_step
+from eitest.scoring.grouped import grouped
 from eitest.scoring.selection import (
     AnalysisError,
     OnlyProbes,
@@ -309,8 +310,15 @@ def analyze_trials(
     notes = [*notes, *check_instruments(trials, instruments)]
     completeness = completeness_step.completeness_table(trials, runs, instruments)
     notes += completeness_step.completeness_notes(completeness, exclude_unanswered=options.exclude_unanswered)
+    # the trials grouped once by model x instrument, for the scores, the norms and the items
+    by_pair = grouped(trials, instruments, exclude_unanswered=options.exclude_unanswered)
     scores = scores_step.score_table(
-        trials, instruments, exclude_unanswered=options.exclude_unanswered, n_boot=options.n_boot, seed=options.seed
+        trials,
+        instruments,
+        exclude_unanswered=options.exclude_unanswered,
+        n_boot=options.n_boot,
+        seed=options.seed,
+        by_pair=by_pair,
     )
     norms = norms_step.find_norms(scores["instrument"], options.norm_files)
     scores, comparison, skipped = norms_step.against_norms(
@@ -320,6 +328,7 @@ def analyze_trials(
         norms,
         correction=options.correction,
         exclude_unanswered=options.exclude_unanswered,
+        by_pair=by_pair,
     )
     notes += norms_step.unmatched_norm_notes(scores["instrument"], options.norm_files)
     notes += skipped + norms_step.norm_notes(scores, norms, correction=options.correction)
@@ -327,7 +336,7 @@ def analyze_trials(
     notes += scores_step.warning_notes(scores, exclude_unanswered=options.exclude_unanswered)
     summary = summary_step.summary_table(scores)
     notes += summary_step.summary_notes(scores)
-    items = checks.item_table(trials, instruments, exclude_unanswered=options.exclude_unanswered)
+    items = checks.item_table(trials, instruments, exclude_unanswered=options.exclude_unanswered, by_pair=by_pair)
     position_bias = checks.position_bias_table(trials, seed=options.seed)
     distributions = distributions_step.distribution_items(trials, instruments)
     distribution_summary = distributions_step.distribution_summary(

@@ -17,8 +17,10 @@ planned trials are models x instruments x items x repetitions.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from eitest.vocabulary import Status
@@ -47,19 +49,27 @@ def completeness_table(trials: pd.DataFrame, runs: pd.DataFrame | None, instrume
     instruments in the repetitions that have a trial.
     """
     configs = _configs(runs)
-    analysed = set(zip(trials["model"], trials["instrument"], strict=True))
+    # numpy arrays, not pandas columns: taking a pair's rows of a pyarrow string column is slow
+    items = trials["item_id"].to_numpy(dtype=object)
+    repetition = trials["repetition"].to_numpy()
+    failed = (trials["status"] == Status.ERROR).to_numpy()
+    analysed = set(trials.groupby(["model", "instrument"], sort=False).size().index)
     rows = []
-    for run_id, mine in trials.groupby("run_id", sort=False):
+    keys = trials[["run_id", "model", "instrument"]]
+    for run_id, of_run in keys.groupby("run_id", sort=False).indices.items():
+        mine = keys.iloc[of_run]
         config = configs.get(str(run_id))
         pairs = planned_pairs(config) if config else []
-        present = list(dict.fromkeys(zip(mine["model"], mine["instrument"], strict=True)))
+        groups = mine.groupby(["model", "instrument"], sort=False).indices
+        present = list(groups)  # in order of first appearance
         pairs = [*pairs, *(p for p in present if p not in pairs)]
         for model, inst_id in pairs:
-            if (model, inst_id) not in present and (model, inst_id) in analysed:
+            if (model, inst_id) not in groups and (model, inst_id) in analysed:
                 continue  # analysed from another run; selection notes which
             inst = instruments.get(str(run_id), {}).get(inst_id)
-            g = mine[(mine["model"] == model) & (mine["instrument"] == inst_id)]
-            reps = int(config["reps"]) if config and "reps" in config else int(g["repetition"].max()) + 1
+            at = of_run[groups.get((model, inst_id), np.zeros(0, dtype=np.intp))]
+            g = _PairTrials(items[at], repetition[at], failed[at])
+            reps = int(config["reps"]) if config and "reps" in config else int(g.repetition.max()) + 1
             rows.append(_row(str(run_id), model, inst_id, inst, reps, g))
     return pd.DataFrame(rows, columns=COMPLETENESS_COLUMNS)
 
@@ -70,14 +80,25 @@ def _configs(runs: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
     return {str(r): c for r, c in zip(runs["id"], runs["config"], strict=True) if isinstance(c, dict)}
 
 
-def _row(run_id: str, model: str, inst_id: str, inst: Any, reps: int, g: pd.DataFrame) -> dict[str, Any]:
-    item_ids = [it.id for it in inst.items] if inst is not None else list(dict.fromkeys(g["item_id"]))
-    have: dict[str, set[int]] = {}
-    for item_id, rep in zip(g["item_id"], g["repetition"], strict=True):
-        have.setdefault(str(item_id), set()).add(int(rep))
-    lacking = {i: [r for r in range(reps) if r not in have.get(i, set())] for i in item_ids}
-    lacking = {i: r for i, r in lacking.items() if r}
-    failed = int((g["status"] == Status.ERROR).sum())
+@dataclass(frozen=True)
+class _PairTrials:
+    """One model x instrument's trials: item id, repetition and whether the call failed, per trial."""
+
+    items: np.ndarray
+    repetition: np.ndarray
+    failed: np.ndarray
+
+
+def _row(run_id: str, model: str, inst_id: str, inst: Any, reps: int, g: _PairTrials) -> dict[str, Any]:
+    item_ids = [it.id for it in inst.items] if inst is not None else list(pd.unique(g.items))
+    # have[i, r]: item i has a trial in repetition r (trials of other items or repetitions are not planned)
+    code = pd.Index(item_ids).get_indexer(g.items)
+    rep = g.repetition
+    known = (code >= 0) & (rep >= 0) & (rep < reps)
+    have = np.zeros((len(item_ids), reps), dtype=bool)
+    have[code[known], rep[known].astype(np.int64)] = True
+    lacking = {item_ids[i]: np.flatnonzero(~have[i]).tolist() for i in np.flatnonzero(~have.all(axis=1))}
+    failed = int(g.failed.sum())
     planned = len(item_ids) * reps
     return {
         "run_id": run_id,
@@ -86,10 +107,10 @@ def _row(run_id: str, model: str, inst_id: str, inst: Any, reps: int, g: pd.Data
         "n_items": len(item_ids),
         "n_reps": reps,
         "planned": planned,
-        "stored": len(g),
-        "finished": len(g) - failed,
+        "stored": len(rep),
+        "finished": len(rep) - failed,
         "failed": failed,
-        "not_run": max(planned - len(g), 0),
+        "not_run": max(planned - len(rep), 0),
         "lacking": lacking,
         "complete": not lacking and failed == 0,
     }

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from eitest.scoring.scores import KEYS, item_scores
+from eitest.scoring.grouped import Grouped, grouped
+from eitest.scoring.scores import KEYS
 from eitest.scoring.selection import RunInstrumentMap
 
 AGREEMENT_COLUMNS = [
@@ -26,16 +27,23 @@ CORRELATION_COLUMNS = ["model", "instrument", "rho", "p", "n", "reason"]
 
 
 def agreement_table(trials: pd.DataFrame) -> pd.DataFrame:
-    """One row per model x instrument: the model's agreement with itself across repetitions."""
-    from eitest.stats import agreement
+    """One row per model x instrument: the model's agreement with itself across repetitions.
 
-    rows = []
-    for (model, inst), g in trials.groupby(KEYS, sort=True):
-        choices = g[["item_id", "repetition", "status"]].assign(
-            choice=g["chosen_option"].where(g["chosen_option"].notna(), None)
-        )
-        ag = agreement(choices)
-        rows.append({"model": model, "instrument": inst, **{k: ag[k] for k in AGREEMENT_COLUMNS[2:]}})
+    :func:`eitest.stats.agreement` of each model x instrument, all computed in one grouped pass.
+    """
+    from eitest.stats.agreement_groups import agreement_by_group
+
+    by_pair = trials.groupby(KEYS, sort=True)
+    keys = by_pair.size().index
+    choices = pd.DataFrame(
+        {"item_id": trials["item_id"], "repetition": trials["repetition"], "status": trials["status"],
+         "choice": trials["chosen_option"]}
+    )  # fmt: skip
+    results = agreement_by_group(choices, by_pair.ngroup().to_numpy()) if len(trials) else []
+    rows = [
+        {"model": model, "instrument": inst, **{k: ag[k] for k in AGREEMENT_COLUMNS[2:]}}
+        for (model, inst), ag in zip(keys, results, strict=True)
+    ]
     return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
 
 
@@ -50,18 +58,27 @@ def position_bias_table(trials: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
     from eitest.stats import position_bias
 
     rows = []
-    for (model, inst), g in trials.groupby(KEYS, sort=True):
-        cols = g[["item_id", "repetition", "shown_order", "chosen_option"]]
-        pb = position_bias(cols, str(g["option_order"].iloc[0]), seed=seed)
+    # numpy object columns: taking each pair's rows of pyarrow string columns costs more than the test
+    cols = pd.DataFrame(
+        {name: trials[name].to_numpy(dtype=object) for name in ("item_id", "shown_order", "chosen_option")}
+        | {"repetition": trials["repetition"].to_numpy()}
+    )[["item_id", "repetition", "shown_order", "chosen_option"]]
+    orders = trials["option_order"].to_numpy(dtype=object)
+    by_pair = trials.groupby(KEYS, sort=True)
+    for (model, inst), at in zip(by_pair.size().index, _rows_by_code(by_pair.ngroup().to_numpy()), strict=True):
+        pb = position_bias(cols.iloc[at], str(orders[at[0]]), seed=seed)
         rows.append(
-            {
-                "model": model,
-                "instrument": inst,
-                "option_order": g["option_order"].iloc[0],
-                **{k: pb[k] for k in BIAS_COLUMNS[3:]},
-            }
+            {"model": model, "instrument": inst, "option_order": orders[at[0]], **{k: pb[k] for k in BIAS_COLUMNS[3:]}}
         )
     return pd.DataFrame(rows, columns=BIAS_COLUMNS)
+
+
+def _rows_by_code(codes: np.ndarray) -> list[np.ndarray]:
+    """The row positions of each code 0..G-1, in row order within each."""
+    if codes.size == 0:
+        return []
+    order = np.argsort(codes, kind="stable")
+    return np.split(order, np.cumsum(np.bincount(codes))[:-1])
 
 
 def position_bias_notes(bias: pd.DataFrame) -> list[str]:
@@ -83,16 +100,35 @@ def position_bias_notes(bias: pd.DataFrame) -> list[str]:
 
 
 def item_table(
-    trials: pd.DataFrame, instruments: RunInstrumentMap, *, exclude_unanswered: bool = False
+    trials: pd.DataFrame,
+    instruments: RunInstrumentMap,
+    *,
+    exclude_unanswered: bool = False,
+    by_pair: Grouped | None = None,
 ) -> pd.DataFrame:
-    """One row per model x instrument x item: ``accuracy``, ``n_reps`` and the item's ``human_p`` (NaN if none)."""
-    items = item_scores(trials, exclude_unanswered=exclude_unanswered)
-    run_of = trials.groupby(KEYS)["run_id"].first().to_dict()
+    """One row per model x instrument x item: ``accuracy``, ``n_reps`` and the item's ``human_p`` (NaN if none).
+
+    ``accuracy`` and ``n_reps`` are :func:`eitest.scoring.item_scores`'; ``by_pair`` is the
+    trials already grouped (:func:`eitest.scoring.grouped.grouped`).
+    """
+    by_pair = by_pair or grouped(trials, instruments, exclude_unanswered=exclude_unanswered)
+    items = by_pair.items
+    pair = items.index.get_level_values("pair").to_numpy()
+    item_ids = items.index.get_level_values("item_id").to_numpy()
     human_p = []
-    for model, inst_id, item_id in zip(items["model"], items["instrument"], items["item_id"], strict=True):
-        p = instruments[run_of[(model, inst_id)]][inst_id].item(item_id).human_p
-        human_p.append(np.nan if p is None else p)
-    return items.assign(human_p=np.array(human_p, dtype=float))
+    for p, item_id in zip(pair, item_ids, strict=True):
+        h = by_pair.instruments[p].item(item_id).human_p
+        human_p.append(np.nan if h is None else h)
+    return pd.DataFrame(
+        {
+            "model": by_pair.pairs["model"].to_numpy()[pair],
+            "instrument": by_pair.pairs["instrument"].to_numpy()[pair],
+            "item_id": item_ids,
+            "accuracy": items["acc"].to_numpy(),
+            "n_reps": items["n_reps"].to_numpy(),
+            "human_p": np.array(human_p, dtype=float),
+        }
+    )
 
 
 def item_correlation_table(items: pd.DataFrame) -> pd.DataFrame:

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from eitest.scoring.scores import KEYS, instrument_scores, repetition_scores, trial_credit
+from eitest.scoring.grouped import Grouped, grouped
+from eitest.scoring.scores import repetition_scores, trial_credit
 from eitest.scoring.selection import RunInstrumentMap
 
 if TYPE_CHECKING:
@@ -46,21 +47,22 @@ def score_table(
     exclude_unanswered: bool = False,
     n_boot: int = 2000,
     seed: int = 0,
+    by_pair: Grouped | None = None,
 ) -> pd.DataFrame:
     """The scores of each model on each instrument, one run per model x instrument.
 
     Columns: ``model, instrument, run_id, option_order, scoring, score, score_scale,
     accuracy, weighted_score, max_credit, sd_reps``, the intervals
     (:data:`INTERVAL_COLUMNS`), and the counts and rates of
-    :func:`eitest.scoring.instrument_scores`.
+    :func:`eitest.scoring.instrument_scores`. ``by_pair`` is the trials already grouped
+    (:func:`eitest.scoring.grouped.grouped`, with the same ``exclude_unanswered``).
     """
+    by_pair = by_pair or grouped(trials, instruments, exclude_unanswered=exclude_unanswered)
     rows = []
-    for (_model, inst_id), g in trials.groupby(KEYS, sort=True):
-        run_id = str(g["run_id"].iloc[0])
-        inst = instruments[run_id][inst_id]
-        base = instrument_scores(g, exclude_unanswered=exclude_unanswered).iloc[0].to_dict()
-        reported = _reported(g, inst, exclude_unanswered=exclude_unanswered, n_boot=n_boot, seed=seed)
-        rows.append({"run_id": run_id, "option_order": g["option_order"].iloc[0], **base, **reported})
+    for pair, base in enumerate(by_pair.pairs.to_dict("records")):
+        reported = _reported(by_pair, pair, n_boot=n_boot, seed=seed)
+        run_id, option_order = base.pop("run_id"), base.pop("option_order")
+        rows.append({"run_id": run_id, "option_order": option_order, **base, **reported})
     return pd.DataFrame(rows)
 
 
@@ -92,21 +94,21 @@ def _top(inst: Instrument, item_id: str) -> float:
     return item.credit(item.best_option)
 
 
-def _reported(g: pd.DataFrame, inst: Instrument, *, exclude_unanswered: bool, n_boot: int, seed: int) -> dict[str, Any]:
+def _reported(by_pair: Grouped, pair: int, *, n_boot: int, seed: int) -> dict[str, Any]:
     """``scoring, score, score_scale, weighted_score, max_credit, sd_reps`` and the two intervals."""
     from eitest.stats.intervals import item_interval, rep_interval, wilson_over_items
 
+    inst = by_pair.instruments[pair]
     weighted = inst.scoring == "weighted"
-    per_rep = rep_scores(g, inst, "proportion_of_max", exclude_unanswered=exclude_unanswered)
-    kind = "weighted" if weighted else "accuracy"
-    credit = trial_credit(g, kind=kind, exclude_unanswered=exclude_unanswered).dropna(subset=["credit"])
-    per_item = credit.groupby("item_id")["credit"].mean()
-    top = max_credit(inst, per_item.index) if weighted else 1.0
+    per_rep = by_pair.rep_scores(pair, "proportion_of_max")
+    per_item = by_pair.item_credit(pair, "weighted" if weighted else "accuracy")
+    top = float(np.mean(per_item["top"].to_numpy())) if weighted else 1.0
     out: dict[str, Any] = {
         "scoring": inst.scoring,
         "score": float(per_rep.mean()),
         "score_scale": SCALES[inst.scoring],
-        "weighted_score": _mean_credit(g, exclude_unanswered) if weighted else math.nan,
+        # the mean expert credit of the chosen options, mean over repetitions
+        "weighted_score": float(by_pair.reps.loc[pair, "weighted"].mean()) if weighted else math.nan,
         "max_credit": top if weighted else math.nan,
         **dict.fromkeys(INTERVAL_COLUMNS, math.nan),
     }
@@ -118,8 +120,9 @@ def _reported(g: pd.DataFrame, inst: Instrument, *, exclude_unanswered: bool, n_
     # A t interval from a few repetitions can pass the ends of a proportion; the scale stops at 0 and 1.
     low, high = (min(max(x, 0.0), 1.0) if x == x else x for x in (rep["ci_low"], rep["ci_high"]))
     out.update(sd_reps=rep["sd_reps"], rep_ci_low=low, rep_ci_high=high, rep_ci_reason=rep["reason"])
-    maxima = [_top(inst, i) for i in per_item.index] if weighted else None
-    item = item_interval(per_item.to_numpy(), n_boot=n_boot, seed=seed, binary=not weighted, maxima=maxima)
+    credit = per_item["credit"].to_numpy()
+    maxima = list(per_item["top"]) if weighted else None
+    item = item_interval(credit, n_boot=n_boot, seed=seed, binary=not weighted, maxima=maxima)
     out.update(
         item_ci_low=item["ci_low"],
         item_ci_high=item["ci_high"],
@@ -127,15 +130,9 @@ def _reported(g: pd.DataFrame, inst: Instrument, *, exclude_unanswered: bool, n_
         item_ci_reason=item["reason"],
     )
     if not weighted:
-        w = wilson_over_items(per_item.to_numpy())
+        w = wilson_over_items(credit)
         out.update(wilson_ci_low=w["ci_low"], wilson_ci_high=w["ci_high"])
     return out
-
-
-def _mean_credit(trials: pd.DataFrame, exclude_unanswered: bool) -> float:
-    """The mean expert credit of the chosen options, mean over repetitions."""
-    reps = repetition_scores(trials, kind="weighted", exclude_unanswered=exclude_unanswered)
-    return float(reps["accuracy"].mean())
 
 
 def with_warnings(scores: pd.DataFrame) -> pd.DataFrame:
@@ -157,5 +154,5 @@ def warning_notes(scores: pd.DataFrame, *, exclude_unanswered: bool = False) -> 
     return [
         f"{r.model} on {r.instrument}: {r.warning} (scores count these trials as {counted})"
         for r in scores.itertuples()
-        if r.warning
+        if isinstance(r.warning, str) and r.warning  # pandas keeps a missing warning as NaN, which is truthy
     ]

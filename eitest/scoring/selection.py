@@ -39,9 +39,10 @@ class OnlyProbes(AnalysisError):
     """What was asked for holds probe runs only: nothing to score (the probes' findings are read apart)."""
 
 
-# What an analysis reads of each trial: everything but the texts (prompt, reply, error), which are most of a
-# store's bytes and no statistic's input; a report reads the few replies it shows by trial id.
-TEXT_COLUMNS = ("prompt", "raw_reply", "error")
+# What an analysis reads of each trial: everything but the texts (prompt, reply, error, a reasoning model's
+# reasoning, the logprobs protocol's raw token alternatives), which are most of a store's bytes and no
+# statistic's input; a report reads the few replies it shows by trial id.
+TEXT_COLUMNS = ("prompt", "raw_reply", "error", "reasoning", "token_logprobs")
 
 
 def analysis_columns() -> list[str]:
@@ -70,15 +71,19 @@ def select_trials(trials: pd.DataFrame, run: str | None = None) -> tuple[pd.Data
         if chosen["run_id"].nunique() > 1:
             raise AnalysisError(f"{run!r} matches more than one run; give more of the id")
         return chosen, notes
-    last = trials.groupby(["model", "instrument"])["finished_at"].transform("max")
+    by_pair = trials.groupby(["model", "instrument"])
+    last = by_pair["finished_at"].transform("max")
     latest_run = trials.loc[trials["finished_at"] == last].groupby(["model", "instrument"])["run_id"].first()
-    keep = trials.set_index(["model", "instrument"]).index.map(latest_run.to_dict()) == trials["run_id"]
+    # each trial's pair's latest run, through the pairs' codes: no copy of the frame, no tuple per trial
+    latest = latest_run.reindex(by_pair.size().index).to_numpy(dtype=object)[by_pair.ngroup().to_numpy()]
+    keep = pd.Series(trials["run_id"].to_numpy(dtype=object) == latest, index=trials.index)
     dropped = trials.loc[~keep, ["model", "instrument", "run_id"]].drop_duplicates()
     for row in dropped.itertuples():
         notes.append(
             f"{row.model} on {row.instrument}: older run {row.run_id} left out (the latest run is analysed; use --run to pick one)"
         )
-    return trials.loc[keep], notes
+    # all kept (the usual case): the frame itself, not a copy of a million rows
+    return (trials if keep.all() else trials.loc[keep]), notes
 
 
 def read_store(path: str | Path, run: str | None = None) -> StoreInput:
@@ -96,11 +101,13 @@ def read_store(path: str | Path, run: str | None = None) -> StoreInput:
         if all_trials.empty or (run is not None and empty and not all_trials["run_id"].str.startswith(run).any()):
             raise AnalysisError(_nothing_yet(path, empty))
         trials, notes = select_trials(all_trials, run)
+        del all_trials  # a million trials: one frame at a time
         used = store.instruments_of_runs(trials["run_id"].unique(), picked=run is not None)
     notes += unstarted_notes(empty)
     for run_id, why in used.left_out.items():
         notes.append(f"run {run_id} left out: {why}")
-    trials = trials[trials["run_id"].isin(list(used.by_run))]
+    known = trials["run_id"].isin(list(used.by_run))
+    trials = trials if known.all() else trials[known]
     notes += catalogue_notes(used.by_run)
     return StoreInput(trials, runs, used.by_run, notes)
 
@@ -184,7 +191,9 @@ def check_instruments(trials: pd.DataFrame, instruments: RunInstrumentMap) -> li
             f"no instrument given for {', '.join(missing)}; pass the instruments each run used, "
             "e.g. {run_id: store.run_instruments(run_id)} from eitest.store.Store"
         )
-    for (run_id, inst_id), g in trials.groupby(["run_id", "instrument"], sort=True):
+    # each distinct run x instrument x item once: a million trials hold a few thousand
+    used = trials[["run_id", "instrument", "item_id"]].drop_duplicates()
+    for (run_id, inst_id), g in used.groupby(["run_id", "instrument"], sort=True):
         known = {it.id for it in instruments[run_id][inst_id].items}
         unknown = sorted(set(g["item_id"]) - known)
         if unknown:

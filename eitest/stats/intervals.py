@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -322,11 +323,22 @@ def item_interval(
         what = "its maximum" if maxima is not None and scores[0] == tops[0] else f"{scores[0] / tops[0]:g}"
         result["reason"] = f"every item scored {what}, so resampling items gives no spread; no interval is given"
         return result
-    rng = np.random.default_rng(seed)
-    weights = rng.multinomial(n, np.full(n, 1 / n), size=n_boot)
+    weights = _bootstrap_weights(n, n_boot, seed)
     lo, hi = np.quantile((weights @ scores) / (weights @ tops), [(1 - ci) / 2, (1 + ci) / 2])
     result.update(ci_low=float(lo), ci_high=float(hi), method="cluster bootstrap over items")
     return result
+
+
+@functools.lru_cache(maxsize=16)
+def _bootstrap_weights(n: int, n_boot: int, seed: int) -> np.ndarray:
+    """How often each of n items is drawn in each of ``n_boot`` resamples; the same for every test of n items.
+
+    Kept (read-only), so that the tests of an analysis with the same number of items
+    and seed draw them once: 50 models x 5 tests are 250 bootstraps of a few sizes.
+    """
+    weights = np.random.default_rng(seed).multinomial(n, np.full(n, 1 / n), size=n_boot)
+    weights.flags.writeable = False
+    return weights
 
 
 def wilson_over_items(item_scores: Any, ci: float = 0.95) -> dict[str, Any]:

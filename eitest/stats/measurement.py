@@ -15,13 +15,12 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
+from eitest.stats.agreement_groups import NO_ANSWER, agreement_reason
 from eitest.stats.position import position_bias
 from eitest.stats.validation import _require_columns
 from eitest.vocabulary import Status
 
 __all__ = ["NO_ANSWER", "agreement", "item_correlation", "position_bias"]
-
-NO_ANSWER = "<none>"
 
 
 def agreement(choices: pd.DataFrame) -> dict[str, Any]:
@@ -105,24 +104,12 @@ def agreement(choices: pd.DataFrame) -> dict[str, Any]:
         "n_failed": int(failed.sum()),
         "reason": None,
     }
-    reasons = []
-    if left_out:
-        reasons.append(
-            f"{left_out} of {wide.shape[0]} items left out (a failed call or no row in some repetition); "
-            f"agreement is over the {result['n_items']} items answered in all {n_reps} repetitions"
-        )
-    if n_reps < 2:
-        reasons.append("agreement needs at least two repetitions")
-    elif result["n_items"] == 0:
-        reasons.append("no item was answered in every repetition, so agreement is undefined")
-    else:
+    if n_reps >= 2 and result["n_items"] > 0:
         result["modal_rate"] = float((data == data[:, :1]).all(axis=1).mean())
-        if result["n_categories"] < 2:
-            reasons.append("every answer fell in one category, so chance agreement is 1 and kappa is undefined")
-        else:
+        if result["n_categories"] >= 2:
             table, _ = aggregate_raters(data)
             result["fleiss_kappa"] = float(fleiss_kappa(table, method="fleiss"))
-    result["reason"] = "; ".join(reasons) or None
+    result["reason"] = agreement_reason(left_out, wide.shape[0], result["n_items"], n_reps, result["n_categories"])
     return result
 
 

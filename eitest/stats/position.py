@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from eitest.stats.uniform_stream import shuffled_positions
 from eitest.stats.validation import _finite, _require_columns, _whole
 from eitest.vocabulary import OptionOrder, choose
 
@@ -165,7 +166,33 @@ def position_bias(
 
 
 def _read_trials(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Options shown and chosen position per row (-1 when not answered); errors name the row."""
+    """Options shown and chosen position per row (-1 when not answered); errors name the row.
+
+    Each distinct pair of shown order and choice is read once: a store's rows share one
+    decoded list per distinct order (:func:`eitest.store.trial_columns.decoded`), so a
+    million trials hold a few hundred pairs. Anything unexpected is read row by row,
+    which names the row at fault.
+    """
+    orders = frame["shown_order"].to_numpy(dtype=object)
+    choices = frame["chosen_option"]
+    try:
+        order_code = pd.factorize(np.fromiter(map(id, orders), dtype=np.uint64, count=len(orders)))[0]
+        choice_code, uniques = pd.factorize(choices)
+        choice_values = np.asarray(uniques, dtype=object)
+        pair_code = order_code.astype(np.int64) * (len(choice_values) + 1) + (choice_code + 1)
+        unique, first, inverse = np.unique(pair_code, return_index=True, return_inverse=True)
+        sizes = np.empty(unique.size, dtype=np.int64)
+        positions = np.empty(unique.size, dtype=np.int64)
+        for k, row in enumerate(first):
+            ids = _order_ids(orders[row], int(row), None)
+            sizes[k] = len(ids)
+            positions[k] = -1 if choice_code[row] < 0 else ids.index(choice_values[choice_code[row]])
+    except (ValueError, TypeError):
+        return _read_rows(frame)
+    return sizes[inverse], positions[inverse]
+
+
+def _read_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     n_options = np.empty(len(frame), dtype=np.int64)
     chosen = np.full(len(frame), -1, dtype=np.int64)
     for row, (item, order, choice) in enumerate(
@@ -260,8 +287,17 @@ def _counts(positions: np.ndarray, k_max: int) -> np.ndarray:
 
 def _permuted_chi2(data: _Answered, expected: np.ndarray, n_perm: int, seed: int) -> Iterator[np.ndarray]:
     """Chi-square of ``n_perm`` re-drawn designs, in chunks of about ``_CELLS_PER_CHUNK`` trial draws."""
-    rng = np.random.default_rng(seed)
     k_max = expected.size
+    if not data.groups and (data.n_options == k_max).all():
+        shared = shuffled_positions(seed, n_perm, data.position.size, k_max)
+        if shared is not None:  # the same draws, made once for every test of this seed
+            counts = np.empty((n_perm, k_max), dtype=np.int64)
+            for j in range(k_max - 1):
+                counts[:, j] = np.count_nonzero(shared == j, axis=1)
+            counts[:, -1] = data.position.size - counts[:, :-1].sum(axis=1)  # every draw is below k_max
+            yield _chi2(counts, expected)
+            return
+    rng = np.random.default_rng(seed)
     chunk = max(1, _CELLS_PER_CHUNK // max(1, data.position.size))
     done = 0
     while done < n_perm:

@@ -141,3 +141,22 @@ def test_wilson_over_items_with_a_fractional_count_by_formula():
     lo, hi = proportion_confint(k, n, alpha=0.10, method="wilson")
     assert (res["ci_low"], res["ci_high"]) == pytest.approx((lo, hi), abs=1e-12)
     assert res["proportion"] == pytest.approx(0.75) and res["ci_level"] == 0.90
+
+
+def test_the_kept_bootstrap_draws_are_those_a_fresh_generator_makes():
+    from eitest.stats.intervals import _bootstrap_weights, item_interval
+
+    fresh = np.random.default_rng(11).multinomial(7, np.full(7, 1 / 7), size=300)
+    assert np.array_equal(_bootstrap_weights(7, 300, 11), fresh)
+    assert _bootstrap_weights(7, 300, 11) is _bootstrap_weights(7, 300, 11)
+    scores = np.array([0.2, 0.4, 1.0, 0.0, 0.6, 0.8, 0.5])
+    lo, hi = np.quantile((fresh @ scores) / (fresh @ np.ones(7)), [(1 - 0.95) / 2, (1 + 0.95) / 2])
+    first = item_interval(scores, n_boot=300, seed=11)
+    assert (
+        (first["ci_low"], first["ci_high"])
+        == (lo, hi)
+        == (
+            item_interval(scores, n_boot=300, seed=11)["ci_low"],
+            item_interval(scores, n_boot=300, seed=11)["ci_high"],
+        )
+    )

@@ -239,3 +239,62 @@ def test_bad_input_is_named():
         position_bias(trials.assign(shown_order="abc"), "shuffled")
     with pytest.raises(ValueError, match="at least 2 distinct options"):
         position_bias(trials.assign(shown_order=[["a", "a"]] * len(trials), chosen_option="a"), "shuffled")
+
+
+def test_reading_each_distinct_order_once_gives_the_row_by_row_reading():
+    from eitest.stats.position import _read_rows, _read_trials
+
+    rng = np.random.default_rng(4)
+    orders = [["a", "b", "c"], ["c", "a", "b"], ["b", "c", "a", "d"]]
+    shared = [orders[i] for i in rng.integers(0, 3, 300)]
+    frame = pd.DataFrame(
+        {
+            "item_id": [f"i{i % 7}" for i in range(300)],
+            "shown_order": shared,
+            "chosen_option": [None if rng.random() < 0.1 else o[int(rng.integers(0, 3))] for o in shared],
+        }
+    )
+    fast, slow = _read_trials(frame), _read_rows(frame)
+    assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
+    assert (fast[1] == -1).sum() == frame["chosen_option"].isna().sum() > 0
+    frame.loc[17, "chosen_option"] = "z"
+    with pytest.raises(ValueError, match=r"row 17 \(item 'i3'\): chosen_option 'z'"):
+        _read_trials(frame)
+
+
+def test_the_shared_draws_are_those_each_test_would_make():
+    from eitest.stats import uniform_stream
+
+    for designs, trials, k in [(3, 5, 4), (40, 70, 5), (7, 11, 4), (2000, 90, 3)]:  # grows, then reuses
+        want = (np.random.default_rng(9).random((designs, trials)) * k).astype(np.int64)
+        got = uniform_stream.shuffled_positions(9, designs, trials, k)
+        assert got is not None and np.array_equal(got, want)
+    assert uniform_stream.shuffled_positions(9, 10, uniform_stream.MAX_CELLS, 4) is None
+
+
+def test_the_shared_draws_are_the_same_drawn_in_blocks(monkeypatch: pytest.MonkeyPatch):
+    from eitest.stats import uniform_stream
+
+    monkeypatch.setattr(uniform_stream, "_BLOCK", 7)
+    monkeypatch.setattr(uniform_stream, "_cache", {})
+    want = (np.random.default_rng(5).random((30, 13)) * 5).astype(np.int64)
+    assert np.array_equal(uniform_stream.shuffled_positions(5, 30, 13, 5), want)
+
+
+def test_position_bias_with_shared_draws_equals_drawing_afresh(monkeypatch: pytest.MonkeyPatch):
+    from eitest.stats import uniform_stream
+
+    rng = np.random.default_rng(2)
+    orders = [list(rng.permutation(list("abcd"))) for _ in range(120)]
+    frame = pd.DataFrame(
+        {
+            "item_id": [f"i{i % 30}" for i in range(120)],
+            "repetition": [i // 30 for i in range(120)],
+            "shown_order": orders,
+            "chosen_option": [o[0] if rng.random() < 0.4 else "b" for o in orders],
+        }
+    )
+    shared = position_bias(frame, "shuffled", n_perm=700, seed=4)
+    monkeypatch.setattr(uniform_stream, "MAX_CELLS", 0)
+    drawn = position_bias(frame, "shuffled", n_perm=700, seed=4)
+    assert shared["p"] == drawn["p"] and shared["chi2"] == drawn["chi2"] and 0 < shared["p"] < 1
