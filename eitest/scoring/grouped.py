@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from eitest.scoring.scores import KEYS
+from eitest.scoring.scores import KEYS, keyed_credit
 from eitest.scoring.selection import RunInstrumentMap
 
 if TYPE_CHECKING:
@@ -73,8 +73,8 @@ def grouped(trials: pd.DataFrame, instruments: RunInstrumentMap, *, exclude_unan
     item_code, item_names = pd.factorize(trials["item_id"], sort=True)
     answered = (trials["status"] == "answered").to_numpy()
     fill = np.nan if exclude_unanswered else 0.0
-    # the same expressions as trial_credit, so that missing positions compare the same way
-    acc = np.where(answered, (trials["chosen_position"] == trials["keyed_position"]).astype(float), fill)
+    # the same expression as trial_credit, so that missing positions compare the same way
+    acc = np.where(answered, keyed_credit(trials), fill)
     weighted = np.where(answered, trials["score"].astype(float), fill)
     frame = pd.DataFrame({"pair": pair, "item": item_code, "rep": trials["repetition"].to_numpy(), "acc": acc,
                           "weighted": weighted})  # fmt: skip

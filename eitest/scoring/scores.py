@@ -44,13 +44,22 @@ def trial_credit(trials: pd.DataFrame, *, kind: str = "accuracy", exclude_unansw
     answered = out["status"] == "answered"
     fill = np.nan if exclude_unanswered else 0.0
     if kind == "accuracy":
-        value = (out["chosen_position"] == out["keyed_position"]).astype(float)
-        if "option_probs" in out.columns:
-            value = value.where(out["protocol"] != "logprobs", _keyed_probability(out))
+        value = keyed_credit(out)
     else:
         value = out["score"].astype(float)
     out["credit"] = np.where(answered, value, fill)
     return out
+
+
+def keyed_credit(trials: pd.DataFrame) -> pd.Series:
+    """Per trial, its credit on the share-correct scale, whether answered or not: 1/0 for choosing the keyed
+    (top-weighted) option; under the logprobs protocol the probability its distribution gives that option."""
+    value = (trials["chosen_position"] == trials["keyed_position"]).astype(float)
+    if "option_probs" in trials.columns:
+        logprobs = (trials["protocol"] == "logprobs").to_numpy()
+        if logprobs.any():  # read per trial: only the few rows that hold a distribution
+            value[logprobs] = _keyed_probability(trials[logprobs]).to_numpy()
+    return value
 
 
 def _keyed_probability(trials: pd.DataFrame) -> pd.Series:
