@@ -112,7 +112,7 @@ class Trial:
     prompt_tokens: int | None = column("INTEGER", "Prompt tokens", "0 or more, as the provider reported", "not reported")
     completion_tokens: int | None = column("INTEGER", "Completion tokens", "0 or more, as the provider reported", "not reported")
     cost: float | None = column("REAL", "Cost of the call in USD", "litellm's price of the reply; 0 for the offline eitest/ responders", "price unknown")
-    latency_s: float | None = column("REAL", "Seconds the (last) call took", "0 or more", "no call made")
+    latency_s: float | None = column("REAL", "Seconds the (last) call took", "0 or more", "no call made, or answered in a batch (no time of its own)")
     attempts: int | None = column("INTEGER", "Calls made for the trial (1 = no retry)", "1 or more", "no call made")
     error: str | None = column("TEXT", "Error message of the failed call or of earlier failed attempts", "free text", "no error")
     started_at: str | None = column("TEXT", "When the trial started (UTC)", "ISO 8601 timestamp", "not recorded")
