@@ -10,7 +10,8 @@ same items the same way, and returns a :class:`Comparison`:
     instrument, scoring, a, b (labels), a_run, a_model, b_run, b_model, score_a,
     score_b (the test's score on its scale: share correct, or proportion of the
     maximum credit, each item first averaged over its repetitions), difference
-    (score_b - score_a), ci_low, ci_high, ci_level, ci_method, ci_question (the
+    (score_b - score_a), ci_low, ci_high (empty, with ci_reason, when every item
+    differs by the same amount), ci_level, ci_method, ci_question (the
     question the interval answers: "on new items like these", items resampled, the
     same items for both), n_items, p, p_method, p_adj (``correction`` across every
     row), n_gained, n_lost (items wrong then right, right then wrong, on the first
@@ -193,11 +194,11 @@ def _item_table(
         t = _mine(trials, r)
         t = t[t["instrument"] == inst.id]
         credit = trial_credit(t, kind=kind).groupby("item_id")["credit"].mean()
-        first = trial_credit(t[t["repetition"] == 0]).set_index("item_id")
+        first = t[t["repetition"] == 0].set_index("item_id")
+        # Right or wrong as chosen (under the logprobs protocol: its most probable option), never a probability.
+        right = ((first["chosen_position"] == first["keyed_position"]) & (first["status"] == "answered")).astype(float)
         parts.append(
-            pd.DataFrame({"credit": credit, "first": first["credit"], "choice": first["chosen_option"]}).assign(
-                label=r.label
-            )
+            pd.DataFrame({"credit": credit, "first": right, "choice": first["chosen_option"]}).assign(label=r.label)
         )
     table = pd.concat(parts).rename_axis("item_id").reset_index()
     complete = table.dropna(subset=["credit", "first"]).groupby("item_id")["label"].nunique() == len(respondents)
@@ -216,6 +217,21 @@ def _top(inst: Instrument, item_ids: Sequence[str]) -> np.ndarray:
     return np.array([inst.item(i).credit(inst.item(i).best_option) for i in item_ids])
 
 
+def _no_interval(differences: pd.Series, boot: dict[str, float]) -> str | None:
+    """Why the bootstrap gives no interval (and ``boot``'s bounds are blanked), or None when it does.
+
+    ``differences`` are per item, each over the item's top credit: when they are all one value, every
+    resample of the items has that difference, and the interval would be a point.
+    """
+    if float(differences.max() - differences.min()) > 1e-12:
+        return None
+    boot["ci_low"] = boot["ci_high"] = float("nan")
+    return (
+        f"every item differs by the same share of its credit ({differences.iloc[0]:+.3f}): resampling the items cannot show "
+        "how the difference would vary on new items, so no interval is given"
+    )
+
+
 def _pair(
     items: pd.DataFrame, inst: Instrument, a: Respondent, b: Respondent, options: AnalysisOptions
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -229,6 +245,7 @@ def _pair(
     ids = list(credit.index)
     top = _top(inst, ids)
     boot = paired_bootstrap(credit[a.label], credit[b.label], top, n_boot=options.n_boot, seed=options.seed)
+    ci_reason = _no_interval((credit[b.label] - credit[a.label]) / top, boot)
     mc = mcnemar_exact(first[a.label], first[b.label])
     if inst.scoring == "weighted":
         d = credit[b.label] - credit[a.label]
@@ -253,6 +270,7 @@ def _pair(
         "ci_level": 0.95,
         "ci_method": f"paired percentile bootstrap over items ({options.n_boot} resamples, seed {options.seed})",
         "ci_question": CI_QUESTION,
+        "ci_reason": ci_reason,
         "n_items": len(ids),
         "p": p,
         "p_method": method,

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import run_cli
 from openai_server import OPTION_LINE, Action, ScriptedServer, prompt_of
 from scipy import stats
 from scoring.appraisal_items import ALL_IDS, item_of, items, keyed_text, write_instrument, wrong_text
@@ -258,3 +259,16 @@ def test_the_design_check_refuses_another_protocol_or_no_shared_test_and_notes_w
     common, notes = check_design([a, _record("run-b", {"x": "h1"}, reps=3)])
     assert common == ["x"]
     assert any(n.startswith("y left out") for n in notes) and any("differ in reps" in n for n in notes)
+
+
+def test_items_that_all_differ_alike_get_no_interval_but_a_reason(tmp_path: Path, v1_v2):
+    # Under the logprobs protocol the chance responder gives each of five options 0.2, on every item alike.
+    db = str(tmp_path / "lp.db")
+    res = run_cli("run", "-m", "eitest/oracle", "-m", "eitest/chance", "-i", "open-steu", "--protocol", "logprobs",
+                  "--yes", "--db", db)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    (row,) = compare_runs(db, n_boot=200).differences.to_dict("records")
+    assert row["difference"] == pytest.approx(-0.8, abs=1e-12) and row["p"] < 1e-9  # McNemar on the choices
+    assert np.isnan(row["ci_low"]) and np.isnan(row["ci_high"])
+    assert row["ci_reason"].startswith("every item differs by the same share of its credit (-0.800)")
+    assert v1_v2.differences["ci_reason"].isna().all()  # items that differ unalike keep their interval
