@@ -83,6 +83,11 @@ def test_an_o1_run_sends_no_temperature_records_reasoning_tokens_and_says_so(tmp
         "openai/o1": "temperature not sent: the model does not take it"
     }
     assert run_config(tmp_path / "o.db")["temperature"] == 0.0  # the study's setting stays on record
+    from eitest.outputs.report import render_html
+
+    assert "the sampling temperature was 0.0 (not sent to openai/o1, which takes no temperature)" in render_html(
+        tmp_path / "o.db"
+    )
 
 
 def test_a_server_refusing_temperature_gets_the_call_again_without_it(tmp_path: Path, form: str):

@@ -70,6 +70,9 @@ def _administration(analysis: Any, trials: pd.DataFrame, configs: list[dict[str,
     protocols = sorted({f"'{c.get('protocol')}' (version {c.get('protocol_version')})" for c in configs})
     orders = sorted({ORDER_WORDS.get(str(c.get("option_order")), str(c.get("option_order"))) for c in configs})
     temps = sorted({str(c.get("temperature")) for c in configs})
+    unsent = sorted({m for c in configs for m in (c.get("temperature_not_sent") or {})})
+    if unsent:  # models litellm knows to refuse the parameter (o1-style) were called without it
+        temps[-1] += f" (not sent to {_join(unsent)}, which take{'s' if len(unsent) == 1 else ''} no temperature)"
     reps = sorted({int(c.get("reps", 1)) for c in configs})
     return (
         f"We administered {_join(_tests(analysis, trials))} to {len(models)} language model{'s' if len(models) != 1 else ''}: "
