@@ -41,6 +41,8 @@ def key_route(model: str, api_base: str | None = None, api_key_env: str | None =
             f"{model}: key or credentials as litellm finds them for its provider, sent to the provider's own endpoint"
         )
     unset = [n for n in names if not os.environ.get(n)]
+    if all(is_address(n) for n in names):
+        return f"{model}: no key; the server's address from {' and '.join(names)}{' (not set)' if unset else ''}"
     return (
         f"{model}: key from {' and '.join(names)}{' (not set)' if unset else ''}, sent to the provider's own endpoint"
     )
@@ -86,8 +88,19 @@ def check_model(
     if api_base:
         return  # a self-hosted OpenAI-compatible server often needs no key
     missing = missing_keys(model)
+    addresses = [n for n in missing if is_address(n)]
+    if addresses:  # a self-hosted provider (Ollama): litellm wants where the server is, not a key
+        raise ModelError(
+            f"{model} needs the address of its server: give --api-base URL (e.g. http://localhost:11434 for Ollama) "
+            f"or set {' and '.join(addresses)} in the environment (provider {provider})"
+        )
     if missing:
         raise ModelError(f"no key for {model}: set {' and '.join(missing)} in the environment (provider {provider})")
+
+
+def is_address(name: str) -> bool:
+    """Whether an environment variable litellm asks for holds a server's address rather than a key."""
+    return name.endswith(("_API_BASE", "_BASE_URL"))
 
 
 def missing_keys(model: str) -> list[str]:
