@@ -73,9 +73,18 @@ class Schedule(Generic[W]):
     max_cost: float | None = None  # USD; the workers stop taking trials once it is spent
 
 
-def paced(call: CallSettings, concurrency: int, rpm: int | None, tpm: int | None, on_throttle: Callable[[str], None] | None) -> CallSettings:  # fmt: skip
-    """``call`` with the run's pacers: each model's calls pass one (eitest.client.pacing), so that fewer
-    than ``concurrency`` are in flight while its provider rate-limits, and ``rpm`` / ``tpm`` hold."""
+def paced(
+    call: CallSettings,
+    concurrency: int,
+    rpm: int | None,
+    tpm: int | None,
+    on_throttle: Callable[[str], None] | None,
+) -> CallSettings:
+    """``call`` with the run's pacers, one per model (:mod:`eitest.client.pacing`).
+
+    Fewer than ``concurrency`` of a model's calls are in flight while its provider rate-limits,
+    ``rpm`` / ``tpm`` hold, and ``on_throttle`` sees a line each time a 429 lowers the concurrency.
+    """
     return dataclasses.replace(call, pacing=Pacing(concurrency, rpm, tpm, on_throttle))
 
 
