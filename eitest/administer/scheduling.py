@@ -43,6 +43,8 @@ W = TypeVar("W", bound=Work)
 
 @dataclass
 class RunOutcome:
+    """What one run did: its trials planned, stored before, called now, failed, their cost, and what stopped it."""
+
     run_id: str
     planned: int
     skipped: int
