@@ -3,187 +3,60 @@
 Running the same study again resumes its run: finished trials are skipped, failed
 ones are called again. One process at a time runs a study on a store (a lock beside
 the store), and a damaged store gets no trials added. The work of one trial is
-:func:`~eitest.administer.one_trial.administer_one`; this module schedules it, saves
-what it returns and keeps to the budget.
+:func:`~eitest.administer.one_trial.administer_one`; this module plans and records the
+run and keeps to the budget, and :mod:`eitest.administer.scheduling` schedules the trials
+and saves what they return.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import signal
+import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from eitest.administer import batch
 from eitest.administer.one_trial import RunSettings, administer_one, temperature_manifest
 from eitest.administer.plan import Plan, TrialKey, TrialSpec, estimate_usage, make_plan
 from eitest.administer.provenance import dist_version, git_revision, python_call
+from eitest.administer.scheduling import RunOutcome, Schedule, Scheduler, paced
 from eitest.administer.study import Study, run_id_of
-from eitest.client.event_loop import run_coroutine, signals_to
-from eitest.client.pacing import Pacing
-from eitest.client.refusals import ProviderRefused, Refusal, refusal
+from eitest.client.event_loop import run_coroutine
 from eitest.errors import EitestError
 from eitest.secrets import redact_url
 from eitest.store import RunRecord, Store, now
 from eitest.store.lock import run_lock
 from eitest.store.trial import Trial, storable_text
-from eitest.store.trial_writes import GroupCommit
 from eitest.version import __version__
-from eitest.vocabulary import BatchRetry, Status
+from eitest.vocabulary import BatchRetry
 
 
 class BudgetExceeded(EitestError):
     pass
 
 
-# After a first SIGINT or SIGTERM the calls in flight get this long to finish (they are paid for); a second abandons them.
-GRACE_S = 5.0
-
-
-@dataclass
-class RunOutcome:
-    run_id: str
-    planned: int
-    skipped: int
-    called: int = 0
-    failed: int = 0
-    cost: float = 0.0
-    stopped: str | None = None
-    throttled: int = 0  # replies refused with 429 (waited out, not counted as failures)
-    notes: list[str] = field(default_factory=list)  # what the user should know, e.g. a changed base URL
-    signal: str | None = None  # "SIGINT" or "SIGTERM" when a signal stopped the run
-
-    @property
-    def stored(self) -> int:
-        """The plan's trials in the store now: those done before this run and those it saved."""
-        return self.skipped + self.called
-
-
-class _Administration:
-    """The workers of one run and what stops them: the budget, a signal, or a provider's refusal.
-
-    A refusal (:mod:`eitest.client.refusals`) stops the run at once: the calls in flight are
-    abandoned and the refused trial is not stored, so every trial not stored stays to do.
-    SIGINT or SIGTERM stop the workers taking trials; those in flight get :data:`GRACE_S` to
-    finish, or none after a second signal.
-    """
-
-    def __init__(
-        self,
-        plan: Plan,
-        store: Store,
-        on_trial: Callable[[Trial], None] | None,
-        on_note: Callable[[str], None] | None,
-        on_throttle: Callable[[str], None] | None = None,
-    ) -> None:
-        self.plan, self.store, self.on_trial, self.on_note = plan, store, on_trial, on_note
-        study = plan.study
-        # Each model's calls pass one pacer (eitest.client.pacing): fewer than `concurrency` are in
-        # flight while its provider rate-limits, and `rpm` / `tpm` hold.
-        self.pacing = Pacing(study.concurrency, study.rpm, study.tpm, on_throttle)
-        settings = RunSettings.for_plan(plan)
-        self.settings = dataclasses.replace(settings, call=dataclasses.replace(settings.call, pacing=self.pacing))
-        todo = plan.todo
-        self.outcome = RunOutcome(plan.run_id, len(plan.trials), len(plan.trials) - len(todo))
-        self.queue: asyncio.Queue[TrialSpec] = asyncio.Queue()
-        for spec in todo:
-            self.queue.put_nowait(spec)
-        self.signal: str | None = None
-        self.refused: Refusal | None = None
-        self.in_flight = 0
-        self.workers: list[asyncio.Task[None]] = []
-        # Trials that finish in the same turn of the loop share one commit, made as the turn ends.
-        self.writes = GroupCommit(store)
-        self.write_error: Exception | None = None
-
-    async def run(self) -> RunOutcome:
-        n = min(self.plan.study.concurrency, max(1, self.queue.qsize()))
-        self.workers = [asyncio.create_task(self._worker()) for _ in range(n)]
-        try:
-            with signals_to(self._on_signal):
-                ended = await asyncio.gather(*self.workers, return_exceptions=True)
-        finally:
-            self._commit()  # whatever ended the run, what finished is kept
-        if self.write_error is not None:
-            raise self.write_error
-        for result in ended:
-            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
-                raise result
-        outcome = self.outcome
-        if self.refused is not None:
-            raise ProviderRefused(
-                f"{self.refused}; {outcome.stored} of {outcome.planned} trials stored (run {outcome.run_id}), "
-                "no further calls made"
-                + ("; fix it and re-run the same command to call the rest" if self.refused.rerun else "")
-            )
-        if self.signal is not None:
-            outcome.signal, outcome.stopped = self.signal, f"by {self.signal}"
-        outcome.throttled = self.pacing.throttled_count
-        return outcome
-
-    async def _worker(self) -> None:
-        outcome, limit = self.outcome, self.plan.study.max_cost
-        while self.signal is None and self.refused is None:
-            if limit is not None and outcome.cost >= limit:
-                outcome.stopped = f"spent ${outcome.cost:.4f}, reaching --max-cost ${limit:.4f}"
-                return
-            try:
-                spec = self.queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            self.in_flight += 1
-            try:
-                trial = await administer_one(spec, self.settings)
-            finally:
-                self.in_flight -= 1
-            if trial.status == Status.ERROR and (refused := refusal(spec.model, trial.error, self.settings.call)):
-                self.refused = self.refused or refused
-                self._abandon()
-                return
-            self._save(trial)
-            outcome.called += 1
-            outcome.failed += trial.status == Status.ERROR
-            outcome.cost += trial.cost or 0.0
-            if self.on_trial is not None:
-                self.on_trial(trial)
-
-    def _save(self, trial: Trial) -> None:
-        """Save ``trial``, committed as this turn of the loop ends: a killed run loses only the calls in flight."""
-        if self.write_error is not None:
-            raise self.write_error
-        if not self.writes.pending:
-            asyncio.get_running_loop().call_soon(self._commit)
-        self.writes.save(trial)
-
-    def _commit(self) -> None:
-        try:
-            self.writes.commit()
-        except Exception as exc:  # a full disk: the run stops with it, the trials not committed stay to do
-            if self.write_error is None:
-                self.write_error = exc
-            self._abandon()
-
-    def _on_signal(self, sig: signal.Signals) -> None:
-        if self.signal is not None:
-            self._abandon()
-            return
-        self.signal = sig.name
-        if self.in_flight and self.on_note is not None:
-            again = "press Ctrl-C again" if sig == signal.SIGINT else f"send {sig.name} again"
-            self.on_note(
-                f"{sig.name}: no new calls; waiting up to {GRACE_S:g} s for the {self.in_flight} in flight "
-                f"({again} to abandon them)"
-            )
-        asyncio.get_running_loop().call_later(GRACE_S, self._abandon)
-
-    def _abandon(self) -> None:
-        """Cancel the calls in flight (not the caller's own): what is stored stays, the rest stays to do."""
-        me = asyncio.current_task()
-        for task in self.workers:
-            if task is not me:
-                task.cancel()
+def _administration(
+    plan: Plan,
+    store: Store,
+    on_trial: Callable[[Trial], None] | None,
+    on_note: Callable[[str], None] | None,
+    on_throttle: Callable[[str], None] | None = None,
+) -> Scheduler[TrialSpec]:
+    """The scheduler of ``plan``'s live calls: each trial is :func:`administer_one` with the run's settings."""
+    study = plan.study
+    settings = RunSettings.for_plan(plan)
+    call = paced(settings.call, study.concurrency, study.rpm, study.tpm, on_throttle)
+    settings = dataclasses.replace(settings, call=call)
+    schedule = Schedule(
+        plan.run_id,
+        len(plan.trials),
+        plan.todo,
+        functools.partial(administer_one, run=settings),
+        call,
+        study.concurrency,
+        study.max_cost,
+    )
+    return Scheduler(schedule, store, on_trial, on_note)
 
 
 def run_study(
@@ -241,7 +114,7 @@ def run_study(
             if study.batch:
                 outcome = _batched(plan, store, on_trial, on_note, on_throttle, on_batch)
             else:
-                outcome = run_coroutine(_Administration(plan, store, on_trial, on_note, on_throttle).run())
+                outcome = run_coroutine(_administration(plan, store, on_trial, on_note, on_throttle).run())
             outcome.notes = notes
             if not outcome.stopped and outcome.failed == 0:
                 store.mark_run(plan.run_id, finished=True)
@@ -268,7 +141,7 @@ def _batched(
         return outcome
     if on_batch is not None:
         on_batch(f"calling the {len(plan.todo)} failed line(s) live")
-    live = _Administration(plan, store, on_trial, on_note, on_throttle)
+    live = _administration(plan, store, on_trial, on_note, on_throttle)
     live.outcome.cost = done.cost  # --max-cost counts what the batches cost
     retried = run_coroutine(live.run())
     outcome.called += retried.called

@@ -9,6 +9,8 @@ import click
 
 from eitest.cli import options
 from eitest.cli.output import UsageProblem, emit, user_errors
+from eitest.cli.pipes import guard_output
+from eitest.cli.progress import RunProgress, exit_if_signalled
 from eitest.cli.terminal import echo
 
 DEFAULT_DB = "eitest.db"
@@ -59,7 +61,22 @@ def memorisation(db: str, yes: bool, **flags: object) -> None:
             return True
         return click.confirm("Run it?", default=True, err=True)
 
-    outcome = run_probe(study, db, command=shlex.join(["eitest", *sys.argv[1:]]), on_plan=confirm)
+    guard_output()  # from here a closed stdout or stderr (| head -1) drops output, never the probe
+    command = shlex.join(["eitest", *sys.argv[1:]])
+    progress = RunProgress()
+    try:
+        outcome = run_probe(
+            study,
+            db,
+            command=command,
+            on_plan=lambda p: confirm(p) and progress.start(len(p.todo)),
+            on_trial=progress.advance,
+            on_throttle=progress.note,
+            on_note=lambda text: echo(f"note: {text}", err=True),
+        )
+    finally:
+        progress.stop()
+    exit_if_signalled(outcome, command)
     if outcome.stopped:
         echo(f"stopped: {outcome.stopped}", err=True)
     findings = memorisation_findings(db, outcome.run_id)

@@ -11,19 +11,14 @@ import click
 from eitest.cli import options
 from eitest.cli.output import UsageProblem, db_option, emit, output_options, user_errors
 from eitest.cli.pipes import guard_output
-from eitest.cli.terminal import echo, safe_text
+from eitest.cli.progress import RunProgress, exit_if_signalled
+from eitest.cli.terminal import echo
 from eitest.vocabulary import STUDY_PROTOCOLS, BatchRetry, OptionOrder, RunKind
 
 if TYPE_CHECKING:
-    from rich.progress import Progress, TaskID
-
-    from eitest.administer.runner import RunOutcome
     from eitest.administer.study import Study
-    from eitest.store.trial import Trial
 
 DEFAULT_DB = "eitest.db"
-# The shell's convention for a process ended by a signal: 128 + its number.
-EXIT_STATUS = {"SIGINT": 130, "SIGTERM": 143}
 
 
 @click.command()
@@ -139,7 +134,7 @@ def run(study_file: str | None, yes: bool, **flags: object) -> None:
             return True
         return click.confirm("Run it?", default=True, err=True)
 
-    progress = _Progress()
+    progress = RunProgress()
     try:
         outcome = run_study(
             study,
@@ -153,9 +148,7 @@ def run(study_file: str | None, yes: bool, **flags: object) -> None:
         )
     finally:
         progress.stop()
-    if outcome.signal:
-        echo(_stopped_line(outcome, command), err=True)
-        raise SystemExit(EXIT_STATUS[outcome.signal])
+    exit_if_signalled(outcome, command)
     if outcome.stopped:
         echo(f"stopped: {outcome.stopped}", err=True)
     with Store(db) as store:
@@ -169,16 +162,6 @@ def run(study_file: str | None, yes: bool, **flags: object) -> None:
     )
 
 
-def _stopped_line(outcome: RunOutcome, command: str) -> str:
-    """The one line a run stopped by a signal ends with: what is stored, and the command that resumes it."""
-    from eitest.client import redact
-
-    return (
-        f"stopped by {outcome.signal}: {outcome.stored} of {outcome.planned} trials stored (run {outcome.run_id}); "
-        f"resume with: {redact(command)}"
-    )
-
-
 def _note_repeats(path: str, study: Study, *, overridden: set[str]) -> None:
     """A note for each model or instrument the study file lists more than once (a flag in its place lists its own)."""
     for field, repeats in study.repeated.items():
@@ -186,48 +169,6 @@ def _note_repeats(path: str, study: Study, *, overridden: set[str]) -> None:
             continue
         for value, n in repeats.items():
             echo(f"note: {path}: {field}: {value} is listed {options.times(n)}; it is run once", err=True)
-
-
-class _Progress:
-    """A rich progress bar on stderr, started once the plan is confirmed."""
-
-    def __init__(self) -> None:
-        self._bar: Progress | None = None
-        self._task: TaskID | None = None
-
-    def start(self, total: int) -> bool:
-        if total == 0:
-            return True
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._bar = Progress(
-            TextColumn("trials"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self._bar.start()
-        self._task = self._bar.add_task("trials", total=total)
-        return True
-
-    def advance(self, _trial: Trial) -> None:
-        if self._bar is not None and self._task is not None:
-            self._bar.advance(self._task)
-
-    def note(self, text: str) -> None:
-        """A line above the bar (the bar redraws below it), or on stderr before the bar starts."""
-        if self._bar is not None:
-            self._bar.console.print(safe_text(text), markup=False, highlight=False)
-        else:
-            echo(text, err=True)
-
-    def stop(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-            self._bar = None
 
 
 @click.group()

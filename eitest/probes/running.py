@@ -1,16 +1,17 @@
 """Run the memorisation probe into a store: a run of kind ``probe``, resumed like any run.
 
-The calls go through the model door with the run's pacing, as a study's do; a provider
-that refuses the key, access or the model stops the probe (:class:`ProviderRefused`);
-each finished trial is committed at once, and running the same probe again calls only
-the trials not yet finished. The run's config says ``kind: probe``, so that an analysis
+The probe's trials go through the scheduler a study's go through
+(:mod:`eitest.administer.scheduling`): the same pacing, the same stop on a provider's refusal
+(:class:`~eitest.client.refusals.ProviderRefused`) or on SIGINT/SIGTERM, and the same group
+commits; running the same probe again calls only the trials not yet finished. What is the
+probe's own is here: its plan, the run's identity, the snapshot of its control texts and the
+run record. The run's config says ``kind: probe``, so that an analysis
 never scores its trials as a test (:mod:`eitest.scoring.selection`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +19,9 @@ from typing import Any
 
 from eitest.administer.one_trial import call_settings
 from eitest.administer.provenance import dist_version, git_revision
+from eitest.administer.scheduling import RunOutcome, Schedule, Scheduler, paced
 from eitest.administer.study import Study, StudyError, run_id_of
-from eitest.client.event_loop import run_coroutine, signals_to
-from eitest.client.pacing import Pacing
-from eitest.client.refusals import ProviderRefused, Refusal, refusal
+from eitest.client.event_loop import run_coroutine
 from eitest.instruments import Instrument, get
 from eitest.probes.memorisation import PROTOCOL, PROTOCOL_VERSION, ProbeSpec, probe_one, probe_specs
 from eitest.probes.texts import CONTROL_PREFIX, control_instrument
@@ -29,7 +29,7 @@ from eitest.store import RunRecord, Store, now
 from eitest.store.lock import run_lock
 from eitest.store.trial import Trial
 from eitest.version import __version__
-from eitest.vocabulary import RunKind, Status
+from eitest.vocabulary import RunKind
 
 PROBE = "memorisation"
 
@@ -58,17 +58,6 @@ class ProbePlan:
             f"{len(self.study.models)} model(s): {len(self.specs)} trials; {len(self.specs) - len(self.todo)} "
             f"already done, {len(self.todo)} to call"
         ]
-
-
-@dataclass
-class ProbeOutcome:
-    run_id: str
-    planned: int
-    skipped: int
-    called: int = 0
-    failed: int = 0
-    cost: float = 0.0
-    stopped: str | None = None
 
 
 def probe_plan(study: Study) -> ProbePlan:
@@ -118,65 +107,39 @@ def run_probe(
     command: str | None = None,
     on_plan: Callable[[ProbePlan], bool] | None = None,
     on_trial: Callable[[Trial], None] | None = None,
-) -> ProbeOutcome:
+    on_note: Callable[[str], None] | None = None,
+    on_throttle: Callable[[str], None] | None = None,
+) -> RunOutcome:
     """Probe ``study``'s models for memorisation of its instruments, into the store at ``db``; resumes.
 
-    ``on_plan`` sees the plan before any call and may return False to stop.
+    ``on_plan`` sees the plan before any call and may return False to stop. The trials are
+    scheduled as a study's are (:class:`~eitest.administer.scheduling.Scheduler`): ``on_note``
+    sees what a first signal leaves in flight, ``on_throttle`` each drop of a model's concurrency;
+    SIGINT or SIGTERM stop the probe with what finished stored and ``outcome.signal`` set.
     """
     plan = probe_plan(study)
     with Store(db) as store:
         store.check_intact()
         with run_lock(store.path, plan.run_id):
             plan.done = store.finished_keys(plan.run_id)
-            todo = plan.todo
-            outcome = ProbeOutcome(plan.run_id, len(plan.specs), len(plan.specs) - len(todo))
             if on_plan is not None and on_plan(plan) is False:
-                outcome.stopped = "not confirmed"
-                return outcome
+                return RunOutcome(
+                    plan.run_id, len(plan.specs), len(plan.specs) - len(plan.todo), stopped="not confirmed"
+                )
             _start(plan, store, command or f"eitest.run_probe({study.models!r}, {study.instruments!r})")
-            run_coroutine(_administer(plan, todo, store, outcome, on_trial))
+            call = paced(call_settings(study), study.concurrency, study.rpm, study.tpm, on_throttle)
+            schedule = Schedule(
+                plan.run_id,
+                len(plan.specs),
+                plan.todo,
+                functools.partial(probe_one, run_id=plan.run_id, call=call),
+                call,
+                study.concurrency,
+            )
+            outcome = run_coroutine(Scheduler(schedule, store, on_trial, on_note).run())
             if not outcome.stopped and outcome.failed == 0:
                 store.mark_run(plan.run_id, finished=True)
             return outcome
-
-
-async def _administer(
-    plan: ProbePlan,
-    todo: list[ProbeSpec],
-    store: Store,
-    outcome: ProbeOutcome,
-    on_trial: Callable[[Trial], None] | None,
-) -> None:
-    study = plan.study
-    pacing = Pacing(study.concurrency, study.rpm, study.tpm)
-    call = dataclasses.replace(call_settings(study), pacing=pacing)
-    queue = list(reversed(todo))
-    refused: list[Refusal] = []
-
-    def on_signal(sig: Any) -> None:
-        outcome.stopped = f"by {sig.name}"  # no new calls; those in flight finish and are stored
-
-    async def worker() -> None:
-        while queue and not refused and outcome.stopped is None:
-            spec = queue.pop()
-            trial = await probe_one(spec, plan.run_id, call)
-            if trial.status == Status.ERROR and (found := refusal(spec.model, trial.error, call)):
-                refused.append(found)
-                return
-            store.save_trial(trial)  # committed at once: a killed probe loses only the calls in flight
-            outcome.called += 1
-            outcome.failed += trial.status == Status.ERROR
-            outcome.cost += trial.cost or 0.0
-            if on_trial is not None:
-                on_trial(trial)
-
-    with signals_to(on_signal):
-        await asyncio.gather(*(worker() for _ in range(max(1, min(study.concurrency, len(todo))))))
-    if refused:
-        raise ProviderRefused(
-            f"{refused[0]}; {outcome.skipped + outcome.called} of {outcome.planned} probe trials stored "
-            f"(run {plan.run_id}); fix it and re-run the same command to call the rest"
-        )
 
 
 def _start(plan: ProbePlan, store: Store, command: str) -> None:
