@@ -13,8 +13,11 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from eitest.administer.study import Study
+from eitest.store import RunRecord, now
+from eitest.version import __version__
 
 
 def git_revision() -> tuple[str | None, bool | None]:
@@ -72,3 +75,23 @@ def _vscode_notebook() -> str | None:
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None else None
     return (getattr(shell, "user_ns", None) or {}).get("__vsc_ipynb_file__")
+
+
+def new_run_record(run_id: str, config: dict[str, Any], instrument_hashes: dict[str, str], command: str) -> RunRecord:
+    """The record of a run about to start: its config and items, with where it came from (versions, revision, command)."""
+    from eitest.client import litellm_module, redact
+
+    revision, dirty = git_revision()
+    return RunRecord(
+        id=run_id,
+        config=config,
+        instrument_hashes=instrument_hashes,
+        eitest_version=__version__,
+        litellm_version=getattr(litellm_module(), "__version__", None) or dist_version("litellm"),
+        git_revision=revision,
+        git_dirty=dirty,
+        command=redact(command),
+        created_at=now(),
+        started_at=None,
+        finished_at=None,
+    )

@@ -18,16 +18,15 @@ from pathlib import Path
 from eitest.administer import batch
 from eitest.administer.one_trial import RunSettings, administer_one, temperature_manifest
 from eitest.administer.plan import Plan, TrialKey, TrialSpec, estimate_usage, make_plan
-from eitest.administer.provenance import dist_version, git_revision, python_call
+from eitest.administer.provenance import new_run_record, python_call
 from eitest.administer.scheduling import RunOutcome, Schedule, Scheduler, paced
 from eitest.administer.study import Study, run_id_of
 from eitest.client.event_loop import run_coroutine
 from eitest.errors import EitestError
 from eitest.secrets import redact_url
-from eitest.store import RunRecord, Store, now
+from eitest.store import Store
 from eitest.store.lock import run_lock
 from eitest.store.trial import Trial, storable_text
-from eitest.version import __version__
 from eitest.vocabulary import BatchRetry
 
 
@@ -174,35 +173,18 @@ def _finished(plan: Plan, store: Store) -> set[TrialKey]:
 
 def _start(plan: Plan, store: Store, command: str) -> None:
     """Record the run (if new), snapshot its instruments, and mark it started."""
-    from eitest.client import litellm_module, redact
-
     study = plan.study
-    revision, dirty = git_revision()
-    litellm = litellm_module()
-    store.ensure_run(
-        RunRecord(
-            id=plan.run_id,
-            config={
-                **plan.identity,
-                "api_base": study.api_base,  # where the calls went; the store blanks its credentials
-                "concurrency": study.concurrency,
-                "max_cost": study.max_cost,
-                **temperature_manifest(plan),  # models that get no temperature, and why
-                "rpm": study.rpm,
-                "tpm": study.tpm,
-                **({"batch": True, "batch_retry": study.batch_retry} if study.batch else {}),
-            },
-            instrument_hashes=plan.hashes,
-            eitest_version=__version__,
-            litellm_version=getattr(litellm, "__version__", None) or dist_version("litellm"),
-            git_revision=revision,
-            git_dirty=dirty,
-            command=redact(command),
-            created_at=now(),
-            started_at=None,
-            finished_at=None,
-        )
-    )
+    config = {
+        **plan.identity,
+        "api_base": study.api_base,  # where the calls went; the store blanks its credentials
+        "concurrency": study.concurrency,
+        "max_cost": study.max_cost,
+        **temperature_manifest(plan),  # models that get no temperature, and why
+        "rpm": study.rpm,
+        "tpm": study.tpm,
+        **({"batch": True, "batch_retry": study.batch_retry} if study.batch else {}),
+    }
+    store.ensure_run(new_run_record(plan.run_id, config, plan.hashes, command))
     store.save_instruments(list({ts.instrument.id: ts.instrument for ts in plan.trials}.values()))
     store.mark_run(plan.run_id, started=True)
 

@@ -18,17 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from eitest.administer.one_trial import call_settings
-from eitest.administer.provenance import dist_version, git_revision
+from eitest.administer.provenance import new_run_record
 from eitest.administer.scheduling import RunOutcome, Schedule, Scheduler, paced
 from eitest.administer.study import Study, StudyError, run_id_of
 from eitest.client.event_loop import run_coroutine
 from eitest.instruments import Instrument, get
 from eitest.probes.memorisation import PROTOCOL, PROTOCOL_VERSION, ProbeSpec, probe_one, probe_specs
 from eitest.probes.texts import CONTROL_PREFIX, control_instrument
-from eitest.store import RunRecord, Store, now
+from eitest.store import Store
 from eitest.store.lock import run_lock
 from eitest.store.trial import Trial
-from eitest.version import __version__
 from eitest.vocabulary import RunKind
 
 PROBE = "memorisation"
@@ -144,24 +143,9 @@ def run_probe(
 
 def _start(plan: ProbePlan, store: Store, command: str) -> None:
     """Record the run (if new), snapshot the instruments and their controls, and mark it started."""
-    from eitest.client import litellm_module, redact
-
     study = plan.study
-    revision, dirty = git_revision()
-    store.ensure_run(
-        RunRecord(
-            id=plan.run_id,
-            config={**plan.identity, "api_base": study.api_base, "concurrency": study.concurrency},
-            instrument_hashes={i.id: i.content_hash for i in plan.instruments},
-            eitest_version=__version__,
-            litellm_version=getattr(litellm_module(), "__version__", None) or dist_version("litellm"),
-            git_revision=revision,
-            git_dirty=dirty,
-            command=redact(command),
-            created_at=now(),
-            started_at=None,
-            finished_at=None,
-        )
-    )
+    config = {**plan.identity, "api_base": study.api_base, "concurrency": study.concurrency}
+    hashes = {i.id: i.content_hash for i in plan.instruments}
+    store.ensure_run(new_run_record(plan.run_id, config, hashes, command))
     store.save_instruments([*plan.instruments, *plan.controls.values()])
     store.mark_run(plan.run_id, started=True)
