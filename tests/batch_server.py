@@ -1,14 +1,14 @@
 """A local OpenAI-style batch API on 127.0.0.1, for tests: files, batches, and live chat calls beside them.
 
 It implements what litellm's batch functions send: ``POST /v1/files`` (a multipart
-upload of a JSONL file), ``POST /v1/batches``, ``GET /v1/batches/{id}`` and
-``GET /v1/files/{id}/content``, and ``POST /v1/chat/completions`` for live calls. Each
+upload of a JSONL file), ``POST /v1/batches``, ``GET /v1/batches/{id}``, ``GET /v1/batches`` (newest first,
+paged by ``after`` and ``limit`` as OpenAI pages it) and ``GET /v1/files/{id}/content``, and ``POST /v1/chat/completions`` for live calls. Each
 retrieve moves a batch one step along validating -> in_progress -> its end (completed,
 or ``final``: expired, failed). When it ends, each line is answered as the chat server
 answers a request (:func:`openai_server.completion`, by the line script's
 :class:`~openai_server.Action`): a 200 goes to the output file, any other status to the
 error file, and with ``expire_after`` the lines past that many to the error file as
-``batch_expired``; with ``hold`` a batch never ends. It counts uploads, batch creations, retrieves, content reads and
+``batch_expired``; with ``hold`` a batch never ends. It counts uploads, batch creations, retrieves, list pages, content reads and
 live calls, and keeps every Authorization header.
 """
 
@@ -19,6 +19,7 @@ import email.policy
 import json
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -44,7 +45,7 @@ class BatchServer(ThreadedServer):
         self.hold = hold  # batches stay in_progress: a run polls until stopped
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, dict[str, Any]] = {}
-        self.uploads = self.creations = self.retrieves = self.reads = self.live_calls = 0
+        self.uploads = self.creations = self.retrieves = self.reads = self.live_calls = self.listings = 0
         self.lines: list[dict[str, Any]] = []  # every request line uploaded, in order
         self.live_bodies: list[dict[str, Any]] = []
         self.auth: list[str] = []
@@ -114,6 +115,26 @@ class BatchServer(ThreadedServer):
                 self._finish(batch)
         return 200, shown
 
+    def list(self, query: str) -> tuple[int, dict[str, Any]]:
+        """One page of the batches, newest first: up to ``limit`` (1 to 100, default 20) after the batch ``after``."""
+        args = urllib.parse.parse_qs(query)
+        limit = int(args.get("limit", ["20"])[0])
+        if not 1 <= limit <= 100:
+            return 400, {"error": {"message": f"limit {limit} is not between 1 and 100", "type": "invalid_request"}}
+        self.listings += 1
+        newest = sorted(self.batches.values(), key=lambda b: (b["created_at"], int(b["id"].split("_")[1])))[::-1]
+        ids = [b["id"] for b in newest]
+        after = args.get("after", [None])[0]
+        start = ids.index(after) + 1 if after in ids else 0
+        page = newest[start : start + limit]
+        return 200, {
+            "object": "list",
+            "data": [self._shown(b) for b in page],
+            "first_id": page[0]["id"] if page else None,
+            "last_id": page[-1]["id"] if page else None,
+            "has_more": start + limit < len(newest),
+        }
+
     def _finish(self, batch: dict[str, Any]) -> None:
         """Answer every line; what is kept for the next retrieve to report."""
         out, errors = [], []
@@ -182,10 +203,13 @@ class BatchServer(ThreadedServer):
                         self._json(404, {"error": {"message": f"no route {self.path}"}})
 
             def do_GET(self) -> None:  # noqa: N802
-                parts = self.path.split("?")[0].strip("/").split("/")
+                path, _, query = self.path.partition("?")
+                parts = path.strip("/").split("/")
                 with server._lock:
                     server.auth.append(self.headers.get("Authorization", ""))
-                    if parts[-2:-1] == ["batches"]:
+                    if parts[-1] == "batches":
+                        self._json(*server.list(query))
+                    elif parts[-2:-1] == ["batches"]:
                         self._json(*server.retrieve(parts[-1]))
                     elif parts[-1] == "content" and parts[-2] in server.files:
                         server.reads += 1

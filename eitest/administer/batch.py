@@ -1,10 +1,16 @@
 """Batch mode: a plan's trials through the provider's batch API, submitted once, polled, and stored as the live path stores them.
 
 The trials not yet stored go out as one batch per model (OpenAI takes one model per
-batch), each recorded in the store (:mod:`eitest.store.batches`) as soon as the provider
-accepts it. The run then polls until every open batch has ended, or until its wait is
-up or a signal stops it; a re-run of the same study finds the open batches and polls
-them again instead of submitting anything twice. Each result line becomes a trial
+batch), each recorded in the store (:mod:`eitest.store.batches`) before each step with
+the provider: the intent before the upload, its input file before the batch is
+created, and the batch id the moment the provider accepts it. A run killed between
+two steps is finished by the next: a batch the provider made of the recorded file is
+found in its list of batches and polled, a file without a batch is sent as a batch,
+and an intent whose upload went unrecorded is sent afresh. Each batch carries metadata
+naming its run and part (``eitest_run``, ``eitest_part``). The run then polls until
+every open batch has ended, or until its wait is up or a signal stops it; a re-run of
+the same study finds the open batches and polls them again instead of submitting
+anything twice. Each result line becomes a trial
 through :func:`~eitest.administer.one_trial.trial_from_reply`, the same step as a live
 reply. Lines that failed or expired are stored as failed trials; the study's
 ``batch_retry`` says whether they go out again in a new batch here, or live (done by the
@@ -15,9 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from eitest.administer.one_trial import RunSettings, response_format, trial_from_reply, trial_messages
 from eitest.administer.plan import Plan, TrialKey, TrialSpec
@@ -53,9 +61,18 @@ def custom_id(spec: TrialSpec) -> str:
 
 
 def pending_keys(plan: Plan, store: Store) -> set[TrialKey]:
-    """The plan's trials carried by batches submitted before and not yet collected (paid for then, not again)."""
-    ids = {cid for b in kept.run_batches(store, plan.run_id, open_only=True) for cid in b.custom_ids}
-    return {t.key for t in plan.trials if custom_id(t) in ids}
+    """The plan's trials carried by batches submitted before and not yet collected (paid for then, not again).
+
+    With them, those of an intent whose file was uploaded: the provider may have made a
+    batch of it before the run that sent it was killed (found again by :meth:`BatchAdministration.run`).
+    """
+    return {t.key for t in plan.trials if custom_id(t) in _pending_ids(store, plan.run_id)}
+
+
+def _pending_ids(store: Store, run_id: str) -> set[str]:
+    sent = [b.custom_ids for b in kept.run_batches(store, run_id, open_only=True)]
+    sent += [i.custom_ids for i in kept.run_intents(store, run_id) if i.input_file_id is not None]
+    return {cid for ids in sent for cid in ids}
 
 
 class BatchAdministration:
@@ -80,6 +97,7 @@ class BatchAdministration:
 
     async def run(self) -> BatchOutcome:
         with signals_to(self._on_signal):
+            await self._reattach()
             for _round in range(MAX_ROUNDS):
                 if not await self._submit_todo():
                     break
@@ -99,9 +117,35 @@ class BatchAdministration:
         self.outcome.stopped = f"by {sig.name}"
         self.stop.set()
 
+    async def _reattach(self) -> None:
+        """Finish the intents a killed run left: find the batch the provider made of each file, or send it now."""
+        done = self.finished()
+        for intent in kept.run_intents(self.store, self.plan.run_id):
+            if self.stop.is_set():
+                return
+            file_id = intent.input_file_id
+            if file_id is not None:
+                since = datetime.fromisoformat(intent.recorded_at).timestamp()
+                found = await door.find(intent.model, self.settings.call, file_id, since)
+                if found is not None:
+                    accepted = datetime.fromtimestamp(found.created_at, UTC).isoformat(timespec="milliseconds")
+                    at = accepted if found.created_at else now()
+                    kept.mark_submitted(self.store, intent.run_id, intent.part, found.id, at, found.status)
+                    self.note(
+                        f"batch {found.id}: found at the provider, made of input file {file_id} before the run "
+                        "stopped; polling it"
+                    )
+                    continue
+            specs = [self.by_id.get(cid) for cid in intent.custom_ids]
+            if file_id is None or any(s is None or s.key in done for s in specs):
+                # Nothing the provider runs: the trials go out afresh with the rest (the file, if any, holds others).
+                kept.drop_intent(self.store, intent.run_id, intent.part, now())
+                continue
+            await self._send(intent, [s for s in specs if s is not None])
+
     async def _submit_todo(self) -> bool:
         """Send the trials neither stored nor in an open batch; False when a signal came first."""
-        pending = {cid for b in kept.run_batches(self.store, self.plan.run_id, open_only=True) for cid in b.custom_ids}
+        pending = _pending_ids(self.store, self.plan.run_id)
         done = self.finished()
         todo = [t for t in self.plan.trials if t.key not in done and custom_id(t) not in pending]
         by_model: dict[str, list[TrialSpec]] = {}
@@ -111,30 +155,36 @@ class BatchAdministration:
             for start in range(0, len(specs), MAX_LINES):
                 if self.stop.is_set():
                     return False
-                await self._submit(model, specs[start : start + MAX_LINES])
+                chunk = specs[start : start + MAX_LINES]
+                intent = kept.record_intent(self.store, self.plan.run_id, model, [custom_id(s) for s in chunk], now())
+                await self._send(intent, chunk)
         return not self.stop.is_set()
 
-    async def _submit(self, model: str, specs: list[TrialSpec]) -> None:
-        run = self.settings
-        lines = [
-            door.request_line(
-                custom_id(s),
-                model,
-                trial_messages(s, run),
-                run.call,
-                response_format=response_format(s, run),
-                max_tokens=run.protocol.max_tokens,
-                top_logprobs=top_logprobs_for(model) if run.protocol.logprobs else None,
-            )
-            for s in specs
-        ]
-        file_id, batch_id = await door.submit(model, lines, run.call)
+    async def _send(self, intent: kept.BatchIntent, specs: list[TrialSpec]) -> None:
+        """Upload the intent's lines (unless uploaded before) and start its batch, each step recorded as it is done."""
+        run, model = self.settings, intent.model
+        file_id = intent.input_file_id
+        if file_id is None:
+            lines = [
+                door.request_line(
+                    custom_id(s),
+                    model,
+                    trial_messages(s, run),
+                    run.call,
+                    response_format=response_format(s, run),
+                    max_tokens=run.protocol.max_tokens,
+                    top_logprobs=top_logprobs_for(model) if run.protocol.logprobs else None,
+                )
+                for s in specs
+            ]
+            name = re.sub(r"[^A-Za-z0-9._-]+", "_", f"eitest-{intent.run_id}-{intent.part}") + ".jsonl"
+            file_id = await door.upload(model, lines, run.call, name)
+            kept.mark_uploaded(self.store, intent.run_id, intent.part, file_id)
+        tags = {"eitest_run": intent.run_id, "eitest_part": intent.part}
+        batch_id = await door.create(model, file_id, run.call, tags)
         # Kept before anything else happens: from here a killed run re-attaches to it.
-        record = kept.BatchRecord(
-            batch_id, self.plan.run_id, model, file_id, [ln["custom_id"] for ln in lines], now(), "submitted"
-        )
-        kept.record_batch(self.store, record)
-        self.note(f"batch {batch_id}: {len(lines)} trial(s) of {model} submitted (input file {file_id})")
+        kept.mark_submitted(self.store, intent.run_id, intent.part, batch_id, now())
+        self.note(f"batch {batch_id}: {len(specs)} trial(s) of {model} submitted (input file {file_id})")
 
     async def _wait(self, records: list[kept.BatchRecord]) -> bool:
         """Poll until every batch has ended (True), or the wait is up or a signal came (False, the reason kept)."""

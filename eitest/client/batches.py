@@ -3,8 +3,9 @@
 A batch is a JSONL file of requests uploaded with ``litellm.acreate_file``, started
 with ``litellm.acreate_batch``, watched with ``litellm.aretrieve_batch`` and read back
 with ``litellm.afile_content``: OpenAI's ``/v1/files``, ``/v1/batches``,
-``/v1/batches/{id}`` and ``/v1/files/{id}/content``. Each request line carries the
-body the live call (:func:`eitest.client.calls.complete`) would send, built by the same
+``/v1/batches/{id}`` and ``/v1/files/{id}/content``; ``litellm.alist_batches``
+(``GET /v1/batches``) finds a batch whose creation a killed run did not record. Each
+request line carries the body the live call (:func:`eitest.client.calls.complete`) would send, built by the same
 step (``_request``); each result line becomes a :class:`~eitest.client.calls.CallResult`
 read by the same step as a live reply (``_fill``), so a trial cannot tell the two apart
 but for its price and its missing latency.
@@ -35,6 +36,8 @@ GONE = "gone"
 ENDED = ("completed", "failed", "expired", "cancelled", GONE)
 # Seconds for an upload or a download at least: a batch file is up to 200 MB, a call's deadline is for one reply.
 FILE_TIMEOUT_S = 600.0
+LIST_PAGE = 100  # batches per page of a listing (OpenAI's most)
+LIST_SLACK_S = 3600.0  # how far the provider's clock may be behind ours when a listing is searched
 
 
 class BatchError(EitestError):
@@ -127,24 +130,66 @@ def _failed(what: str, exc: BaseException, secrets: list[str | None]) -> BatchEr
     return BatchError(redact(f"the batch API refused to {what}: {head}: {lines[0][:300] if lines else ''}", secrets))
 
 
-async def submit(model: str, lines: list[dict[str, Any]], settings: CallSettings) -> tuple[str, str]:
-    """Upload ``lines`` as a JSONL file and start a batch of them; (input file id, batch id)."""
-    litellm = litellm_module()
+async def upload(model: str, lines: list[dict[str, Any]], settings: CallSettings, name: str) -> str:
+    """Upload ``lines`` as a JSONL file named ``name`` for a batch; the provider's file id."""
     access, secrets = _access(model, settings)
     data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode()
     try:
-        uploaded = await litellm.acreate_file(
-            file=("eitest-batch.jsonl", data, "application/jsonl"), purpose="batch", **access
+        uploaded = await litellm_module().acreate_file(
+            file=(name, data, "application/jsonl"), purpose="batch", **access
         )
     except Exception as exc:
         raise _failed("take the upload", exc, secrets) from None
+    return str(uploaded.id)
+
+
+async def create(model: str, input_file_id: str, settings: CallSettings, metadata: dict[str, str]) -> str:
+    """Start a batch of the uploaded file, tagged with ``metadata`` (what names it when it must be found again); its id."""
+    access, secrets = _access(model, settings)
     try:
-        batch = await litellm.acreate_batch(
-            completion_window=WINDOW, endpoint=ENDPOINT, input_file_id=uploaded.id, **access
+        batch = await litellm_module().acreate_batch(
+            completion_window=WINDOW, endpoint=ENDPOINT, input_file_id=input_file_id, metadata=metadata, **access
         )
     except Exception as exc:
-        raise _failed(f"start a batch of file {uploaded.id}", exc, secrets) from None
-    return str(uploaded.id), str(batch.id)
+        raise _failed(f"start a batch of file {input_file_id}", exc, secrets) from None
+    return str(batch.id)
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A batch as the provider lists it: its id, status, and creation (seconds since the epoch; 0 if not given)."""
+
+    id: str
+    status: str
+    created_at: float = 0.0
+
+
+async def find(model: str, settings: CallSettings, input_file_id: str, since: float) -> Listed | None:
+    """The batch the provider made of the uploaded file ``input_file_id``; None if it made none.
+
+    The file is the key, not the metadata ``create`` tags a batch with: the file id is
+    the provider's own and unique, while the same study run into two stores carries the
+    same run id and part names. The provider lists batches newest first, a page at a
+    time (``after`` the last id seen); the search stops at the first batch created
+    before ``since`` (seconds since the epoch, less :data:`LIST_SLACK_S` for the
+    clocks' difference), as none older can be the one sought.
+    """
+    access, secrets = _access(model, settings)
+    after: str | None = None
+    while True:
+        try:
+            page = await litellm_module().alist_batches(after=after, limit=LIST_PAGE, **access)
+        except Exception as exc:
+            raise _failed("list its batches", exc, secrets) from None
+        batches = list(getattr(page, "data", None) or [])
+        for batch in batches:
+            if batch.input_file_id == input_file_id:
+                return Listed(str(batch.id), str(batch.status), float(batch.created_at or 0))
+            if batch.created_at and batch.created_at < since - LIST_SLACK_S:
+                return None
+        if not batches or not getattr(page, "has_more", False):
+            return None
+        after = str(batches[-1].id)
 
 
 async def retrieve(model: str, batch_id: str, settings: CallSettings) -> BatchState:

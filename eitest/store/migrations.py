@@ -8,7 +8,7 @@ migration is never edited once released: a change is a new entry at the end.
 from __future__ import annotations
 
 from eitest.store import trial
-from eitest.store.batches import BATCHES_SQL
+from eitest.store.batches import BATCHES_SQL, BATCHES_V7_SQL
 
 _RUNS = """
 CREATE TABLE runs (
@@ -47,4 +47,6 @@ MIGRATIONS: list[str] = [
     BATCHES_SQL,
     # 6: trials of the logprobs protocol keep the option distribution, its coverage and the raw token alternatives
     trial.add_columns_sql(6),
+    # 7: a batch is recorded before each step with the provider (intent, upload, creation), so a killed run re-attaches
+    BATCHES_V7_SQL,
 ]
