@@ -66,7 +66,8 @@ def pending_keys(plan: Plan, store: Store) -> set[TrialKey]:
     With them, those of an intent whose file was uploaded: the provider may have made a
     batch of it before the run that sent it was killed (found again by :meth:`BatchAdministration.run`).
     """
-    return {t.key for t in plan.trials if custom_id(t) in _pending_ids(store, plan.run_id)}
+    pending = _pending_ids(store, plan.run_id)
+    return {t.key for t in plan.trials if custom_id(t) in pending} if pending else set()
 
 
 def _pending_ids(store: Store, run_id: str) -> set[str]:

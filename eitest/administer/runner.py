@@ -98,11 +98,16 @@ def run_study(
                 if on_note is not None:
                     on_note(note)
             plan.done = _finished(plan, store)
-            if study.batch and (pending := batch.pending_keys(plan, store)):
-                plan.done |= pending  # paid for when submitted: not estimated, nor submitted, again
+            if pending := batch.pending_keys(plan, store):
+                plan.done |= pending  # paid for when submitted: not estimated, submitted nor called again
                 plan.pending = len(pending)
                 if on_note is not None:
-                    on_note(f"{len(pending)} trial(s) are in batches submitted before; polling them again")
+                    on_note(
+                        f"{len(pending)} trial(s) are in batches submitted before; polling them again"
+                        if study.batch
+                        else f"{len(pending)} trial(s) are in batches submitted before, so they are not called live "
+                        "(that would pay for them twice); run the same command with --batch to collect them"
+                    )
             if on_plan is not None or study.max_cost is not None:  # a tokenizer pass per item: only when read
                 estimate_usage(plan)
             _check_budget(plan)

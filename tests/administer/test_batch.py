@@ -146,6 +146,8 @@ def test_a_run_killed_after_submitting_reattaches_and_nothing_is_sent_or_read_tw
         assert "re-run the same command to collect" in waited.stderr and "polling them again" in waited.stderr
         assert f"0 already done, {N} in batches submitted before, 0 to call" in waited.stderr
         assert (srv.uploads, srv.creations, srv.retrieves, srv.reads) == (1, 1, 1, 0)
+        live = invoke(*args)  # the same study without --batch: the batch's trials are not paid for again
+        assert srv.live_calls == 0 and "so they are not called live (that would pay for them twice)" in live.stderr
 
         done = invoke(*args, "--batch", "--batch-poll", "0.01")
         assert (srv.uploads, srv.creations, srv.retrieves, srv.reads) == (1, 1, 3, 1)
