@@ -98,27 +98,11 @@ def run(study_file: str | None, yes: bool, **flags: object) -> None:
     Give a study YAML file, or flags. Re-running the same command resumes: finished
     trials are not called again, failed ones are.
     """
-    from pydantic import ValidationError
-
     from eitest.administer.runner import run_study
-    from eitest.administer.study import Study, load_study
     from eitest.scoring import run_table
     from eitest.store import Store
 
-    # Flags given on the command line; they override the study file's fields.
-    given = {k: list(v) if isinstance(v, tuple) else v for k, v in flags.items() if v not in (None, ())}
-    file_study = load_study(study_file) if study_file else None
-    base = file_study.model_dump(exclude_unset=True) if file_study else {}
-    if file_study:
-        _note_repeats(str(study_file), file_study, overridden=set(given))
-    if not study_file and not (given.get("models") and given.get("instruments")):
-        raise UsageProblem(
-            "give --model and --instrument (or a study file); 'eitest instruments list' shows the instruments"
-        )
-    try:
-        study = Study.model_validate({**base, **given})
-    except ValidationError as exc:
-        raise UsageProblem("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+    study = _study(study_file, flags)
     db = study.db or DEFAULT_DB
     guard_output()  # from here a closed stdout or stderr (| head -1) drops output, never the run
     command = shlex.join(["eitest", *sys.argv[1:]])
@@ -160,6 +144,27 @@ def run(study_file: str | None, yes: bool, **flags: object) -> None:
         + f"; store: {db}",
         err=True,
     )
+
+
+def _study(study_file: str | None, flags: dict[str, object]) -> Study:
+    """The study to run: the study file's fields, overridden by the flags given on the command line."""
+    from pydantic import ValidationError
+
+    from eitest.administer.study import Study, load_study
+
+    given = {k: list(v) if isinstance(v, tuple) else v for k, v in flags.items() if v not in (None, ())}
+    file_study = load_study(study_file) if study_file else None
+    base = file_study.model_dump(exclude_unset=True) if file_study else {}
+    if file_study:
+        _note_repeats(str(study_file), file_study, overridden=set(given))
+    if not study_file and not (given.get("models") and given.get("instruments")):
+        raise UsageProblem(
+            "give --model and --instrument (or a study file); 'eitest instruments list' shows the instruments"
+        )
+    try:
+        return Study.model_validate({**base, **given})
+    except ValidationError as exc:
+        raise UsageProblem("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
 
 
 def _note_repeats(path: str, study: Study, *, overridden: set[str]) -> None:
