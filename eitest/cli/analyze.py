@@ -88,7 +88,8 @@ def _print_tables(result: Any) -> None:
                    "percentile_ci_low", "percentile_ci_high", "information", "n_reps", "n_items_irt", "reason"]  # fmt: skip
         emit(irt[columns].to_dict("records"), as_json=False, as_csv=False, title="Ability on the human IRT scale")
         echo("theta: EAP (standard-normal prior) on each item source's calibration; percentile = Phi(theta), "
-             "if the calibration population's ability is standard normal; bound 'lower': every item right")  # fmt: skip
+             "if the calibration population's ability is standard normal; bound 'lower': at the ceiling (every item "
+             "right; the true ability may be higher), 'upper': at the floor")  # fmt: skip
 
 
 def _print_memorisation(findings: list[dict[str, Any]]) -> None:

@@ -12,7 +12,11 @@ participants nothing is estimated and the error says why.
 
 The parameters are written as a CSV of the instrument format's ``irt_*`` columns
 (``item_id`` first, to merge into an item CSV or read back with
-:func:`read_irt_csv`), and into the ``--items-out`` instrument file.
+:func:`read_irt_csv`), and into the ``--items-out`` instrument file. The text cells
+(``item_id``, ``irt_source``, ``irt_where``) come from user files, so one that a
+spreadsheet would run as a formula is written with a leading ``'``
+(:func:`eitest.outputs.cells.spreadsheet_safe`); the numbers are written as they are,
+and :func:`read_irt_csv` takes the ``'`` off again.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ __all__ = [
     "irt_csv_text",
     "irt_from_norm_build",
     "read_irt_csv",
+    "unquoted",
     "with_irt",
     "write_items_with_irt",
 ]
@@ -123,11 +128,14 @@ def irt_csv_text(build: IrtBuild) -> str:
     import csv
     import io
 
+    from eitest.outputs.cells import spreadsheet_safe as safe
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["item_id", *CSV_IRT_COLUMNS])
     for item_id, p in build.params.items():
-        writer.writerow([item_id, p.model, repr(p.a), repr(p.b), repr(p.c), repr(p.D), p.source, p.where or ""])
+        numbers = [repr(p.a), repr(p.b), repr(p.c), repr(p.D)]
+        writer.writerow([safe(item_id), p.model, *numbers, safe(p.source), safe(p.where or "")])
     return out.getvalue()
 
 
@@ -141,10 +149,21 @@ def read_irt_csv(path: str | Path) -> dict[str, dict[str, Any]]:
     for row in rows:
 
         def cell(column: str, row: dict[str, Any] = row) -> str:
-            return str(row.get(column) or "").strip()
+            return unquoted(str(row.get(column) or "").strip())
 
         irt, problems = irt_from_cells(cell)
         if problems or irt is None:
-            raise IrtBuildError(f"{path}: item {row.get('item_id')}: {problems}")
-        out[str(row["item_id"])] = irt
+            raise IrtBuildError(f"{path}: item {cell('item_id')}: {problems}")
+        out[cell("item_id")] = irt
     return out
+
+
+def unquoted(text: str) -> str:
+    """``text`` without the ``'`` that :func:`eitest.outputs.cells.spreadsheet_safe` put before a formula's sign.
+
+    Only a ``'`` followed by such a sign is taken off: a text that merely begins with
+    ``'`` was not made safe (that function leaves it as it is) and is read as written.
+    """
+    from eitest.outputs.cells import FORMULA_PREFIXES
+
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_PREFIXES) else text

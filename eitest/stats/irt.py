@@ -26,9 +26,16 @@ as for a binary response). A missing response (NaN) leaves its item out.
   *if the calibration sample's ability is standard normal* (how the scale is usually
   identified), with the interval ``Phi(theta -+ 1.96 SE)``.
 
-An all-right pattern is reported as a lower bound, not a number: ability is above the
-hardest item's ``b`` (where the test stops measuring), by how much the test cannot
-say; an all-wrong pattern as an upper bound at the easiest item's ``b``.
+Every pattern gets its EAP as ``theta``, an all-right one too: the posterior is
+proper under the prior, so the EAP is finite and, unlike a bound at some item's ``b``,
+ranks a perfect pattern above a near-perfect one. A pattern at the **ceiling** (every
+response >= :data:`CEILING_CREDIT`, i.e. every item right, or an expected credit of
+0.99 or more on each) is flagged ``bound = "lower"``: the responses say only that
+ability lies beyond where the items measure, the EAP is pulled towards the prior mean,
+and the true ability may be higher; its ML is left empty, and so is the upper end of
+its percentile interval (above the hardest items only the prior speaks). A pattern at
+the **floor** (every response <= 1 - :data:`CEILING_CREDIT`) is flagged ``"upper"``
+the same way, with no lower end.
 
 Written with numpy rather than a library, and neither candidate was tried: ``catsim``
 is built around adaptive-test simulation (its documented estimator is a numerical
@@ -46,6 +53,10 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 GRID = np.linspace(-6.0, 6.0, 241)
+# A response at or above this credit counts as right for the ceiling flag (and at or below 1 - it as wrong for the
+# floor): 1/0 patterns are flagged only when all right (wrong); an expected credit of 0.99 on every item is as
+# uninformative about how far above the items the ability lies (a rule chosen here).
+CEILING_CREDIT = 0.99
 Z95 = float(stats.norm.ppf(0.975))
 PARAM_COLUMNS = ("a", "b", "c", "D")
 THETA_COLUMNS = [
@@ -140,14 +151,30 @@ def ml(responses: np.ndarray, params: pd.DataFrame) -> tuple[float, float, str |
     return theta, float(1.0 / math.sqrt(information_at(theta, used)[0])), None
 
 
-def percentile_interval(theta: float, se: float) -> tuple[float, float, float]:
-    """``Phi(theta)`` and ``Phi(theta -+ 1.96 SE)``: the calibration population's share below theta."""
+def percentile_interval(theta: float, se: float, bound: str | None = None) -> tuple[float, float, float]:
+    """``Phi(theta)`` and ``Phi(theta -+ 1.96 SE)``: the calibration population's share below theta.
+
+    With ``bound`` ``"lower"`` (a pattern at the ceiling) the upper end is NaN, with
+    ``"upper"`` (at the floor) the lower end: the responses do not bound that side.
+    """
     if not math.isfinite(theta):
         return math.nan, math.nan, math.nan
     cdf = stats.norm.cdf
     if not math.isfinite(se):
         return float(cdf(theta)), math.nan, math.nan
-    return float(cdf(theta)), float(cdf(theta - Z95 * se)), float(cdf(theta + Z95 * se))
+    low = math.nan if bound == "upper" else float(cdf(theta - Z95 * se))
+    high = math.nan if bound == "lower" else float(cdf(theta + Z95 * se))
+    return float(cdf(theta)), low, high
+
+
+def pattern_bound(credits: np.ndarray) -> str | None:
+    """``"lower"`` for a pattern at the ceiling, ``"upper"`` at the floor (see :data:`CEILING_CREDIT`), else None."""
+    x = np.asarray(credits, dtype=float)
+    if x.size and (x >= CEILING_CREDIT).all():
+        return "lower"
+    if x.size and (x <= 1.0 - CEILING_CREDIT).all():
+        return "upper"
+    return None
 
 
 def theta_row(responses: np.ndarray, params: pd.DataFrame, *, method: str = "EAP") -> dict[str, object]:
@@ -161,17 +188,20 @@ def theta_row(responses: np.ndarray, params: pd.DataFrame, *, method: str = "EAP
         return {**nothing, "n_items": 0, "credit": 0.0, "ml_reason": "no response", "theta_method": None, "bound": None}
     used = params.iloc[np.flatnonzero(seen)]
     e, e_se = eap(x, params)
+    bound = pattern_bound(x[seen])
     m, m_se, reason = ml(x, params)
-    bound = None
-    if (x[seen] == 1).all():
-        bound, theta, se, how = "lower", float(used["b"].max()), math.nan, "bound"
-    elif (x[seen] == 0).all():
-        bound, theta, se, how = "upper", float(used["b"].min()), math.nan, "bound"
-    elif method == "ML" and math.isfinite(m):
+    if bound is not None and reason is None:  # fractional: a maximum out where no item measures is no estimate
+        where = "ceiling" if bound == "lower" else "floor"
+        m, m_se, reason = (
+            math.nan,
+            math.nan,
+            f"at the {where} (every credit within {1 - CEILING_CREDIT:g} of it): no ML is given",
+        )
+    if method == "ML" and math.isfinite(m):
         theta, se, how = m, m_se, "ML"
     else:
         theta, se, how = e, e_se, "EAP"
-    pct, low, high = percentile_interval(theta, se)
+    pct, low, high = percentile_interval(theta, se, bound)
     return {
         "n_items": int(seen.sum()),
         "credit": float(x[seen].sum()),
@@ -197,12 +227,12 @@ def estimate_theta(responses: pd.DataFrame, params: pd.DataFrame, *, method: str
     ``params`` is indexed by the same item ids, with columns ``a, b`` and optionally
     ``c`` (default 0) and ``D`` (default 1). Returns one row per respondent with
     :data:`THETA_COLUMNS`: ``n_items`` (responses used), ``credit`` (their sum),
-    ``eap, eap_se`` (always), ``ml, ml_se, ml_reason``, the headline ``theta,
-    theta_se, theta_method`` (``method``'s estimate; ``"bound"`` with ``bound`` =
-    ``"lower"``/``"upper"`` for an all-right/all-wrong pattern, whose ``theta`` is the
-    hardest/easiest item's b and whose SE is NaN), ``information`` (test information
-    at theta), ``percentile`` and its interval (:func:`percentile_interval`; for a
-    bound, the percentile of the bound and no interval).
+    ``eap, eap_se`` (always), ``ml, ml_se, ml_reason`` (empty at a ceiling or floor),
+    the headline ``theta, theta_se, theta_method`` (``method``'s estimate; the EAP
+    where ML has none), ``bound`` (``"lower"`` for a pattern at the ceiling,
+    ``"upper"`` at the floor, else None: :func:`pattern_bound`), ``information``
+    (test information at theta), ``percentile`` and its interval
+    (:func:`percentile_interval`, one end empty at a ceiling or floor).
     """
     missing = [c for c in responses.columns if c not in params.index]
     if missing:

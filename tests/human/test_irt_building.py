@@ -120,3 +120,27 @@ def test_an_item_answered_alike_by_everyone_gets_no_parameters(tmp_path: Path):
     filled = with_irt(form, built)
     assert filled.items[0].irt is None and all(it.irt is not None for it in filled.items[1:])
     assert math.isfinite(built.information["information"].iloc[0])
+
+
+def test_the_irt_csv_writes_formula_like_text_as_text_and_reads_it_back(tmp_path: Path):
+    """Item ids and sources come from user files: a spreadsheet must not run them; the numbers stay numbers."""
+    import pandas as pd
+
+    from eitest.human.irt_building import IrtBuild, irt_csv_text, read_irt_csv, unquoted
+    from eitest.instruments import IrtParams
+
+    source, where = '=HYPERLINK("http://x.invalid")', "@SUM(1)"
+    params = {
+        "=1+2": IrtParams(model="2PL", a=1.25, b=-0.5, source=source, where=where),
+        "-h2": IrtParams(model="2PL", a=0.75, b=1.5, source="responses.csv (N = 300)", where=None),
+    }
+    text = irt_csv_text(IrtBuild(calibration=None, params=params, information=pd.DataFrame()))  # type: ignore[arg-type]
+    rows = list(csv.reader(text.splitlines()))
+    assert rows[1] == ["'=1+2", "2PL", "1.25", "-0.5", "0.0", "1.0", "'" + source, "'" + where]
+    assert rows[2] == ["'-h2", "2PL", "0.75", "1.5", "0.0", "1.0", "responses.csv (N = 300)", ""]
+    path = tmp_path / "irt.csv"
+    path.write_text(text)
+    back = read_irt_csv(path)
+    assert list(back) == ["=1+2", "-h2"]
+    assert back["=1+2"] == {"model": "2PL", "a": 1.25, "b": -0.5, "c": 0.0, "D": 1.0, "source": source, "where": where}
+    assert unquoted("'plain") == "'plain" and unquoted("'-0.5x") == "-0.5x"

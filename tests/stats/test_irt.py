@@ -96,21 +96,43 @@ def test_ml_and_its_se_match_a_direct_maximisation_and_the_information_formula()
     assert irt.information_at(ref, params)[0] == pytest.approx(info, rel=1e-6)
 
 
-def test_an_all_right_pattern_is_a_lower_bound_not_a_number():
+def test_an_all_right_pattern_keeps_its_eap_flagged_at_the_ceiling():
     params = synthetic_3pl(8, seed=2)
     row = irt.theta_row(np.ones(8), params)
-    assert row["bound"] == "lower" and row["theta_method"] == "bound"
-    assert row["theta"] == pytest.approx(params["b"].max())
-    assert math.isnan(row["theta_se"]) and math.isnan(row["ml"]) and "answered right" in row["ml_reason"]
-    assert math.isnan(row["percentile_ci_low"]) and row["percentile"] == pytest.approx(
-        stats.norm.cdf(params["b"].max())
-    )
+    mean, sd = quad_posterior(np.ones(8), params)  # the EAP exists: the posterior is proper under the prior
+    assert row["bound"] == "lower" and row["theta_method"] == "EAP"
+    assert row["theta"] == row["eap"] and row["theta"] == pytest.approx(mean, abs=1e-4)
+    assert row["theta_se"] == pytest.approx(sd, abs=1e-4)
+    assert math.isnan(row["ml"]) and "answered right" in row["ml_reason"]
+    # Above the hardest items only the prior speaks: the interval keeps its lower end and has no upper one.
+    assert row["percentile"] == pytest.approx(stats.norm.cdf(mean), abs=1e-4)
+    assert row["percentile_ci_low"] == pytest.approx(stats.norm.cdf(mean - 1.959963984540054 * sd), abs=1e-4)
+    assert math.isnan(row["percentile_ci_high"])
     low = irt.theta_row(np.zeros(8), params)
-    assert low["bound"] == "upper" and low["theta"] == pytest.approx(params["b"].min())
+    assert low["bound"] == "upper" and low["theta"] == pytest.approx(quad_posterior(np.zeros(8), params)[0], abs=1e-4)
+    assert math.isnan(low["percentile_ci_low"]) and low["percentile_ci_high"] > low["percentile"]
     empty = irt.theta_row(np.full(8, np.nan), params)
     assert empty["n_items"] == 0 and math.isnan(empty["theta"]) and empty["ml_reason"] == "no response"
     mixed = irt.theta_row(np.array([1, 1, 1, 0, 1, 1, 1, 1.0]), params)
     assert mixed["bound"] is None and mixed["theta_method"] == "EAP" and mixed["theta"] == mixed["eap"]
+
+
+def test_a_perfect_pattern_ranks_above_every_near_perfect_one():
+    """45 synthetic 3PL items: all right > 0.999 expected credit on each > 44 of 45 right, in theta and percentile."""
+    params = synthetic_3pl(45, seed=8)
+    hardest = int(np.argmax(params["b"]))
+    one_wrong = np.ones(45)
+    one_wrong[hardest] = 0.0
+    rows = irt.estimate_theta(pd.DataFrame([np.ones(45), np.full(45, 0.999), one_wrong], columns=params.index), params)
+    assert rows["theta"].is_monotonic_decreasing and rows["theta"].is_unique
+    assert rows["percentile"].is_monotonic_decreasing
+    assert rows["theta"].iloc[0] > params["b"].max()  # not the hardest item's b, as a bound was before
+    # The fractional near-ceiling pattern is flagged as well, and gets no ML out where no item measures.
+    assert list(rows["bound"].iloc[:2]) == ["lower", "lower"] and pd.isna(rows["bound"].iloc[2])
+    assert rows["ml"].iloc[:2].isna().all() and "ceiling" in rows["ml_reason"].iloc[1]
+    assert math.isfinite(rows["ml"].iloc[2]) and math.isfinite(rows["percentile_ci_high"].iloc[2])
+    assert irt.pattern_bound(np.full(3, 0.99)) == "lower" and irt.pattern_bound(np.array([0.99, 0.98])) is None
+    assert irt.pattern_bound(np.full(3, 0.01)) == "upper" and irt.pattern_bound(np.array([0.0, 0.02])) is None
 
 
 def test_percentile_is_phi_of_theta_with_the_se_interval():

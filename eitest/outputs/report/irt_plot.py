@@ -1,7 +1,7 @@
 """The test information curve of a test with IRT parameters, with each model's theta marked on it.
 
-Where the curve is low, the test measures little; a model's theta out there (or a
-lower bound past the hardest item) is where a ceiling shows.
+Where the curve is low, the test measures little; a model's theta out there (or one
+flagged at the ceiling, every item right) is where a ceiling shows.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ if TYPE_CHECKING:
 def information_plot(irt: pd.DataFrame, instrument: Instrument, *, ax: Axes | None = None) -> Axes:
     """The test information of ``instrument``'s items with parameters over theta in [-4, 4], each model's theta marked.
 
-    ``irt`` is ``Analysis.irt``; a lower (upper) bound is drawn as an arrow pointing right
-    (left) from the bound. Returns the Axes drawn on: ``ax``, or that of a new figure.
+    ``irt`` is ``Analysis.irt``; a theta at the ceiling (``bound`` "lower"; "upper" at the
+    floor) gets an arrow pointing right (left) from it: the ability may lie beyond. Returns
+    the Axes drawn on: ``ax``, or that of a new figure.
     """
     from eitest.scoring.irt_ability import item_parameters
     from eitest.stats.irt import information_curve
