@@ -47,8 +47,8 @@ METHODS = (
     "reproduced and the longest common run). The same was done on control items of the same style that were never "
     "published ({controls}); an item is flagged when its similarity passes the largest control similarity plus "
     "{margin:g}. If the controls are as predictable as the items would be to a model that had not seen them, such "
-    "a model has in expectation at most 1/(n+1) of the items flagged (n controls); controls easier or harder to guess than the "
-    "items move that rate either way. A flag is evidence that the model has seen the item's text; no flag is not "
+    "a model has in expectation at most 1/(n+1) of the items flagged (n controls); controls easier or harder to "
+    "guess than the items move that rate either way. A flag is evidence that the model has seen the item's text; no flag is not "
     "proof that it has not (a model may have seen an item and not reproduce it, or decline to)."
 )
 
