@@ -147,7 +147,7 @@ def test_the_probe_flags_memorised_items_and_not_unseen_ones(tmp_path: Path, for
     assert f"{known['n_flagged']} of 20 items" in page
 
 
-def test_a_store_of_probe_runs_only_is_analysed_and_the_report_says_why_it_has_nothing(tmp_path: Path, form: str):
+def test_a_store_of_probe_runs_only_is_analysed_and_reported_with_the_probes_section_alone(tmp_path: Path, form: str):
     db = tmp_path / "only.db"
     with ScriptedServer(verbatim) as srv:
         assert probe(db, form, "openai/knows-it", srv.url).exit_code == 0
@@ -157,7 +157,15 @@ def test_a_store_of_probe_runs_only_is_analysed_and_the_report_says_why_it_has_n
     shown = invoke("analyze", "--db", str(db))
     assert shown.exit_code == 0 and "Memorisation probe" in shown.stdout and "knows-it" in shown.stdout
     res = CliRunner().invoke(cli, ["report", "--db", str(db), "--out", str(tmp_path / "r.html")])
-    assert res.exit_code == 2 and "Error:" in res.output and "memorisation probe's findings" in res.output
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    run_id = out["memorisation"][0]["run_id"]
+    assert "This store holds probe runs only" in page and "Memorisation probe" in page
+    assert "20 of 20 items look memorised" in page and "controls from probe-controls-form" in page
+    assert f"<code>{run_id}</code>" in page  # the probe's run in the manifest
+    assert "same style that were never published (probe-controls-form)" in page  # the probe's methods
+    assert HOSTILE not in page and "&lt;script&gt;alert(&#39;probe&#39;)&lt;/script&gt;" in page
+    assert "Per test" not in page and "Figure 1" not in page  # no test was given: no scores, no plots
 
 
 def test_a_study_is_not_offered_the_probes_protocol():
