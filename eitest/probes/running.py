@@ -61,7 +61,8 @@ class ProbePlan:
         return [
             f"probe run {self.run_id}: memorisation of {n_items} item(s) with {n_controls} control text(s), "
             f"{len(self.study.models)} model(s): {len(self.specs)} trials; {len(self.specs) - len(self.todo)} "
-            f"already done, {len(self.todo)} to call"
+            f"already done, {len(self.todo)} to call",
+            *(f"controls of {i}: {c.name.split(': ')[-1]}" for i, c in self.controls.items()),
         ]
 
 
@@ -101,6 +102,9 @@ def probe_plan(study: Study, controls: str | None = None) -> ProbePlan:
 def controls_for(inst: Instrument, given: str | None = None) -> Instrument:
     """The instrument whose items are the baseline of ``inst``'s probe: ``given``, or the open set of its style.
 
+    The open set of a published test's style is named in :data:`~eitest.probes.texts.OPEN_CONTROLS`;
+    another instrument takes the open set of its shape; an open set itself has none.
+
     A StudyError says why when there is none fit to be one (:func:`~eitest.probes.texts.controls_problem`).
     """
     fix = (
@@ -108,11 +112,14 @@ def controls_for(inst: Instrument, given: str | None = None) -> Instrument:
         "(so that no model can have seen them) and that are as predictable as the items would be unseen"
     )
     name = given or OPEN_CONTROLS.get(inst.id)
+    if name is None and inst.id not in OPEN_CONTROLS.values():
+        # Items of the shape of an open set's (as many options, no text shared) take that set, as STEU- or STEM-like.
+        name = next((o for o in sorted(set(OPEN_CONTROLS.values())) if controls_problem(inst, get(o)) is None), None)
     if name is None:
         why = (
             f"{inst.id} was written for eitest, and no other unpublished set of its style is shipped"
             if inst.id in OPEN_CONTROLS.values()
-            else f"eitest ships no unpublished items in the style of {inst.id}"
+            else f"eitest ships no unpublished items in the style of {inst.id} (none of {inst.id}'s shape)"
         )
         raise StudyError(f"the memorisation probe has no baseline for {inst.id}: {why}; {fix}")
     source = get(name)

@@ -184,7 +184,8 @@ def test_an_offline_responder_cannot_be_probed(tmp_path: Path, form: str):
 def test_a_model_that_knows_the_genre_but_no_item_is_not_flagged_against_same_style_controls(tmp_path, form):
     db = tmp_path / "g.db"
     with ScriptedServer(genre_aware) as srv:
-        assert probe(db, form, "openai/knows-the-genre", srv.url).exit_code == 0
+        res = probe(db, form, "openai/knows-the-genre", srv.url)
+    assert res.exit_code == 0 and "controls of probe-form: the items of probe-controls-form" in res.output
     found = json.loads(invoke("analyze", "--db", str(db), "--json").stdout)["memorisation"][0]
     assert (found["n_items"], found["n_controls"], found["controls_from"]) == (20, 20, "probe-controls-form")
     assert found["n_flagged"] / found["n_items"] <= 0.05

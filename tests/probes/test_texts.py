@@ -62,7 +62,10 @@ def test_a_published_test_takes_the_open_items_of_its_style_and_an_open_one_need
     assert controls_for(steu_like).id == "open-steu"
     with pytest.raises(StudyError, match="no baseline for open-steu: open-steu was written for eitest.*--controls"):
         controls_for(get("open-steu"))
+    assert controls_for(form()).id == "open-steu"  # five single-word options: the STEU's shape
+    three = form().model_copy(update={"items": tuple(it.model_copy(update={"options": it.options[:3]})
+                                                       for it in form().items)})  # fmt: skip
     with pytest.raises(StudyError, match="no baseline for probe-form: eitest ships no unpublished items"):
-        controls_for(form())
+        controls_for(three)
     with pytest.raises(StudyError, match="open-stem cannot be the memorisation probe's controls for steu"):
         controls_for(steu_like, "open-stem")
