@@ -77,6 +77,8 @@ def test_the_bound_is_the_largest_control_similarity_plus_the_margin():
     assert found["control_max"] == pytest.approx(expected, abs=1e-15)
     assert found["baseline_bound"] == pytest.approx(expected + MARGIN, abs=1e-15)
     assert found["false_flag_rate_if_exchangeable"] == pytest.approx(1 / 21, abs=1e-15)
+    assert found["controls_from"] == "probe-controls-form" and "as predictable as" in found["baseline_assumption"]
+    assert "false_flag_bound" not in found  # no bound is claimed beyond what the controls' exchangeability gives
     for row in found["items"]:
         assert row["flagged"] is (row["similarity"] > found["baseline_bound"])
 
