@@ -27,6 +27,8 @@ def probe() -> None:
               help="litellm model string, e.g. openai/gpt-4o (repeatable).")  # fmt: skip
 @click.option("--instrument", "-i", "instruments", multiple=True, required=True, callback=options.distinct("probe"),
               help="Instrument id or file whose items to probe (repeatable).")  # fmt: skip
+@click.option("--controls", help="Instrument id or file of never-published items in the same style, the baseline "
+              "(default: open-steu for steu and steu-b, open-stem for stem and stem-b).")  # fmt: skip
 @click.option("--db", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False), help="SQLite store.")
 @click.option("--api-base", help="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
 @options.api_key_env_option
@@ -36,11 +38,11 @@ def probe() -> None:
 @click.option("--retries", "max_retries", type=options.RETRIES, help="Retries of a failed call  [default: 4].")
 @click.option("--yes", "-y", is_flag=True, help="Run without asking to confirm the plan.")
 @user_errors
-def memorisation(db: str, yes: bool, **flags: object) -> None:
+def memorisation(db: str, yes: bool, controls: str | None, **flags: object) -> None:
     """Ask the model to continue each item's text word for word, and flag the items it reproduces.
 
-    Its continuations are compared with those of control texts written for the probe;
-    an item whose similarity passes the controls' is flagged. Re-running resumes.
+    Its continuations are compared with those of control items of the same style that were
+    never published; an item whose similarity passes the controls' is flagged. Re-running resumes.
     """
     from pydantic import ValidationError
 
@@ -69,6 +71,7 @@ def memorisation(db: str, yes: bool, **flags: object) -> None:
             study,
             db,
             command=command,
+            controls=controls,
             on_plan=lambda p: confirm(p) and progress.start(len(p.todo)),
             on_trial=progress.advance,
             on_throttle=progress.note,

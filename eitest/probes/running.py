@@ -24,7 +24,13 @@ from eitest.administer.study import Study, StudyError, run_id_of
 from eitest.client.event_loop import run_coroutine
 from eitest.instruments import Instrument, get
 from eitest.probes.memorisation import PROTOCOL, PROTOCOL_VERSION, ProbeSpec, probe_one, probe_specs
-from eitest.probes.texts import CONTROL_PREFIX, control_instrument
+from eitest.probes.texts import (
+    CONTROL_PREFIX,
+    MIN_CONTROLS,
+    OPEN_CONTROLS,
+    control_instrument,
+    controls_problem,
+)
 from eitest.store import Store
 from eitest.store.lock import run_lock
 from eitest.store.trial import Trial
@@ -55,12 +61,17 @@ class ProbePlan:
         return [
             f"probe run {self.run_id}: memorisation of {n_items} item(s) with {n_controls} control text(s), "
             f"{len(self.study.models)} model(s): {len(self.specs)} trials; {len(self.specs) - len(self.todo)} "
-            f"already done, {len(self.todo)} to call"
+            f"already done, {len(self.todo)} to call",
+            *(f"controls of {i}: {c.name.split(': ')[-1]}" for i, c in self.controls.items()),
         ]
 
 
-def probe_plan(study: Study) -> ProbePlan:
-    """The probe's trials for ``study``'s models and instruments; models and keys checked before any call."""
+def probe_plan(study: Study, controls: str | None = None) -> ProbePlan:
+    """The probe's trials for ``study``'s models and instruments; models, keys and controls checked before any call.
+
+    ``controls`` (an instrument id or file) gives the controls of every instrument probed;
+    without it each takes the open items of its style (:func:`controls_for`).
+    """
     from eitest import client
     from eitest.client import offline
 
@@ -72,7 +83,7 @@ def probe_plan(study: Study) -> ProbePlan:
                 "probe a real model (or a local server with --api-base)"
             )
         client.check_model(model, study.api_base, require_key=True, api_key_env=study.api_key_env)
-    controls = {inst.id: control_instrument(inst) for inst in instruments}
+    control_sets = {inst.id: control_instrument(inst, controls_for(inst, controls)) for inst in instruments}
     identity = {
         "kind": RunKind.PROBE.value,
         "probe": PROBE,
@@ -81,11 +92,41 @@ def probe_plan(study: Study) -> ProbePlan:
         "models": study.models,
         "instruments": [i.id for i in instruments],
         "instrument_hashes": [i.content_hash for i in instruments],
-        "controls": {i: c.content_hash for i, c in controls.items()},
+        "controls": {i: c.content_hash for i, c in control_sets.items()},
         "temperature": study.temperature,
     }
-    specs = [s for m in study.models for inst in instruments for s in probe_specs(m, inst, controls[inst.id])]
-    return ProbePlan(study, run_id_of(identity), identity, instruments, controls, specs)
+    specs = [s for m in study.models for inst in instruments for s in probe_specs(m, inst, control_sets[inst.id])]
+    return ProbePlan(study, run_id_of(identity), identity, instruments, control_sets, specs)
+
+
+def controls_for(inst: Instrument, given: str | None = None) -> Instrument:
+    """The instrument whose items are the baseline of ``inst``'s probe: ``given``, or the open set of its style.
+
+    The open set of a published test's style is named in :data:`~eitest.probes.texts.OPEN_CONTROLS`;
+    another instrument takes the open set of its shape; an open set itself has none.
+
+    A StudyError says why when there is none fit to be one (:func:`~eitest.probes.texts.controls_problem`).
+    """
+    fix = (
+        f"give --controls FILE: an instrument of at least {MIN_CONTROLS} items in the same style, never published "
+        "(so that no model can have seen them) and that are as predictable as the items would be unseen"
+    )
+    name = given or OPEN_CONTROLS.get(inst.id)
+    if name is None and inst.id not in OPEN_CONTROLS.values():
+        # Items of the shape of an open set's (as many options, no text shared) take that set, as STEU- or STEM-like.
+        name = next((o for o in sorted(set(OPEN_CONTROLS.values())) if controls_problem(inst, get(o)) is None), None)
+    if name is None:
+        why = (
+            f"{inst.id} was written for eitest, and no other unpublished set of its style is shipped"
+            if inst.id in OPEN_CONTROLS.values()
+            else f"eitest ships no unpublished items in the style of {inst.id} (none of {inst.id}'s shape)"
+        )
+        raise StudyError(f"the memorisation probe has no baseline for {inst.id}: {why}; {fix}")
+    source = get(name)
+    problem = controls_problem(inst, source)
+    if problem is not None:
+        raise StudyError(f"{name} cannot be the memorisation probe's controls for {inst.id}: {problem}; {fix}")
+    return source
 
 
 def _probed(name: str) -> Instrument:
@@ -104,6 +145,7 @@ def run_probe(
     db: str | Path,
     *,
     command: str | None = None,
+    controls: str | None = None,
     on_plan: Callable[[ProbePlan], bool] | None = None,
     on_trial: Callable[[Trial], None] | None = None,
     on_note: Callable[[str], None] | None = None,
@@ -111,12 +153,13 @@ def run_probe(
 ) -> RunOutcome:
     """Probe ``study``'s models for memorisation of its instruments, into the store at ``db``; resumes.
 
+    ``controls`` names the instrument whose items are the baseline (see :func:`probe_plan`).
     ``on_plan`` sees the plan before any call and may return False to stop. The trials are
     scheduled as a study's are (:class:`~eitest.administer.scheduling.Scheduler`): ``on_note``
     sees what a first signal leaves in flight, ``on_throttle`` each drop of a model's concurrency;
     SIGINT or SIGTERM stop the probe with what finished stored and ``outcome.signal`` set.
     """
-    plan = probe_plan(study)
+    plan = probe_plan(study, controls)
     with Store(db) as store:
         store.check_intact()
         with run_lock(store.path, plan.run_id):

@@ -2,62 +2,34 @@
 
 An item is cut in two ways (version :data:`SPLIT_VERSION` of the rule): its situation at
 half its words (the opening shown, the rest to continue), and its options after the
-first half of them (those shown, the rest to give). The controls are texts no model can
-have seen: words of sentences written for this probe (:data:`CONTROL_SENTENCES`), drawn
-in a seeded order and laid out in each item's own shape (as many words in the situation
-and in each option), so that a control is cut, asked and compared exactly as its item is.
-They form an instrument of their own, which a probe run snapshots in the store beside the
-instrument probed.
+first half of them (those shown, the rest to give).
+
+The controls are the baseline: items that the model cannot have seen, but that are as
+predictable as the probed items would be if it had not seen them. Text of another kind
+is no baseline: a model that knows the genre (scenarios ending in stock emotion words)
+guesses much of an unseen item's rest, and nothing of a shuffled sentence's. So the
+controls are items of the same style that were never published as a test's items: by
+default the open set written for eitest in that style (:data:`OPEN_CONTROLS`), or any
+such instrument the user gives. They are cut, asked and compared as the items are, filed
+under ids of their own (:data:`CONTROL_PREFIX`), and form an instrument that a probe run
+snapshots in the store beside the instrument probed.
 """
 
 from __future__ import annotations
 
-import hashlib
-import random
-from collections.abc import Iterator
+import re
+from collections import Counter
 from dataclasses import dataclass
 
 from eitest.instruments import Instrument, Item, parse_instrument
 
-SPLIT_VERSION = "1"
-# Under "no memorisation" an item's similarity and the controls' are exchangeable, so an item beats the
-# largest of n controls with probability at most 1/(n + 1); 19 controls hold that to 5 %.
+SPLIT_VERSION = "2"  # 2: controls are unpublished items of the same style (1 cut shuffled sentences into shape)
+# With n controls exchangeable with unseen items, an unseen item beats the largest of them with probability at
+# most 1/(n + 1); 19 controls hold that to 5 %.
 MIN_CONTROLS = 19
 CONTROL_PREFIX = "probe-control-"
-
-# Written for this probe (plain everyday prose, in no test and on no page the probe knows of).
-CONTROL_SENTENCES = (
-    "The ferry left the harbour twenty minutes late because a delivery van blocked the ramp.",
-    "Most of the seedlings on the windowsill leaned toward the glass by the end of the week.",
-    "A folded map of the old tram lines was tucked behind the clock in the hallway.",
-    "The bakery on the corner sells rye loaves on Tuesdays and sourdough on every other day.",
-    "Rain had filled the wheelbarrow overnight, so the bricks stayed in the shed until noon.",
-    "Somebody had written the wifi password in pencil on the back of the kitchen door.",
-    "The library moved its returns box to the side entrance while the steps were repaired.",
-    "Three bicycles were chained to the railing, one of them missing its front wheel.",
-    "The recipe called for two lemons, but the shop around the corner only had limes.",
-    "An orange cat slept on the photocopier every afternoon as if it were paid to do so.",
-    "The night bus stops twice on the bridge, once on each bank of the river.",
-    "Her uncle keeps his fishing tackle in a biscuit tin painted with tiny green ships.",
-    "The meeting room on the fourth floor has a window that only opens a few centimetres.",
-    "A row of umbrellas dried open along the corridor of the primary school.",
-    "The tailor measured the sleeve twice and then wrote the numbers on a scrap of card.",
-    "Every jar in the pantry had a label, although half of the labels were wrong.",
-    "The train to the coast runs along the canal for the first part of the journey.",
-    "Pigeons gathered under the market stalls as soon as the fruit sellers packed up.",
-    "The spare key was hidden inside a plastic stone that fooled nobody in the street.",
-    "Snow on the allotments made the rows of cabbages look like buttons on a quilt.",
-    "The ceiling fan in the waiting room turned so slowly that it barely moved the air.",
-    "He sorted the screws into egg boxes, one size to each little cup.",
-    "The museum closes its upper gallery on Mondays to dust the glass cases.",
-    "A new roundabout has replaced the traffic lights at the end of the high street.",
-    "The printer on the second floor jams whenever anyone tries to print on both sides.",
-    "Tea leaves collected in the strainer and were tipped onto the compost heap.",
-    "The choir practised in the church hall, which smelled faintly of floor polish.",
-    "Along the footpath someone had planted sunflowers between the fence posts.",
-    "The old radio only picks up two stations, and one of them plays shipping forecasts.",
-    "Paper lanterns hung from the balcony long after the summer festival had ended.",
-)
+# Published tests -> the open items written for eitest in their style (instruments/), never published as a test's.
+OPEN_CONTROLS = {"steu": "open-steu", "steu-b": "open-steu", "stem": "open-stem", "stem-b": "open-stem"}
 
 
 @dataclass(frozen=True)
@@ -82,52 +54,69 @@ def options_cut(item: Item) -> Cut:
     return Cut(tuple(texts[:k]), "\n".join(texts[k:]))
 
 
-def _words(seed: str) -> Iterator[str]:
-    """An endless stream of the control sentences' words, in an order seeded by ``seed``."""
-    rng = random.Random(int.from_bytes(hashlib.sha256(seed.encode()).digest()[:8], "big"))
-    order = list(CONTROL_SENTENCES)
-    while True:
-        rng.shuffle(order)
-        for sentence in order:
-            yield from sentence.split()
+def _plain(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.casefold()))
 
 
-def _take(stream: Iterator[str], n: int) -> str:
-    return " ".join(next(stream) for _ in range(max(1, n)))
+def _modal_options(inst: Instrument) -> int:
+    return Counter(len(it.options) for it in inst.items).most_common(1)[0][0]
 
 
-def control_instrument(inst: Instrument) -> Instrument:
-    """The probe's controls for ``inst``: one per item (at least :data:`MIN_CONTROLS`), each in its item's shape.
-
-    Control ``j`` takes the shape of item ``j mod n``: a situation of as many words, the
-    item's question, and options of as many words each. The same instrument always gives
-    the same controls.
-    """
-    n = max(inst.n_items, MIN_CONTROLS)
-    items = []
-    for j in range(n):
-        model = inst.items[j % inst.n_items]
-        stream = _words(f"{inst.content_hash}\x1f{j}")
-        options = [{"id": o.id, "text": _take(stream, len(o.text.split()))} for o in model.options]
-        items.append(
-            {
-                "id": f"{CONTROL_PREFIX}{j + 1:03d}",
-                "stem": _take(stream, len(model.stem.split())),
-                "question": model.question,
-                "options": options,
-                "key": model.options[0].id,
-                "meta": {"shape_of": model.id},
-            }
+def controls_problem(inst: Instrument, source: Instrument) -> str | None:
+    """Why ``source`` cannot be the controls of ``inst`` (None when it can), in words for the user."""
+    if source.is_metadata_only:
+        return f"{source.id} has no items on this machine"
+    stems = {_plain(it.stem) for it in inst.items}
+    shared = [it.id for it in source.items if _plain(it.stem) in stems]
+    if source.id == inst.id or shared:
+        return (
+            f"{source.id} shares item texts with {inst.id} ({shared[0] if shared else 'all'}): "
+            "controls must be items the model cannot have seen"
         )
+    if source.n_items < MIN_CONTROLS:
+        return f"{source.id} has {source.n_items} items; the baseline needs at least {MIN_CONTROLS}"
+    if _modal_options(source) != _modal_options(inst):
+        return (
+            f"{source.id}'s items have {_modal_options(source)} options and {inst.id}'s {_modal_options(inst)}: "
+            "controls must be items of the same style"
+        )
+    return None
+
+
+def control_instrument(inst: Instrument, source: Instrument) -> Instrument:
+    """The probe's controls for ``inst``: the items of ``source``, as they are, under ids of their own.
+
+    ``source`` must pass :func:`controls_problem` (a ValueError says why when it does not).
+    """
+    problem = controls_problem(inst, source)
+    if problem is not None:
+        raise ValueError(problem)
+    items = [
+        {
+            "id": f"{CONTROL_PREFIX}{it.id}",
+            "stem": it.stem,
+            "question": it.question,
+            "options": [{"id": o.id, "text": o.text} for o in it.options],
+            "key": it.options[0].id,
+            "meta": {"control_from": source.id, "source_item": it.id},
+        }
+        for it in source.items
+    ]
     data = {
         "id": f"{inst.id}.probe-controls",
-        "name": f"Controls of the memorisation probe of {inst.id}",
+        "name": f"Controls of the memorisation probe of {inst.id}: the items of {source.id}",
         "construct": "none (control texts of the memorisation probe)",
         "version": SPLIT_VERSION,
-        "citation": "texts written for eitest's memorisation probe",
-        "license": "CC0-1.0",
+        "citation": source.citation,
+        "license": source.license,
         "instructions": inst.instructions,
         "scoring": "keyed",
         "items": items,
     }
     return parse_instrument(data, f"the memorisation probe's controls for {inst.id}")
+
+
+def controls_source(controls: Instrument) -> str | None:
+    """The instrument whose items ``controls`` are (None for controls of split version 1)."""
+    meta = controls.items[0].meta if controls.items else None
+    return meta.get("control_from") if isinstance(meta, dict) else None

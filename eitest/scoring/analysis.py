@@ -86,8 +86,8 @@ instruments their runs used (``{run_id: Store.run_instruments(run_id)}``).
 ``memorisation`` (a list, not a table; only from :func:`analyze`, which reads the store)
     One finding per model x instrument probed with ``eitest probe memorisation``
     (:func:`eitest.probes.findings.memorisation_finding`): model, instrument, run_id,
-    n_items, n_flagged, share_flagged, n_controls, control_max, margin, baseline_bound,
-    false_flag_bound, statistic, items (per item its similarities and flag), flagged
+    n_items, n_flagged, share_flagged, n_controls, controls_from, control_max, margin, baseline_bound,
+    false_flag_rate_if_exchangeable, baseline_assumption, statistic, items (per item its similarities and flag), flagged
     (per flagged item the evidence: the text shown, the true rest, the model's reply).
     Probe runs never enter the tables above.
 

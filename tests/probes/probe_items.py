@@ -1,4 +1,4 @@
-"""A form of 20 items written for the probe's tests (our own texts), and a hostile reply."""
+"""Two forms of 20 items written for the probe's tests (our own texts, one the other's controls), and a hostile reply."""
 
 from __future__ import annotations
 
@@ -26,17 +26,42 @@ EVENTS = [
     "gets a message that her brother arrived home safely after a stormy flight",
     "is given a mouldy sandwich by the cafe that he visits every single morning",
 ]
+# The control form: items of the same style, which the scripted servers have "never seen".
+CONTROL_NAMES = ["Ada", "Bao", "Cora", "Dev", "Elif", "Femi", "Gia", "Hugo", "Ines", "Jonas",
+                 "Kai", "Lior", "Mina", "Niko", "Olga", "Pablo", "Rania", "Sven", "Tariq", "Uma"]  # fmt: skip
+CONTROL_EVENTS = [
+    "is told that the train home has been cancelled and no replacement bus has been arranged",
+    "gets a call from an old teacher who remembers the essay she wrote as a child",
+    "sees that the parcel he posted to his sister was returned unopened after three weeks",
+    "hears that the small shop she opened last year has been named the best in the town",
+    "realises that the umbrella he borrowed from a friend was left behind on the tram",
+    "finds a note from a stranger thanking her for returning a wallet she found in the park",
+    "is waiting to hear whether the flat he offered on will be his by the end of the day",
+    "discovers that a colleague has been reading her private messages on the shared computer",
+    "learns that the job interview he travelled all night for has been moved to next month",
+    "opens the oven to find that the cake for her daughter's party has collapsed in the middle",
+    "is praised by his manager in front of the whole team for finishing the report early",
+    "notices that someone has scratched a long line down the side of her new car",
+    "hears from the vet that his old dog will be fine after the operation",
+    "is told by a neighbour that the tree in her garden may have to be cut down next spring",
+    "realises that he gave the wrong directions to a tourist who is now far from the museum",
+    "sees her best friend leave the party without saying goodbye to anyone",
+    "passes the driving test he failed twice before on a wet and windy morning",
+    "is handed a dish at a restaurant that has a long hair lying across the rice",
+    "learns that her grandfather's watch, lost for years, was found by a cousin in the attic",
+    "is asked by his landlord to leave the flat within a month for no reason given",
+]
 EMOTIONS = ["Relief", "Anger", "Pride", "Sadness", "Hope", "Guilt", "Joy", "Fear", "Regret", "Surprise"]
 HOSTILE = "<script>alert('probe')</script>"
 
 
-def _items() -> list[dict]:
+def _items(names: list[str] = NAMES, events: list[str] = EVENTS, prefix: str = "m") -> list[dict]:
     items = []
-    for n, (name, event) in enumerate(zip(NAMES, EVENTS, strict=True)):
+    for n, (name, event) in enumerate(zip(names, events, strict=True)):
         emotions = [EMOTIONS[(n + k) % len(EMOTIONS)] for k in range(5)]
         items.append(
             {
-                "id": f"m{n:02d}",
+                "id": f"{prefix}{n:02d}",
                 "stem": f"{name} {event}. Nobody else in the room seems to notice what just happened.",
                 "question": f"What is {name} most likely to feel?",
                 "options": [{"id": "abcde"[k], "text": e} for k, e in enumerate(emotions)],
@@ -47,12 +72,15 @@ def _items() -> list[dict]:
 
 
 ITEMS = _items()
+CONTROL_ITEMS = _items(CONTROL_NAMES, CONTROL_EVENTS, "c")
 
 
-def form():
-    """The 20 items as an instrument."""
+def form(controls: bool = False):
+    """The 20 items as an instrument (with ``controls``, the 20 of the control form)."""
     from conftest import instrument_data
 
     from eitest.instruments import parse_instrument
 
+    if controls:
+        return parse_instrument(instrument_data("probe-controls-form", CONTROL_ITEMS), "the probe's control form")
     return parse_instrument(instrument_data("probe-form", ITEMS), "the probe's test form")

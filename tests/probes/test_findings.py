@@ -18,7 +18,7 @@ OTHER = (
     "spring freight steady forty miles dawn geese published thursday quarterly figures volunteers each from at with"
 ).split()
 INST = form()
-CONTROLS = control_instrument(INST)
+CONTROLS = control_instrument(INST, form(controls=True))
 
 
 def replies(answer) -> list[ProbeReply]:
@@ -76,17 +76,19 @@ def test_the_bound_is_the_largest_control_similarity_plus_the_margin():
     )
     assert found["control_max"] == pytest.approx(expected, abs=1e-15)
     assert found["baseline_bound"] == pytest.approx(expected + MARGIN, abs=1e-15)
-    assert found["false_flag_bound"] == pytest.approx(1 / 21, abs=1e-15)
+    assert found["false_flag_rate_if_exchangeable"] == pytest.approx(1 / 21, abs=1e-15)
+    assert found["controls_from"] == "probe-controls-form" and "as predictable as" in found["baseline_assumption"]
+    assert "false_flag_bound" not in found  # no bound is claimed beyond what the controls' exchangeability gives
     for row in found["items"]:
         assert row["flagged"] is (row["similarity"] > found["baseline_bound"])
 
 
 def test_failed_calls_are_left_out_and_without_controls_nothing_is_flagged():
-    failed = [ProbeReply(r.item_id, r.variant, "error", None) if r.item_id in ("m00", "probe-control-001") else r
+    failed = [ProbeReply(r.item_id, r.variant, "error", None) if r.item_id in ("m00", "probe-control-c00") else r
               for r in replies(lambda item, variant, truth: truth)]  # fmt: skip
     found = memorisation_finding("m", INST, CONTROLS, failed)
     assert (found["n_items"], found["n_controls"]) == (19, 19)
-    assert found["false_flag_bound"] == pytest.approx(1 / 20, abs=1e-15)
+    assert found["false_flag_rate_if_exchangeable"] == pytest.approx(1 / 20, abs=1e-15)
     only_items = [r for r in failed if not r.item_id.startswith("probe-control-")]
     alone = memorisation_finding("m", INST, CONTROLS, only_items)
     assert (alone["n_controls"], alone["baseline_bound"], alone["n_flagged"]) == (0, None, 0)

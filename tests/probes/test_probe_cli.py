@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner
 from conftest import instrument_data
+from genre import EMOTIONS, ENDINGS
 from openai_server import OPTION_LINE, Action, ScriptedServer, prompt_of
-from probe_items import HOSTILE, ITEMS
+from probe_items import CONTROL_ITEMS, HOSTILE, ITEMS
 
 from eitest.cli import cli
 from eitest.store import Store
@@ -50,10 +52,25 @@ def unrelated(body: dict) -> Action:
     return Action(reply=" ".join(UNRELATED[start : start + 14]))
 
 
+def genre_aware(body: dict) -> Action:
+    """A model that has seen no item but knows the genre (tests/probes/genre.py), over HTTP: items and controls alike."""
+    prompt = prompt_of(body)
+    pick = int(hashlib.sha256(prompt.encode()).hexdigest(), 16)
+    shown = [text.strip() for _, text in OPTION_LINE.findall(prompt)]
+    if not shown:
+        return Action(reply=ENDINGS[pick % len(ENDINGS)])
+    fresh = [w for w in EMOTIONS if w not in shown]
+    head = fresh[:8]
+    random.Random(pick).shuffle(head)
+    return Action(reply="\n".join((head + fresh[8:])[: 5 - len(shown)]))
+
+
 @pytest.fixture
 def form(tmp_path: Path) -> str:
     path = tmp_path / "form.yaml"
     path.write_text(yaml.safe_dump(instrument_data("probe-form", ITEMS)), encoding="utf-8")
+    controls = tmp_path / "controls.yaml"  # beside it: the probe's controls (probe_items.CONTROL_ITEMS)
+    controls.write_text(yaml.safe_dump(instrument_data("probe-controls-form", CONTROL_ITEMS)), encoding="utf-8")
     return str(path)
 
 
@@ -62,7 +79,22 @@ def invoke(*args: str):
 
 
 def probe(db: Path, form: str, model: str, url: str):
-    return invoke("probe", "memorisation", "-m", model, "-i", form, "--db", str(db), "--api-base", url, "--yes")
+    controls = str(Path(form).with_name("controls.yaml"))
+    return invoke(
+        "probe",
+        "memorisation",
+        "-m",
+        model,
+        "-i",
+        form,
+        "--controls",
+        controls,
+        "--db",
+        str(db),
+        "--api-base",
+        url,
+        "--yes",
+    )
 
 
 def test_the_probe_flags_memorised_items_and_not_unseen_ones(tmp_path: Path, form: str):
@@ -115,7 +147,7 @@ def test_the_probe_flags_memorised_items_and_not_unseen_ones(tmp_path: Path, for
     assert f"{known['n_flagged']} of 20 items" in page
 
 
-def test_a_store_of_probe_runs_only_is_analysed_and_the_report_says_why_it_has_nothing(tmp_path: Path, form: str):
+def test_a_store_of_probe_runs_only_is_analysed_and_reported_with_the_probes_section_alone(tmp_path: Path, form: str):
     db = tmp_path / "only.db"
     with ScriptedServer(verbatim) as srv:
         assert probe(db, form, "openai/knows-it", srv.url).exit_code == 0
@@ -125,7 +157,15 @@ def test_a_store_of_probe_runs_only_is_analysed_and_the_report_says_why_it_has_n
     shown = invoke("analyze", "--db", str(db))
     assert shown.exit_code == 0 and "Memorisation probe" in shown.stdout and "knows-it" in shown.stdout
     res = CliRunner().invoke(cli, ["report", "--db", str(db), "--out", str(tmp_path / "r.html")])
-    assert res.exit_code == 2 and "Error:" in res.output and "memorisation probe's findings" in res.output
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    run_id = out["memorisation"][0]["run_id"]
+    assert "This store holds probe runs only" in page and "Memorisation probe" in page
+    assert "20 of 20 items look memorised" in page and "controls from probe-controls-form" in page
+    assert f"<code>{run_id}</code>" in page  # the probe's run in the manifest
+    assert "same style that were never published (probe-controls-form)" in page  # the probe's methods
+    assert HOSTILE not in page and "&lt;script&gt;alert(&#39;probe&#39;)&lt;/script&gt;" in page
+    assert "Per test" not in page and "Figure 1" not in page  # no test was given: no scores, no plots
 
 
 def test_a_study_is_not_offered_the_probes_protocol():
@@ -139,3 +179,22 @@ def test_an_offline_responder_cannot_be_probed(tmp_path: Path, form: str):
     )
     assert res.exit_code == 2 and "eitest/oracle is an offline responder" in res.output
     assert not (tmp_path / "x.db").exists()
+
+
+def test_a_model_that_knows_the_genre_but_no_item_is_not_flagged_against_same_style_controls(tmp_path, form):
+    db = tmp_path / "g.db"
+    with ScriptedServer(genre_aware) as srv:
+        res = probe(db, form, "openai/knows-the-genre", srv.url)
+    assert res.exit_code == 0 and "controls of probe-form: the items of probe-controls-form" in res.output
+    found = json.loads(invoke("analyze", "--db", str(db), "--json").stdout)["memorisation"][0]
+    assert (found["n_items"], found["n_controls"], found["controls_from"]) == (20, 20, "probe-controls-form")
+    assert found["n_flagged"] / found["n_items"] <= 0.05
+
+
+def test_an_instrument_without_a_same_style_baseline_is_refused_before_any_call(tmp_path):
+    db = tmp_path / "none.db"
+    res = CliRunner().invoke(cli, ["probe", "memorisation", "-m", "openai/x", "-i", "open-steu", "--db", str(db),
+                                   "--api-base", "http://127.0.0.1:9/v1", "--yes"])  # fmt: skip
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "Error: the memorisation probe has no baseline for open-steu: open-steu was written for eitest" in res.output
+    assert "give --controls FILE" in res.output and not db.exists()

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from conftest import instrument_data, run_cli
 from openai_server import Action, ScriptedServer, prompt_of
-from probe_items import ITEMS
+from probe_items import CONTROL_ITEMS, ITEMS
 from test_probe_cli import verbatim
 
 from eitest.store import Store
@@ -35,6 +35,8 @@ STOPPED = re.compile(r"stopped by (\w+): (\d+) of 80 trials stored \(run ([0-9a-
 def form(tmp_path: Path) -> str:
     path = tmp_path / "form.yaml"
     path.write_text(yaml.safe_dump(instrument_data("probe-form", ITEMS)), encoding="utf-8")
+    controls = tmp_path / "controls.yaml"  # beside it: the probe's controls (probe_items.CONTROL_ITEMS)
+    controls.write_text(yaml.safe_dump(instrument_data("probe-controls-form", CONTROL_ITEMS)), encoding="utf-8")
     return str(path)
 
 
@@ -46,7 +48,9 @@ def stored_count(db: Path) -> int:
 
 
 def probe_args(form: str, db: Path, url: str) -> list[str]:
-    return ["probe", "memorisation", "-m", "openai/knows-it", "-i", form, "--db", str(db), "--api-base", url]
+    controls = str(Path(form).with_name("controls.yaml"))
+    return ["probe", "memorisation", "-m", "openai/knows-it", "-i", form, "--controls", controls, "--db", str(db),
+            "--api-base", url]  # fmt: skip
 
 
 def sent_once(srv: ScriptedServer) -> bool:
@@ -166,7 +170,8 @@ def test_the_probe_is_paced_as_a_study_is_429s_waited_out_and_said(tmp_path, for
     said: list[str] = []
     with ScriptedServer(throttling) as srv:
         study = Study(models=["openai/knows-it"], instruments=[form], api_base=srv.url, concurrency=4)
-        out = run_probe(study, tmp_path / "t.db", on_throttle=said.append)
+        controls = str(Path(form).with_name("controls.yaml"))
+        out = run_probe(study, tmp_path / "t.db", controls=controls, on_throttle=said.append)
     assert (out.called, out.failed, out.stored, out.throttled) == (PLANNED, 0, PLANNED, 2)
     assert srv.requests == PLANNED + 2 and said and all("throttled: 429 from provider" in s for s in said)
     assert "concurrency 4 -> " in said[0]  # the model's pacer lowered its concurrency

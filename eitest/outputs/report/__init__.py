@@ -137,20 +137,31 @@ def render_html(
 
     if analysis is None:
         analysis = analyze(db, norms=norms, run=run)
-    if analysis.trials.empty:  # probe runs only (eitest.scoring.analysis): no test to report
-        raise EitestError(
-            f"{db}: no study run to report ({'; '.join(analysis.notes)}); "
-            f"'eitest analyze --db {db} --json' shows the memorisation probe's findings"
-        )
-    # The trials and instruments the analysis used: a run it left out is left out here too.
+    memorisation = getattr(analysis, "memorisation", [])
+    if analysis.trials.empty and not memorisation:
+        raise EitestError(f"{db}: no run to report ({'; '.join(analysis.notes)}); 'eitest run ...' administers one")
+    # The trials and instruments the analysis used: a run it left out is left out here too; and the probe runs shown.
     trials = analysis.trials
     with Store(db, create=False) as store:
-        runs = [r for r in store.runs() if r.id in set(trials["run_id"])]
-    context = {
+        shown = set(trials["run_id"]) if not trials.empty else set()
+        runs = [r for r in store.runs() if r.id in shown | {f["run_id"] for f in memorisation}]
+    common = {
         "title": title or "eitest report",
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "version": __version__,
         "db": str(db),
+        "runs": runs,
+        "notes": analysis.notes,
+        "manifest": _manifest(command),
+        "memorisation": memorisation_context(memorisation),
+        # Sections rendered by eitest's own autoescaping templates (see render_section).
+        "extra_sections": [Markup(x) for x in extra_sections or []],
+    }
+    if trials.empty:  # probe runs only (eitest.scoring.analysis): the probe's section, its runs and its methods
+        return render("report.html.j2", probe_only=True, **common)
+    context = {
+        **common,
+        "probe_only": False,
         "score_table": tables.score_table(analysis.scores),
         "norm_table": tables.norm_table(analysis.scores, analysis.settings),
         "mean_table": tables.mean_table(analysis.summary, analysis.scores),
@@ -161,24 +172,22 @@ def render_html(
         "tests": [_test_section(analysis, inst_id) for inst_id in sorted(analysis.scores["instrument"].unique())],
         "usage": _usage(trials),
         "replies": _replies(trials, db),
-        "methods": methods_paragraph(analysis, trials, runs),
-        "runs": runs,
-        "notes": analysis.notes,
+        "methods": methods_paragraph(analysis, trials, [r for r in runs if r.id in shown]),
         "norms": analysis.norms.to_dict("records"),
-        "manifest": {
-            "eitest": __version__,
-            "python": sys.version.split()[0],
-            "platform": platform.platform(),
-            # A key typed into --api-base must not reach the page: the command's URLs are blanked like the store's.
-            "command": redact_urls(command or " ".join(["eitest", *sys.argv[1:]])),
-        },
-        "memorisation": memorisation_context(getattr(analysis, "memorisation", [])),
-        # Sections rendered by eitest's own autoescaping templates (see render_section).
-        "extra_sections": [Markup(x) for x in extra_sections or []],
         "irt": irt_context(analysis),  # "Ability on the human IRT scale", None without item parameters
         "distributions": distribution_context(analysis),  # None unless a run used the logprobs protocol
     }
     return render("report.html.j2", **context)
+
+
+def _manifest(command: str | None) -> dict[str, str]:
+    return {
+        "eitest": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        # A key typed into --api-base must not reach the page: the command's URLs are blanked like the store's.
+        "command": redact_urls(command or " ".join(["eitest", *sys.argv[1:]])),
+    }
 
 
 def _test_section(analysis: Any, inst_id: str) -> dict[str, Any]:

@@ -26,8 +26,9 @@ def _headline(f: dict[str, Any]) -> str:
     return (
         f"{f['n_flagged']} of {f['n_items']} items look memorised: their continuation is closer to the true "
         f"text than the bound {f['baseline_bound']:.2f} (the largest of {f['n_controls']} control similarities, "
-        f"{f['control_max']:.2f}, plus {f['margin']:g}); an item the model has not seen passes it with a chance "
-        f"of at most {f['false_flag_bound']:.1%}"
+        f"{f['control_max']:.2f}, plus {f['margin']:g}, controls from {f.get('controls_from') or 'the run'}); "
+        f"if the controls are as predictable as unseen items, an item the model has not seen passes it with a "
+        f"chance of at most {f['false_flag_rate_if_exchangeable']:.1%}"
     )
 
 
@@ -58,4 +59,5 @@ def memorisation_context(findings: list[dict[str, Any]]) -> dict[str, Any]:
                 "more": max(0, len(f["flagged"]) - MAX_ITEMS_SHOWN),
             }
         )
-    return {"sections": sections, "methods": METHODS.format(margin=MARGIN)}
+    sources = sorted({f.get("controls_from") or "the run's control texts" for f in findings})
+    return {"sections": sections, "methods": METHODS.format(margin=MARGIN, controls=", ".join(sources) or "none")}
