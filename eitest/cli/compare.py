@@ -12,6 +12,7 @@ SHOWN = (
     "instrument",
     "a",
     "b",
+    "basis",
     "score_a",
     "score_b",
     "difference",

@@ -45,6 +45,11 @@ if TYPE_CHECKING:
 @click.option("--concurrency", type=options.CONCURRENCY, default=8, show_default=True, help="Most calls in flight.")
 @click.option("--max-cost", type=options.MAX_COST, help="Refuse (or stop) a run whose cost in USD would pass this.")
 @click.option("--yes", "-y", is_flag=True, help="Run without asking to confirm the plan.")
+@click.option(
+    "--uncalibrated",
+    is_flag=True,
+    help="Run the panel even when too few items carry human_p to calibrate on (its answers are stored for later).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
 @user_errors
 def panel(
@@ -53,14 +58,17 @@ def panel(
     calibration: tuple[str, ...],
     db: str,
     yes: bool,
+    uncalibrated: bool,
     as_json: bool,
     **flags: Any,
 ) -> None:
     """Run a panel of models on new items and predict each item's human proportion correct.
 
     The prediction is shown only when, on the calibration items (those with a known
-    human_p), it tracks human p: at least 10 items and a Spearman interval above 0.
-    A panel with no calibration item says it cannot calibrate (exit status 0).
+    human_p), it tracks human p: at least 10 items, a Spearman interval above 0 and a
+    mean absolute error below that of ignoring the panel. With fewer than 4 items of
+    known human_p the panel is refused before any model is called (exit status 2),
+    unless --uncalibrated runs it anyway and says it cannot calibrate (exit status 0).
     """
     from pydantic import ValidationError
 
@@ -82,7 +90,7 @@ def panel(
         return click.confirm("Run it?", default=True, err=True)
 
     command = shlex.join(["eitest", *sys.argv[1:]])
-    result = run_panel(study, db, calibration=calibration, command=command, on_plan=confirm)
+    result = run_panel(study, db, calibration=calibration, command=command, on_plan=confirm, uncalibrated=uncalibrated)
     if as_json:
         click.echo(json_text(result.to_dict(), indent=2))
     else:

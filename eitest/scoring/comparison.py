@@ -6,23 +6,25 @@ same items the same way, and returns a :class:`Comparison`:
 
 ``respondents``
     run_id, model, label, created_at, model_returned (the names the provider reported).
-``differences`` (one row per instrument x pair of respondents, a before b)
-    instrument, scoring, a, b (labels), a_run, a_model, b_run, b_model, score_a,
-    score_b (the test's score on its scale: share correct, or proportion of the
-    maximum credit, each item first averaged over its repetitions), difference
-    (score_b - score_a), ci_low, ci_high (empty, with ci_reason, when every item
-    differs by the same amount), ci_level, ci_method, ci_question (the
-    question the interval answers: "on new items like these", items resampled, the
-    same items for both), n_items, p, p_method, p_adj (``correction`` across every
-    row), n_gained, n_lost (items wrong then right, right then wrong, on the first
-    administration), then for each check of the measurement its value for a, for b
-    and the change b - a: parse_rate, failure_rate, modal_rate, fleiss_kappa, and
-    position_p, position_flag (the position-bias test; not run with the original
-    order).
+``differences`` (one row per instrument x pair of respondents x basis, a before b)
+    instrument, scoring, a, b (labels), a_run, a_model, b_run, b_model, basis ("first
+    administration", then, when an item was given more than once, "mean of R
+    repetitions"), score_a, score_b (the test's score on its scale on that basis: share
+    correct, or proportion of the maximum credit), difference (score_b - score_a),
+    ci_low, ci_high (empty, with ci_reason, when every item differs by the same
+    amount), ci_level, ci_method, ci_question (the question the interval answers: "on
+    new items like these", items resampled, the same items for both), n_items, p,
+    p_method, p_adj (``correction`` across the rows of one basis: the first
+    administration's rows are one family, the means' another), n_gained, n_lost (items
+    with more credit in b than in a, and with less, on that basis: on right/wrong,
+    wrong then right and right then wrong), then for each check of the measurement its
+    value for a, for b and the change b - a: parse_rate, failure_rate, modal_rate,
+    fleiss_kappa, and position_p, position_flag (the position-bias test; not run with
+    the original order).
 ``omnibus`` (one row per instrument, with three or more respondents)
-    instrument, k, n_items, statistic, df, p, method: Cochran's Q on the first
-    administration's right/wrong for keyed tests, Friedman's chi-square on the item
-    credits for weighted ones.
+    instrument, k, n_items, statistic, df, p, method: on the first administration,
+    Cochran's Q on right/wrong for keyed tests, Friedman's chi-square on the item
+    credits otherwise.
 ``flipped`` (one row per instrument x pair x item answered rightly by one and not the other)
     instrument, a, b, item_id, direction ("gained": wrong in a, right in b; "lost"),
     choice_a, choice_b (option ids chosen on the first administration).
@@ -31,14 +33,16 @@ same items the same way, and returns a :class:`Comparison`:
     respondent x instrument: model, run_id, instrument, score, parse_rate,
     failure_rate, modal_rate, fleiss_kappa, position_p, position_flag.
 
-Which answer counts for an item. The score and its interval use each item's mean
-credit over the repetitions (every repetition of a respondent is used; items, not
-repetitions, are resampled). The McNemar test and the flipped items need one
-right-or-wrong answer per item: the first administration's (repetition 0), the same
-answer a human norm is compared with, defined for any number of repetitions (a
-majority has ties at even counts). An unanswered trial counts as wrong, as in the
-analysis. For a weighted test the p value is the Wilcoxon signed-rank test of the
-item credits (McNemar needs right/wrong).
+Which answers a row uses (:mod:`~eitest.scoring.comparison_pairs`). The test, the
+interval and the counts of a row are computed from the same answers. The primary row
+is the first administration (repetition 0), the same answer a human norm is compared
+with, defined for any number of repetitions: on a keyed test its right/wrong, tested
+with the exact McNemar test, and the difference is (gained - lost) / items. The
+secondary row, when a respondent answered each item more than once, pairs each item's
+mean credit over its repetitions (items, not repetitions, are resampled), tested with
+the Wilcoxon signed-rank test of the per-item differences, as are an expert-weighted
+test's credits and the logprobs protocol's probabilities. An unanswered trial counts
+as wrong, as in the analysis. Probe runs are never compared.
 """
 
 from __future__ import annotations
@@ -61,14 +65,14 @@ from eitest.scoring.comparison_design import (
     pick_respondents,
     version_notes,
 )
-from eitest.scoring.scores import trial_credit
+from eitest.scoring.comparison_pairs import FIRST, item_table, pair_rows, wide
 
 if TYPE_CHECKING:
     from eitest.instruments import Instrument
+    from eitest.store import RunRecord
 
 __all__ = ["Comparison", "ComparisonError", "compare_runs", "compare_trials"]
 
-CI_QUESTION = "on new items like these"
 CHECKS = ("parse_rate", "failure_rate", "modal_rate", "fleiss_kappa", "position_p", "position_flag")
 
 
@@ -103,18 +107,20 @@ def compare_runs(
 ) -> Comparison:
     """Compare the runs ``runs`` (ids or unique prefixes) of the store at ``path``.
 
-    Without ``runs``, every run with trials (of ``models``, when given) is compared.
+    Without ``runs``, every study run with trials (of ``models``, when given) is compared.
+    Probe runs (``eitest probe ...``) measure nothing and are never compared: left out
+    silently, and refused when picked with ``runs``.
     """
     from eitest.scoring.selection import analysis_columns
     from eitest.store import Store
 
     with Store(path, create=False) as store:
-        records = [store.run(r) for r in dict.fromkeys(runs)] if runs else store.runs()
+        records = _study_records(path, [store.run(r) for r in dict.fromkeys(runs)] if runs else store.runs(), runs)
         trials = store.trials(columns=analysis_columns())
-        if models and not runs and not trials.empty:  # by default, the runs in which these models took part
-            having = set(trials.loc[trials["model"].isin(list(models)), "run_id"])
-            records = [r for r in records if r.id in having] or records
         trials = trials[trials["run_id"].isin([r.id for r in records])] if not trials.empty else trials
+        if models and not runs:  # by default, the runs in which these models took part; a model in none is named
+            records = _runs_of_models(path, records, trials, models)
+            trials = trials[trials["run_id"].isin([r.id for r in records])]
         if trials.empty:
             raise ComparisonError(f"{path}: the runs compared hold no trials; run 'eitest run ...' first")
         empty = [r.id for r in records if r.id not in set(trials["run_id"])]
@@ -126,6 +132,34 @@ def compare_runs(
     trials = trials[trials["instrument"].isin(common)]
     options = AnalysisOptions(n_boot=n_boot, seed=seed, correction=correction)
     return compare_trials(trials, instruments, respondents, options, notes=notes)
+
+
+def _study_records(path: str | Path, records: list[RunRecord], picked: Sequence[str]) -> list[RunRecord]:
+    """The study runs of ``records``; a probe run picked by id is refused, and so is a store of probes only."""
+    from eitest.scoring.selection import study_runs
+
+    studies, probes = study_runs(records)
+    if picked and probes:
+        raise ComparisonError(
+            f"run {sorted(probes)[0]} is a probe run: it checks the model and measures nothing, so it is not "
+            "compared; 'eitest runs list' shows the study runs"
+        )
+    if probes and not studies:
+        raise ComparisonError(f"{path} holds probe runs only: there is no test to compare ('eitest run ...' gives one)")
+    return studies
+
+
+def _runs_of_models(
+    path: str | Path, records: list[RunRecord], trials: pd.DataFrame, models: Sequence[str]
+) -> list[RunRecord]:
+    """The runs with trials of ``models``; a model with no trial in any of them is an error that names it."""
+    found = set(trials["model"]) if not trials.empty else set()
+    unknown = [m for m in models if m not in found]
+    if unknown:
+        there = ", ".join(sorted(found)) or "none"
+        raise ComparisonError(f"no trials of {', '.join(unknown)} in {path}; the models there are {there}")
+    having = set(trials.loc[trials["model"].isin(list(models)), "run_id"])
+    return [r for r in records if r.id in having]
 
 
 def compare_trials(
@@ -144,17 +178,23 @@ def compare_trials(
     diffs, flipped, omnibus = [], [], []
     for inst_id in sorted(trials["instrument"].unique()):
         inst = instruments[respondents[0].run_id][inst_id]
-        items, left_out = _item_table(trials, inst, respondents)
+        items, left_out = item_table(trials, inst, respondents)
         if left_out:
             notes.append(f"{inst_id}: items {', '.join(left_out[:5])} left out: not answered by every respondent")
         for a, b in itertools.combinations(respondents, 2):
-            row, flips = _pair(items, inst, a, b, options)
-            diffs.append({**row, **_check_changes(checks, inst_id, a, b)})
+            rows, flips = pair_rows(items, inst, a, b, options)
+            diffs += [{**row, **_check_changes(checks, inst_id, a, b)} for row in rows]
             flipped += flips
         if len(respondents) > 2:
             omnibus.append(_omnibus(items, inst, respondents))
     differences = pd.DataFrame(diffs)
-    differences["p_adj"] = adjust_pvalues(differences["p"].astype(float), options.correction)
+    differences["p_adj"] = np.nan
+    first = differences["basis"] == FIRST
+    for family in (first, ~first):  # the primary rows are one family; the means over repetitions another
+        if family.any():
+            differences.loc[family, "p_adj"] = adjust_pvalues(
+                differences.loc[family, "p"].astype(float), options.correction
+            )
     return Comparison(
         respondents=pd.DataFrame(
             [
@@ -177,147 +217,29 @@ def compare_trials(
     )
 
 
-def _mine(trials: pd.DataFrame, r: Respondent) -> pd.DataFrame:
-    return trials[(trials["run_id"] == r.run_id) & (trials["model"] == r.model)]
-
-
-def _item_table(
-    trials: pd.DataFrame, inst: Instrument, respondents: Sequence[Respondent]
-) -> tuple[pd.DataFrame, list[str]]:
-    """Per item x respondent: ``credit`` (mean over repetitions), ``first`` (0/1, repetition 0), ``choice``.
-
-    Only the items every respondent has, with a first administration, are kept; the others are returned by id.
-    """
-    kind = "weighted" if inst.scoring == "weighted" else "accuracy"
-    parts = []
-    for r in respondents:
-        t = _mine(trials, r)
-        t = t[t["instrument"] == inst.id]
-        credit = trial_credit(t, kind=kind).groupby("item_id")["credit"].mean()
-        first = t[t["repetition"] == 0].set_index("item_id")
-        # Right or wrong as chosen (under the logprobs protocol: its most probable option), never a probability.
-        right = ((first["chosen_position"] == first["keyed_position"]) & (first["status"] == "answered")).astype(float)
-        parts.append(
-            pd.DataFrame({"credit": credit, "first": right, "choice": first["chosen_option"]}).assign(label=r.label)
-        )
-    table = pd.concat(parts).rename_axis("item_id").reset_index()
-    complete = table.dropna(subset=["credit", "first"]).groupby("item_id")["label"].nunique() == len(respondents)
-    keep = sorted(complete[complete].index)
-    left_out = sorted(set(table["item_id"]) - set(keep))
-    return table[table["item_id"].isin(keep)], left_out
-
-
-def _wide(items: pd.DataFrame, column: str, labels: Sequence[str]) -> pd.DataFrame:
-    return items.pivot(index="item_id", columns="label", values=column)[list(labels)]
-
-
-def _top(inst: Instrument, item_ids: Sequence[str]) -> np.ndarray:
-    if inst.scoring != "weighted":
-        return np.ones(len(item_ids))
-    return np.array([inst.item(i).credit(inst.item(i).best_option) for i in item_ids])
-
-
-def _no_interval(differences: pd.Series, boot: dict[str, float]) -> str | None:
-    """Why the bootstrap gives no interval (and ``boot``'s bounds are blanked), or None when it does.
-
-    ``differences`` are per item, each over the item's top credit: when they are all one value, every
-    resample of the items has that difference, and the interval would be a point.
-    """
-    if float(differences.max() - differences.min()) > 1e-12:
-        return None
-    boot["ci_low"] = boot["ci_high"] = float("nan")
-    return (
-        f"every item differs by the same share of its credit ({differences.iloc[0]:+.3f}): resampling the items cannot show "
-        "how the difference would vary on new items, so no interval is given"
-    )
-
-
-def _pair(
-    items: pd.DataFrame, inst: Instrument, a: Respondent, b: Respondent, options: AnalysisOptions
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    from scipy import stats
-
-    from eitest.stats.paired import mcnemar_exact, paired_bootstrap
-
-    credit = _wide(items, "credit", [a.label, b.label])
-    first = _wide(items, "first", [a.label, b.label])
-    choice = _wide(items, "choice", [a.label, b.label])
-    ids = list(credit.index)
-    top = _top(inst, ids)
-    boot = paired_bootstrap(credit[a.label], credit[b.label], top, n_boot=options.n_boot, seed=options.seed)
-    ci_reason = _no_interval((credit[b.label] - credit[a.label]) / top, boot)
-    mc = mcnemar_exact(first[a.label], first[b.label])
-    if inst.scoring == "weighted":
-        d = credit[b.label] - credit[a.label]
-        p = float(stats.wilcoxon(d).pvalue) if (d != 0).any() else 1.0
-        method = "Wilcoxon signed-rank test of the item credits (mean over repetitions)"
-    else:
-        p, method = mc["p"], "exact McNemar test on the first administration's right/wrong"
-    row = {
-        "instrument": inst.id,
-        "scoring": inst.scoring,
-        "a": a.label,
-        "b": b.label,
-        "a_run": a.run_id,
-        "a_model": a.model,
-        "b_run": b.run_id,
-        "b_model": b.model,
-        "score_a": float(credit[a.label].sum() / top.sum()),
-        "score_b": float(credit[b.label].sum() / top.sum()),
-        "difference": boot["difference"],
-        "ci_low": boot["ci_low"],
-        "ci_high": boot["ci_high"],
-        "ci_level": 0.95,
-        "ci_method": f"paired percentile bootstrap over items ({options.n_boot} resamples, seed {options.seed})",
-        "ci_question": CI_QUESTION,
-        "ci_reason": ci_reason,
-        "n_items": len(ids),
-        "p": p,
-        "p_method": method,
-        "n_gained": mc["n_gained"],
-        "n_lost": mc["n_lost"],
-    }
-    flips = []
-    for item_id in ids:
-        before, after = first.at[item_id, a.label], first.at[item_id, b.label]
-        if before != after:
-            flips.append(
-                {
-                    "instrument": inst.id,
-                    "a": a.label,
-                    "b": b.label,
-                    "item_id": item_id,
-                    "direction": "gained" if after > before else "lost",
-                    "choice_a": choice.at[item_id, a.label],
-                    "choice_b": choice.at[item_id, b.label],
-                }
-            )
-    return row, flips
-
-
 def _omnibus(items: pd.DataFrame, inst: Instrument, respondents: Sequence[Respondent]) -> dict[str, Any]:
+    """All respondents at once on the first administration's credits: Cochran's Q on right/wrong, else Friedman."""
     from scipy import stats
 
     from eitest.stats.paired import cochran_q
 
     labels = [r.label for r in respondents]
-    if inst.scoring == "weighted":
-        credit = _wide(items, "credit", labels).to_numpy()
+    credit = wide(items, "first_credit", labels).to_numpy()
+    if inst.scoring != "weighted" and np.isin(credit, (0.0, 1.0)).all():
+        q = cochran_q(credit)
+        statistic, df, p = q["q"], int(q["df"]), q["p"]
+        method = f"Cochran's Q on the right/wrong ({FIRST})"
+    else:
         if np.ptp(credit, axis=1).any():
             res = stats.friedmanchisquare(*credit.T)
             statistic, p = float(res.statistic), float(res.pvalue)
         else:
             statistic, p = 0.0, 1.0
-        method, df = "Friedman test of the item credits", len(labels) - 1
-    else:
-        q = cochran_q(_wide(items, "first", labels).to_numpy())
-        statistic, df, p = q["q"], int(q["df"]), q["p"]
-        method = "Cochran's Q on the first administration's right/wrong"
-    n = int(items["item_id"].nunique())
+        method, df = f"Friedman test of the item credits ({FIRST})", len(labels) - 1
     return {
         "instrument": inst.id,
         "k": len(labels),
-        "n_items": n,
+        "n_items": int(items["item_id"].nunique()),
         "statistic": statistic,
         "df": df,
         "p": p,

@@ -2,9 +2,11 @@
 
 Two runs are of one design when they gave the same items (the same instrument
 content hashes, as stored with each run), with the same prompt protocol (name and
-wording version) and the same option order. Anything else is not a difference of the
-model but of the measurement, so it is refused, naming the runs and what differs.
-Repetitions, seed, temperature and token caps may differ; the comparison says so.
+wording version), the same option order and the same sampling temperature. Anything
+else is not a difference of the model but of the measurement, so it is refused, naming
+the runs and what differs: a model at temperature 0 against itself at 1 mixes a change
+of the model with sampling noise. Repetitions, seed and token caps may differ; the
+comparison says so.
 The same study run again later is a new run when it is given a ``label`` (``eitest run
 --label 2027-01``): that is how one model string is compared with itself over time.
 
@@ -26,9 +28,13 @@ if TYPE_CHECKING:
     from eitest.store import RunRecord
 
 # Fields of a run's study that must agree for its scores to be compared item by item.
-SAME_DESIGN = ("protocol", "protocol_version", "option_order")
+SAME_DESIGN = ("protocol", "protocol_version", "option_order", "temperature")
+# Why a difference in a field of SAME_DESIGN is refused, where the general reason says too little.
+WHY_REFUSED = {
+    "temperature": "a difference at another temperature mixes a change of the model with sampling noise",
+}
 # Fields that may differ; the comparison notes it when they do.
-NOTED = ("reps", "temperature", "seed", "max_tokens")
+NOTED = ("reps", "seed", "max_tokens")
 
 
 class ComparisonError(EitestError):
@@ -52,13 +58,16 @@ class Respondent:
 
 
 def _value(record: RunRecord, name: str) -> Any:
-    return record.config.get(name)
+    value = record.config.get(name)
+    if name == "temperature" and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)  # 0 and 0.0 are one temperature, whichever way a config wrote it
+    return value
 
 
 def check_design(records: Sequence[RunRecord]) -> tuple[list[str], list[str]]:
     """The instruments every run gave with the same items, and notes; refuses runs of different designs.
 
-    Raises :class:`ComparisonError` when runs differ in protocol or option order, when an
+    Raises :class:`ComparisonError` when runs differ in protocol, option order or temperature, when an
     instrument id was given with different content (different item sets), or when the
     runs have no instrument in common.
     """
@@ -67,9 +76,10 @@ def check_design(records: Sequence[RunRecord]) -> tuple[list[str], list[str]]:
         values = {r.id: _value(r, name) for r in records}
         if len(set(map(repr, values.values()))) > 1:
             listed = ", ".join(f"run {rid}: {v}" for rid, v in values.items())
+            why = WHY_REFUSED.get(name, "their scores measure different things")
             raise ComparisonError(
-                f"the runs differ in {name} ({listed}): their scores measure different things and are not "
-                "compared; pick runs of one design with --run"
+                f"the runs differ in {name} ({listed}): {why}, so they are not compared; pick runs of one "
+                "design with --run"
             )
     hashes: dict[str, dict[str, str]] = {}
     for r in records:
@@ -92,9 +102,7 @@ def check_design(records: Sequence[RunRecord]) -> tuple[list[str], list[str]]:
         values = {r.id: _value(r, name) for r in records}
         if len(set(map(repr, values.values()))) > 1:
             listed = ", ".join(f"run {rid}: {v}" for rid, v in values.items())
-            notes.append(
-                f"the runs differ in {name} ({listed}); items are still paired, each by its mean over repetitions"
-            )
+            notes.append(f"the runs differ in {name} ({listed}); the items are still paired, one by one")
     return common, notes
 
 

@@ -10,9 +10,12 @@ The check comes first: on the calibration items, leave-one-out predictions (each
 item predicted by the mapping fitted on the others) against ``human_p``: Spearman's
 rho with its Fisher-z interval, and the mean absolute error, beside the error of a
 prediction that ignores the panel (the mean ``human_p`` of the other items). The
-evidence is *usable* only with at least :data:`MIN_ITEMS` calibration items and an
-interval of rho wholly above 0; otherwise no prediction is given, and ``reason``
-says why. With no item of known ``human_p`` the panel cannot be calibrated at all.
+evidence is *usable* only with at least :data:`MIN_ITEMS` calibration items, an
+interval of rho wholly above 0, and a mean absolute error below the one without the
+panel (a panel that ranks the items but predicts worse than ignoring it is no use);
+otherwise no prediction is given, and ``reason`` says why. With fewer than
+:data:`MIN_CHECK` items of known ``human_p`` the panel cannot be calibrated at all
+(:func:`count_known` lets a caller find that out before any model is called).
 """
 
 from __future__ import annotations
@@ -30,9 +33,10 @@ from eitest.scoring.scores import trial_credit
 if TYPE_CHECKING:
     from eitest.instruments import Instrument
 
-__all__ = ["MIN_ITEMS", "PanelResult", "calibrate_panel", "panel_items"]
+__all__ = ["MIN_CHECK", "MIN_ITEMS", "PanelResult", "calibrate_panel", "cannot_calibrate", "count_known", "panel_items"]
 
 MIN_ITEMS = 10  # fewer calibration items than this give no usable evidence, whatever rho says
+MIN_CHECK = 4  # fewer than this, and a leave-one-out check of the mapping cannot be made
 MAPPING = "logistic: logit(human_p) = a + b * panel_accuracy (least squares on the logit scale)"
 CROSS_VALIDATION = "leave-one-out"
 RHO_CI = "Fisher z of Spearman's rho, se = sqrt(1.06 / (n - 3)) (Fieller, Hartley & Pearson, 1957)"
@@ -100,6 +104,24 @@ def _human_p(item: Any) -> float:
     return float("nan") if item.human_p is None else float(item.human_p)
 
 
+def count_known(instruments: Sequence[Instrument]) -> int:
+    """How many items of ``instruments`` carry a known ``human_p``: the items a panel can calibrate on."""
+    return sum(item.human_p is not None for inst in instruments for item in inst.items)
+
+
+def cannot_calibrate(n: int, instrument_ids: Sequence[str]) -> str | None:
+    """Why ``n`` items of known ``human_p`` in ``instrument_ids`` cannot calibrate a panel, or None when they can."""
+    if n >= MIN_CHECK:
+        return None
+    where = " or ".join(sorted(set(instrument_ids)))
+    return (
+        f"cannot calibrate: {'no item' if n == 0 else f'only {n} item(s)'} of {where} "
+        f"{'has' if n <= 1 else 'have'} a known human_p (at least {MIN_CHECK} are needed to check a calibration, "
+        f"{MIN_ITEMS} to use one); give --calibration with an instrument whose items carry human_p, "
+        "e.g. one written by 'eitest norms build --items-out'"
+    )
+
+
 def calibrate_panel(
     items: pd.DataFrame, instrument: str, models: Sequence[str], calibration_instruments: Sequence[str] = ()
 ) -> PanelResult:
@@ -114,14 +136,8 @@ def calibrate_panel(
     new = table[~known & (table["instrument"] == instrument)]
     empty = pd.DataFrame(columns=["instrument", "item_id", "panel_accuracy", "predicted_human_p"])
     n = int(known.sum())
-    if n < 4:
-        where = " or ".join(sorted(pool))
-        reason = (
-            f"cannot calibrate: {'no item' if n == 0 else f'only {n} item(s)'} of {where} "
-            f"{'has' if n <= 1 else 'have'} a known human_p (at least 4 are needed to check a calibration, "
-            f"{MIN_ITEMS} to use one); give --calibration with an instrument whose items carry human_p, "
-            "e.g. one written by 'eitest norms build --items-out'"
-        )
+    reason = cannot_calibrate(n, sorted(pool))
+    if reason is not None:
         return PanelResult(list(models), instrument, list(calibration_instruments), calibrated=False, usable=False,
                            reason=reason, calibration={"n_items": n}, items=table, predictions=empty)  # fmt: skip
     cal = table[known]
@@ -132,6 +148,7 @@ def calibrate_panel(
     raw = spearman_ci(x, p)
     others = (p.sum() - p) / (n - 1)  # each item's mean human_p of the others: a prediction without the panel
     a, b = logit_fit(x, p)
+    mae_cv, mae_without = float(np.mean(np.abs(cv - p))), float(np.mean(np.abs(others - p)))
     calibration = {
         "n_items": n,
         "mapping": MAPPING,
@@ -145,11 +162,11 @@ def calibrate_panel(
         "rho_ci_method": RHO_CI,
         "rho_ci_question": "over calibration items like these",
         "rho_panel_accuracy": raw["rho"],
-        "mae_cv": float(np.mean(np.abs(cv - p))),
-        "mae_without_panel": float(np.mean(np.abs(others - p))),
+        "mae_cv": mae_cv,
+        "mae_without_panel": mae_without,
         "min_items": MIN_ITEMS,
     }
-    weak = _weakness(n, rho)
+    weak = _weakness(n, rho, mae_cv, mae_without)
     usable = weak is None
     predictions = empty
     if usable and not new.empty:
@@ -161,7 +178,7 @@ def calibrate_panel(
                        predictions=predictions.reset_index(drop=True))  # fmt: skip
 
 
-def _weakness(n: int, rho: Mapping[str, float]) -> str | None:
+def _weakness(n: int, rho: Mapping[str, float], mae_cv: float, mae_without: float) -> str | None:
     """Why the calibration is too weak to use, or None when it is not."""
     if n < MIN_ITEMS:
         return (
@@ -174,5 +191,11 @@ def _weakness(n: int, rho: Mapping[str, float]) -> str | None:
         return (
             f"too weak to use: the 95% CI of Spearman's rho [{rho['ci_low']:.2f}, {rho['ci_high']:.2f}] includes 0, "
             "so the panel's predictions are not shown to track human difficulty; no prediction is given"
+        )
+    if not mae_cv < mae_without:
+        return (
+            f"too weak to use: the panel's leave-one-out predictions miss human_p by {mae_cv:.3f} on average, "
+            f"no better than ignoring the panel (the mean human_p of the other items misses by {mae_without:.3f}); "
+            "no prediction is given"
         )
     return None

@@ -86,41 +86,69 @@ def v1_v2(versions):
     return compare_runs(versions["db"], runs=[versions["v1"], versions["v2"]], n_boot=N_BOOT, seed=SEED)
 
 
+def _boot_bounds(d: np.ndarray, n_boot: int, seed: int) -> tuple[float, float]:
+    """The documented resampling redone by hand: one (n_boot, n) matrix of item indices from default_rng(seed)."""
+    draws = np.random.default_rng(seed).integers(0, len(d), size=(n_boot, len(d)))
+    boot = np.array([np.mean([d[i] for i in draw]) for draw in draws])
+    return float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975))
+
+
+def _rows(result, basis_prefix: str) -> list[dict]:
+    return [r for r in result.differences.to_dict("records") if r["basis"].startswith(basis_prefix)]
+
+
 def test_two_model_versions_paired_interval_and_mcnemar_match_an_independent_computation(versions, v1_v2):
     db, v1, v2 = versions["db"], versions["v1"], versions["v2"]
     result = v1_v2
-    (row,) = result.differences.to_dict("records")
+    assert list(result.differences["basis"]) == ["first administration", "mean of 2 repetitions"]
+    (row,) = _rows(result, "first administration")
     a, b = _item_answers(db, v1), _item_answers(db, v2)
-    d = (b["mean"] - a["mean"]).to_numpy()
-    n = len(d)
-    # The documented resampling: one (n_boot, n) matrix of item indices from default_rng(seed).
-    draws = np.random.default_rng(SEED).integers(0, n, size=(N_BOOT, n))
-    boot = np.array([np.mean([d[i] for i in draw]) for draw in draws])
+    d = (b["first"] - a["first"]).to_numpy()
     assert row["instrument"] == "appraisal-test" and row["n_items"] == 18
-    assert row["difference"] == pytest.approx(d.mean(), abs=1e-12)
-    assert row["difference"] == pytest.approx((12 - 2 + 4 - 0.5) / 18 - 12 / 18, abs=1e-12)
-    assert row["ci_low"] == pytest.approx(np.quantile(boot, 0.025), abs=1e-12)
-    assert row["ci_high"] == pytest.approx(np.quantile(boot, 0.975), abs=1e-12)
-    assert row["ci_question"] == "on new items like these"
     lost = int(((a["first"] == 1) & (b["first"] == 0)).sum())
     gained = int(((a["first"] == 0) & (b["first"] == 1)).sum())
     assert (gained, lost) == (row["n_gained"], row["n_lost"]) and gained == 4 and lost in (2, 3)
+    # The interval, the p value and gained/lost describe the same answers: the first administration's.
+    assert row["difference"] == pytest.approx((gained - lost) / 18, abs=1e-12)
+    assert row["score_a"] == pytest.approx(a["first"].mean(), abs=1e-12)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(_boot_bounds(d, N_BOOT, SEED), abs=1e-12)
+    assert row["ci_question"] == "on new items like these"
     assert row["p"] == pytest.approx(stats.binomtest(gained, gained + lost, 0.5).pvalue, abs=1e-12)
     table = [[int(((a["first"] == i) & (b["first"] == j)).sum()) for j in (1, 0)] for i in (1, 0)]
     assert row["p"] == pytest.approx(mcnemar(table, exact=True).pvalue, abs=1e-12)
+    assert row["p_method"] == "exact McNemar test of the right/wrong (first administration)"
     flipped = result.flipped
     assert set(flipped.loc[flipped["direction"] == "gained", "item_id"]) == {"ap-13", "ap-14", "ap-15", "ap-16"}
     assert {"ap-03", "ap-07"} <= set(flipped.loc[flipped["direction"] == "lost", "item_id"])
+    assert len(flipped) == gained + lost
     assert row["parse_rate_a"] == 1.0 and row["parse_rate_change"] == 0.0
     assert row["modal_rate_a"] == 1.0 and row["modal_rate_b"] < 1.0  # v2 answered ap-01 two ways
     assert list(result.respondents["model_returned"]) == ["served-ei-v1", "served-ei-v2"]
+
+
+def test_the_mean_over_repetitions_is_a_labelled_second_row_tested_on_the_same_means(versions, v1_v2):
+    a, b = _item_answers(versions["db"], versions["v1"]), _item_answers(versions["db"], versions["v2"])
+    (row,) = _rows(v1_v2, "mean of 2 repetitions")
+    d = (b["mean"] - a["mean"]).to_numpy()
+    assert row["difference"] == pytest.approx(d.mean(), abs=1e-12)
+    assert row["difference"] == pytest.approx((12 - 2 + 4 - 0.5) / 18 - 12 / 18, abs=1e-12)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(_boot_bounds(d, N_BOOT, SEED), abs=1e-12)
+    assert row["p"] == pytest.approx(stats.wilcoxon(d).pvalue, abs=1e-12)
+    assert row["p_method"] == "Wilcoxon signed-rank test of the item credits (mean of 2 repetitions)"
+    assert (row["n_gained"], row["n_lost"]) == (int((d > 0).sum()), int((d < 0).sum())) == (4, 3)
+    # Each basis is its own family of p values: one row each here, so adjusting changes nothing.
+    assert v1_v2.differences["p_adj"].tolist() == pytest.approx(v1_v2.differences["p"].tolist(), abs=1e-15)
 
 
 def test_three_respondents_get_cochrans_q_and_the_same_name_is_said_to_be_no_proof_of_a_new_version(versions):
     db = versions["db"]
     runs = [versions["v1"], versions["v2"], versions["again"]]
     result = compare_runs(db, runs=runs, n_boot=200, seed=0)
-    assert len(result.differences) == 3
+    assert list(result.differences["basis"]) == [
+        "first administration", "mean of 2 repetitions",  # v1 - v2
+        "first administration", "mean of repetitions (2 in a, 1 in b)",  # v1 - v1 later, once
+        "first administration", "mean of repetitions (2 in a, 1 in b)",  # v2 - v1 later
+    ]  # fmt: skip
     (omni,) = result.omnibus.to_dict("records")
     matrix = np.column_stack([_item_answers(db, r)["first"].to_numpy() for r in runs])
     ref = cochrans_q(matrix)
@@ -130,11 +158,12 @@ def test_three_respondents_get_cochrans_q_and_the_same_name_is_said_to_be_no_pro
     assert same and "same model name" in same[0] and "not shown to be a new version" in same[0]
     assert any("differ in reps" in n for n in result.notes)
     assert "openai/ei-v1 [2027-01] (run " in " ".join(result.respondents["label"])
-    p = result.differences["p"].to_numpy()
-    assert np.allclose(
-        result.differences["p_adj"],
-        np.minimum(1, np.maximum.accumulate(np.sort(p) * [3, 2, 1]))[np.argsort(np.argsort(p))],
-    )
+    for basis in ("first administration", "mean of"):  # Holm by hand, within each basis
+        rows = result.differences[result.differences["basis"].str.startswith(basis)]
+        p = rows["p"].to_numpy()
+        assert np.allclose(
+            rows["p_adj"], np.minimum(1, np.maximum.accumulate(np.sort(p) * [3, 2, 1]))[np.argsort(np.argsort(p))]
+        )
 
 
 def test_a_run_of_a_different_item_set_is_refused_naming_the_runs(versions):
@@ -155,11 +184,13 @@ def test_cli_json_and_report(versions, tmp_path: Path):
     res = CliRunner().invoke(cli, [*args, "--boot", "200", "--json", "--html", str(html), "--pdf", str(pdf)])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
-    (row,) = data["differences"]
-    assert {"instrument", "difference", "ci_low", "ci_high", "p", "p_method", "ci_question"} <= set(row)
+    row, mean = data["differences"]
+    assert {"instrument", "basis", "difference", "ci_low", "ci_high", "p", "p_method", "ci_question"} <= set(row)
+    assert (row["basis"], mean["basis"]) == ("first administration", "mean of 2 repetitions")
     assert row["ci_low"] <= row["difference"] <= row["ci_high"]
     page = html.read_text(encoding="utf-8")
     assert "appraisal-test" in page and "ap-13" in page and "on new items like these" in page
+    assert "first administration" in page and "mean of 2 repetitions" in page
     assert pdf.read_bytes().startswith(b"%PDF")
 
 
@@ -187,18 +218,23 @@ def test_weighted_tests_compare_credit_on_the_proportion_of_maximum_with_wilcoxo
     stem = get("open-stem")
     top = np.array([max(it.weights.values()) for it in sorted(stem.items, key=lambda i: i.id)])
     credit = {m: g.groupby("item_id")["score"].mean().sort_index().to_numpy() for m, g in t.groupby("model")}
-    row = result.differences.set_index(["a_model", "b_model"]).loc[("eitest/oracle", "eitest/chance")]
-    d = credit["eitest/chance"] - credit["eitest/oracle"]
-    assert row["difference"] == pytest.approx(d.sum() / top.sum(), abs=1e-12)
-    assert row["score_a"] == pytest.approx(1.0, abs=1e-12)  # the oracle: all of the maximum
-    assert row["p"] == pytest.approx(stats.wilcoxon(d).pvalue, abs=1e-12)
-    assert row["p_method"].startswith("Wilcoxon")
-    draws = np.random.default_rng(3).integers(0, len(d), size=(300, len(d)))
-    boot = [d[i].sum() / top[i].sum() for i in draws]
-    assert (row["ci_low"], row["ci_high"]) == pytest.approx(tuple(np.quantile(boot, [0.025, 0.975])), abs=1e-12)
+    first = t[t["repetition"] == 0]
+    once = {m: g.set_index("item_id")["score"].sort_index().to_numpy() for m, g in first.groupby("model")}
+    by_basis = result.differences.set_index(["a_model", "b_model", "basis"])
+    for basis, used in (("first administration", once), ("mean of 2 repetitions", credit)):
+        row = by_basis.loc[("eitest/oracle", "eitest/chance", basis)]
+        d = used["eitest/chance"] - used["eitest/oracle"]
+        assert row["difference"] == pytest.approx(d.sum() / top.sum(), abs=1e-12)
+        assert row["score_a"] == pytest.approx(1.0, abs=1e-12)  # the oracle: all of the maximum
+        assert row["p"] == pytest.approx(stats.wilcoxon(d).pvalue, abs=1e-12)
+        assert row["p_method"] == f"Wilcoxon signed-rank test of the item credits ({basis})"
+        draws = np.random.default_rng(3).integers(0, len(d), size=(300, len(d)))
+        boot = [d[i].sum() / top[i].sum() for i in draws]
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx(tuple(np.quantile(boot, [0.025, 0.975])), abs=1e-12)
     (omni,) = result.omnibus.to_dict("records")
-    ref = stats.friedmanchisquare(*(credit[m] for m in ["eitest/oracle", "eitest/chance", "eitest/first"]))
+    ref = stats.friedmanchisquare(*(once[m] for m in ["eitest/oracle", "eitest/chance", "eitest/first"]))
     assert omni["statistic"] == pytest.approx(ref.statistic, abs=1e-10) and omni["p"] == pytest.approx(ref.pvalue)
+    assert omni["method"] == "Friedman test of the item credits (first administration)"
     checks = result.checks.set_index("model")
     assert checks.loc["eitest/first", "position_flag"]  # shuffled orders: the first-position responder is caught
     assert row["position_p_a"] == row["position_p_a"]  # the test ran (not NaN)
@@ -210,9 +246,11 @@ def test_the_model_filter_compares_one_model_across_runs_and_names_an_unknown_on
         db, runs=[versions["v1"], versions["v2"], versions["again"]], models=["openai/ei-v1"], n_boot=100
     )
     assert list(result.respondents["run_id"]) == [versions["v1"], versions["again"]]
-    (row,) = result.differences.to_dict("records")
-    assert row["a_model"] == row["b_model"] == "openai/ei-v1" and row["difference"] == 0.0
-    assert row["p"] == 1.0 and result.flipped.empty
+    assert len(result.differences) == 2  # the first administration, and the means over repetitions
+    for row in result.differences.to_dict("records"):
+        assert row["a_model"] == row["b_model"] == "openai/ei-v1" and row["difference"] == 0.0
+        assert row["p"] == 1.0
+    assert result.flipped.empty
     res = CliRunner().invoke(
         cli, ["compare-runs", "--db", str(db), "--run", versions["v1"], "--model", "openai/nobody"]
     )
@@ -268,7 +306,64 @@ def test_items_that_all_differ_alike_get_no_interval_but_a_reason(tmp_path: Path
                   "--yes", "--db", db)  # fmt: skip
     assert res.returncode == 0, res.stderr
     (row,) = compare_runs(db, n_boot=200).differences.to_dict("records")
-    assert row["difference"] == pytest.approx(-0.8, abs=1e-12) and row["p"] < 1e-9  # McNemar on the choices
+    assert row["difference"] == pytest.approx(-0.8, abs=1e-12) and row["p"] < 1e-9
+    # The test is on the probabilities the difference is made of, not on the choices.
+    assert row["p"] == pytest.approx(stats.wilcoxon(np.full(45, -0.8)).pvalue, rel=1e-9)
+    assert row["p_method"] == "Wilcoxon signed-rank test of the item credits (first administration)"
     assert np.isnan(row["ci_low"]) and np.isnan(row["ci_high"])
     assert row["ci_reason"].startswith("every item differs by the same share of its credit (-0.800)")
     assert v1_v2.differences["ci_reason"].isna().all()  # items that differ unalike keep their interval
+
+
+@pytest.fixture(scope="module")
+def probed(tmp_path_factory) -> dict:
+    """A store with a probe run beside a study run of two models, and a store of a probe run only."""
+    folder = tmp_path_factory.mktemp("probed")
+    inst = write_instrument(folder / "small.json", "appraisal-small", items(ids=ALL_IDS[:6]))
+    db, only = folder / "both.db", folder / "only.db"
+    with ScriptedServer(lambda body: Action(reply="Nothing here that I recognise.")) as srv:
+        for store in (db, only):
+            args = ["probe", "memorisation", "-m", "openai/prober", "-i", str(inst), "--db", str(store)]
+            res = CliRunner().invoke(cli, [*args, "--api-base", srv.url, "--yes"])
+            assert res.exit_code == 0, res.output
+    study = run_study(Study(models=["eitest/oracle", "eitest/chance"], instruments=[str(inst)], seed=1), db)
+    with Store(only, create=False) as store:
+        (probe_run,) = [r.id for r in store.runs()]
+    return {"db": db, "only": only, "study": study.run_id, "probe": probe_run}
+
+
+def test_probe_runs_are_not_compared_and_a_probe_picked_by_id_is_refused(probed):
+    result = compare_runs(probed["db"], n_boot=50)
+    assert list(result.respondents["model"]) == ["eitest/oracle", "eitest/chance"]
+    assert set(result.respondents["run_id"]) == {probed["study"]}
+    assert list(result.differences["instrument"]) == ["appraisal-small"]
+    with Store(probed["db"], create=False) as store:
+        probe_run = next(r.id for r in store.runs() if r.id != probed["study"])
+    res = CliRunner().invoke(
+        cli, ["compare-runs", "--db", str(probed["db"]), "--run", probe_run, "--run", probed["study"]]
+    )
+    assert res.exit_code == 2 and f"Error: run {probe_run} is a probe run" in res.output, res.output
+    res = CliRunner().invoke(cli, ["compare-runs", "--db", str(probed["only"])])
+    assert res.exit_code == 2 and f"Error: {probed['only']} holds probe runs only" in res.output, res.output
+    assert "Traceback" not in res.output
+
+
+def test_a_model_that_is_in_no_run_is_named_not_replaced_by_every_run(versions, probed):
+    for db in (versions["db"], probed["db"]):
+        res = CliRunner().invoke(cli, ["compare-runs", "--db", str(db), "--model", "openai/typo"])
+        assert res.exit_code == 2, res.output
+        assert f"Error: no trials of openai/typo in {db}; the models there are " in res.output
+    assert "the models there are eitest/chance, eitest/oracle" in res.output  # not the probe's model
+
+
+def test_runs_at_different_temperatures_are_refused_naming_them():
+    from eitest.scoring.comparison_design import ComparisonError, check_design
+
+    a = _record("run-a", {"x": "h1"}, temperature=0.0)
+    with pytest.raises(
+        ComparisonError, match=r"differ in temperature \(run run-a: 0.0, run run-b: 1.0\): a difference"
+    ):
+        check_design([a, _record("run-b", {"x": "h1"}, temperature=1.0)])
+    with pytest.raises(ComparisonError, match="sampling noise"):
+        check_design([a, _record("run-b", {"x": "h1"}, temperature=None)])  # the provider's default is not 0
+    assert check_design([a, _record("run-b", {"x": "h1"}, temperature=0)]) == (["x"], [])  # 0 is 0.0

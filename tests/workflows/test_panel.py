@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from openai_server import OPTION_LINE, Action, ScriptedServer, prompt_of
@@ -80,16 +81,68 @@ def test_a_panel_that_tracks_human_p_is_checked_on_the_calibration_items_before_
     assert ordered == sorted(ordered)  # harder items (lower human p) are predicted harder
 
 
-def test_a_panel_on_items_without_human_p_says_it_cannot_calibrate(tmp_path: Path):
+def test_a_panel_on_items_without_human_p_is_refused_before_any_call_unless_asked_to_run_uncalibrated(tmp_path: Path):
     inst = write_instrument(tmp_path / "plain.json", "appraisal-plain", items(ids=ALL_IDS[:6]))
-    data, res = _panel(
-        ["--models", "eitest/oracle", "eitest/chance", "--instrument", str(inst), "--db", str(tmp_path / "d.db")]
-    )
+    db = tmp_path / "d.db"
+    with ScriptedServer(_script) as srv:
+        args = ["panel", "--models", "openai/panel-1", "openai/panel-3", "--instrument", str(inst), "--db", str(db)]
+        res = CliRunner().invoke(cli, [*args, "--api-base", srv.url, "--yes", "--json"])
+        assert res.exit_code == 2, res.output
+        assert srv.requests == 0 and not db.exists()  # nothing paid for, nothing stored
+        assert res.output.startswith("Error: cannot calibrate: no item of appraisal-plain has a known human_p")
+        assert "--calibration" in res.output and "No model was called" in res.output
+        assert "--uncalibrated" in res.output and "Traceback" not in res.output
+        data, res = _panel([*args[1:], "--api-base", srv.url, "--uncalibrated"])
+        assert srv.requests == 12  # 2 models x 6 items, stored for a later calibration
     assert data["calibrated"] is False and data["usable"] is False and data["predictions"] == []
     assert data["reason"].startswith("cannot calibrate: no item of appraisal-plain has a known human_p")
-    assert "--calibration" in data["reason"]
     assert "note: cannot calibrate" in res.stderr
-    assert {r["panel_accuracy"] for r in data["items"]} <= {0.0, 0.5, 1.0}  # the panel's answers are still there
+    expected = {i: np.mean([DIFFICULTY[i] > BARS[m] for m in ("panel-1", "panel-3")]) for i in ALL_IDS[:6]}
+    assert {r["item_id"]: r["panel_accuracy"] for r in data["items"]} == pytest.approx(expected, abs=1e-12)
+
+
+def test_three_items_of_known_human_p_are_too_few_to_run_for(tmp_path: Path):
+    some = {i: DIFFICULTY[i] for i in ALL_IDS[:3]}
+    inst = write_instrument(tmp_path / "three.json", "appraisal-three", items(human_p=some, ids=ALL_IDS[:6]))
+    res = CliRunner().invoke(
+        cli, ["panel", "--models", "eitest/oracle", "eitest/first", "--instrument", str(inst), "--db",
+              str(tmp_path / "t.db"), "--yes"]
+    )  # fmt: skip
+    assert res.exit_code == 2 and "Error: cannot calibrate: only 3 item(s) of appraisal-three have" in res.output
+    assert not (tmp_path / "t.db").exists()
+
+
+def test_a_panel_that_ranks_items_but_predicts_worse_than_ignoring_it_is_not_usable():
+    from eitest.scoring.panel import calibrate_panel
+
+    # SYNTHETIC: human_p spread evenly over .40-.60; the panel ranks the items perfectly but puts one far out, so the
+    # logistic mapping, fitted without it, overshoots it, and fitted with it, flattens the others.
+    human_p = np.linspace(0.40, 0.60, 14).round(3)
+    accuracy = np.r_[np.arange(13) * 0.01, 1.0]
+    table = pd.DataFrame({"instrument": "cal", "item_id": [f"c{k:02d}" for k in range(14)],
+                          "panel_accuracy": accuracy, "n_models": 5, "human_p": human_p})  # fmt: skip
+    table = pd.concat([table, pd.DataFrame([{"instrument": "cal", "item_id": "new", "panel_accuracy": 0.05,
+                                             "n_models": 5, "human_p": np.nan}])], ignore_index=True)  # fmt: skip
+    result = calibrate_panel(table, "cal", ["m1", "m2"])
+    c = result.calibration
+    # The leave-one-out errors by hand, each item predicted by scipy's regression of logit(p) on the others.
+    logit = np.log(human_p / (1 - human_p))
+    loo = []
+    for k in range(14):
+        keep = np.arange(14) != k
+        fit = stats.linregress(accuracy[keep], logit[keep])
+        loo.append(1 / (1 + math.exp(-(fit.intercept + fit.slope * accuracy[k]))))
+    others = (human_p.sum() - human_p) / 13
+    assert c["mae_cv"] == pytest.approx(np.abs(np.array(loo) - human_p).mean(), abs=1e-12)
+    assert c["mae_without_panel"] == pytest.approx(np.abs(others - human_p).mean(), abs=1e-12)
+    # Every other condition holds: enough items, and a rho interval wholly above 0.
+    assert c["n_items"] == 14 and c["rho_ci_low"] > 0.5 and c["mae_cv"] > c["mae_without_panel"]
+    assert result.calibrated and not result.usable and result.predictions.empty
+    assert result.reason == (
+        f"too weak to use: the panel's leave-one-out predictions miss human_p by {c['mae_cv']:.3f} on average, no "
+        f"better than ignoring the panel (the mean human_p of the other items misses by {c['mae_without_panel']:.3f}); "
+        "no prediction is given"
+    )
 
 
 def test_too_few_calibration_items_give_the_check_but_no_prediction(tmp_path: Path):
