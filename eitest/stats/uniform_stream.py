@@ -6,6 +6,11 @@ uniforms of that stream (``rng.random((designs, trials))``, chunk after chunk). 
 every model x test reads a prefix of the same stream: drawn once, and once turned into
 positions per option count, the 250 tests of 50 models x 5 tests no longer draw two
 billion numbers. The values are exactly those each test would draw itself.
+
+A test needs only how many of each design's draws fall at each position. Those counts
+are differences of running counts along the stream (:func:`shuffled_counts`), kept once
+per option count, so a test costs a few thousand look-ups instead of a pass over its
+millions of draws.
 """
 
 from __future__ import annotations
@@ -17,6 +22,9 @@ MAX_CELLS = (
 )
 _BLOCK = 1_000_000  # uniforms drawn at a time: the stream is the same drawn in consecutive blocks
 _cache: dict[tuple[int, int], np.ndarray] = {}  # (seed, options) -> positions, int8
+# (seed, options) -> (the positions they count, running counts): see _running_counts
+_running: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+_WRAP = 1 << 16  # the running counts wrap; a design's count is exact while it has fewer trials than this
 
 
 def shuffled_positions(seed: int, n_designs: int, n_trials: int, n_options: int) -> np.ndarray | None:
@@ -49,3 +57,38 @@ def _positions(seed: int, n_options: int, size: int) -> np.ndarray | None:
         block = rng.random(min(_BLOCK, size - start))
         out[start : start + block.size] = (block * n_options).astype(np.int8)  # the int64 truncation, for 0..k
     return None if (out >= n_options).any() else out
+
+
+def shuffled_counts(seed: int, n_designs: int, n_trials: int, n_options: int) -> np.ndarray | None:
+    """How many of each design's draws of :func:`shuffled_positions` fall at each position: ``int64``, designs x options.
+
+    Row ``d``, column ``j`` is ``(shuffled_positions(...)[d] == j).sum()``, read as the
+    difference of running counts at the design's two ends. None where
+    :func:`shuffled_positions` gives None, or when a design has ``2**16`` trials or more.
+    """
+    if n_trials >= _WRAP:
+        return None
+    positions = shuffled_positions(seed, n_designs, n_trials, n_options)
+    if positions is None:
+        return None
+    kept = _cache[(seed, n_options)]
+    counted, running = _running.get((seed, n_options), (None, None))
+    if counted is not kept or running is None:  # the draws were made again (more of them, or another seed)
+        for key in [k for k, (c, _) in _running.items() if _cache.get(k) is not c]:  # counts of draws let go
+            del _running[key]
+        running = _running_counts(kept, n_options)
+        _running[(seed, n_options)] = (kept, running)
+    ends = running[np.arange(n_designs + 1) * n_trials]
+    counts = np.empty((n_designs, n_options), dtype=np.int64)
+    # uint16 differences are exact modulo 2**16, and a design's count is below that
+    counts[:, :-1] = np.diff(ends, axis=0).astype(np.int64)
+    counts[:, -1] = n_trials - counts[:, :-1].sum(axis=1)  # every draw is below n_options
+    return counts
+
+
+def _running_counts(positions: np.ndarray, n_options: int) -> np.ndarray:
+    """Row ``i``, column ``j``: draws at position ``j`` among ``positions[:i]``, modulo ``2**16``, for j < n_options - 1."""
+    out = np.zeros((positions.size + 1, n_options - 1), dtype=np.uint16)
+    for j in range(n_options - 1):
+        np.cumsum(positions == j, dtype=np.uint16, out=out[1:, j])  # wraps modulo 2**16, as the differences need
+    return out
