@@ -22,9 +22,9 @@ MAX_CELLS = (
 )
 _BLOCK = 1_000_000  # uniforms drawn at a time: the stream is the same drawn in consecutive blocks
 _cache: dict[tuple[int, int], np.ndarray] = {}  # (seed, options) -> positions, int8
-# (seed, options) -> (the positions they count, running counts): see _running_counts
+# (seed, options) -> (the positions they count, their running counts every _STEP draws): see _checkpoints
 _running: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
-_WRAP = 1 << 16  # the running counts wrap; a design's count is exact while it has fewer trials than this
+_STEP = 64  # draws between two kept running counts: 1/64 of the draws' memory, at most 63 draws counted per end
 
 
 def shuffled_positions(seed: int, n_designs: int, n_trials: int, n_options: int) -> np.ndarray | None:
@@ -63,32 +63,42 @@ def shuffled_counts(seed: int, n_designs: int, n_trials: int, n_options: int) ->
     """How many of each design's draws of :func:`shuffled_positions` fall at each position: ``int64``, designs x options.
 
     Row ``d``, column ``j`` is ``(shuffled_positions(...)[d] == j).sum()``, read as the
-    difference of running counts at the design's two ends. None where
-    :func:`shuffled_positions` gives None, or when a design has ``2**16`` trials or more.
+    difference of the running counts at the design's two ends. None where
+    :func:`shuffled_positions` gives None.
     """
-    if n_trials >= _WRAP:
-        return None
-    positions = shuffled_positions(seed, n_designs, n_trials, n_options)
-    if positions is None:
+    if shuffled_positions(seed, n_designs, n_trials, n_options) is None:
         return None
     kept = _cache[(seed, n_options)]
-    counted, running = _running.get((seed, n_options), (None, None))
-    if counted is not kept or running is None:  # the draws were made again (more of them, or another seed)
+    counted, checkpoints = _running.get((seed, n_options), (None, None))
+    if counted is not kept or checkpoints is None:  # the draws were made again (more of them, or another seed)
         for key in [k for k, (c, _) in _running.items() if _cache.get(k) is not c]:  # counts of draws let go
             del _running[key]
-        running = _running_counts(kept, n_options)
-        _running[(seed, n_options)] = (kept, running)
-    ends = running[np.arange(n_designs + 1) * n_trials]
+        checkpoints = _checkpoints(kept, n_options)
+        _running[(seed, n_options)] = (kept, checkpoints)
+    before = _counts_before(kept, checkpoints, np.arange(n_designs + 1) * n_trials, n_options)
     counts = np.empty((n_designs, n_options), dtype=np.int64)
-    # uint16 differences are exact modulo 2**16, and a design's count is below that
-    counts[:, :-1] = np.diff(ends, axis=0).astype(np.int64)
+    counts[:, :-1] = np.diff(before, axis=0)
     counts[:, -1] = n_trials - counts[:, :-1].sum(axis=1)  # every draw is below n_options
     return counts
 
 
-def _running_counts(positions: np.ndarray, n_options: int) -> np.ndarray:
-    """Row ``i``, column ``j``: draws at position ``j`` among ``positions[:i]``, modulo ``2**16``, for j < n_options - 1."""
-    out = np.zeros((positions.size + 1, n_options - 1), dtype=np.uint16)
+def _checkpoints(positions: np.ndarray, n_options: int) -> np.ndarray:
+    """Row ``i``, column ``j``: draws at position ``j`` among ``positions[: i * _STEP]``, for j < n_options - 1."""
+    blocks = positions[: positions.size // _STEP * _STEP].reshape(-1, _STEP)
+    out = np.zeros((blocks.shape[0] + 1, n_options - 1), dtype=np.int64)
     for j in range(n_options - 1):
-        np.cumsum(positions == j, dtype=np.uint16, out=out[1:, j])  # wraps modulo 2**16, as the differences need
+        np.cumsum(np.count_nonzero(blocks == j, axis=1), out=out[1:, j])
+    return out
+
+
+def _counts_before(positions: np.ndarray, checkpoints: np.ndarray, ends: np.ndarray, n_options: int) -> np.ndarray:
+    """Row ``e``, column ``j``: draws at position ``j`` among ``positions[: ends[e]]``: the checkpoint, then the rest."""
+    start = ends // _STEP
+    out = checkpoints[start].copy()
+    offsets = np.arange(_STEP)
+    beyond = start[:, None] * _STEP + offsets
+    inside = offsets < (ends - start * _STEP)[:, None]  # the draws between the checkpoint and the end
+    rest = positions[np.minimum(beyond, positions.size - 1)]
+    for j in range(n_options - 1):
+        out[:, j] += np.count_nonzero((rest == j) & inside, axis=1)
     return out
