@@ -76,6 +76,13 @@ def irt_tables(
     reps: list[pd.DataFrame] = []
     if trials.empty:
         return pd.DataFrame(columns=IRT_COLUMNS), pd.DataFrame(columns=ADMINISTRATION_COLUMNS)
+    # Only the tests whose items carry parameters (in some run) are read: most stores have none, and a million
+    # trials' credit is a copy of the frame. Each pair's rows, and so its theta, are the same either way.
+    with_params = {i for used in instruments.values() for i, inst in used.items() if _has_parameters(inst)}
+    keep = trials["instrument"].isin(with_params)
+    if not keep.any():
+        return pd.DataFrame(rows, columns=IRT_COLUMNS), pd.DataFrame(columns=ADMINISTRATION_COLUMNS)
+    trials = trials if keep.all() else trials[keep]
     credit = trial_credit(trials, kind="weighted", exclude_unanswered=exclude_unanswered)
     for (model, inst_id), g in credit.groupby(KEYS, sort=True):
         run_id = str(g["run_id"].iloc[0])
@@ -101,6 +108,10 @@ def irt_tables(
     table = pd.DataFrame(rows, columns=IRT_COLUMNS)
     administrations = pd.concat(reps, ignore_index=True) if reps else pd.DataFrame(columns=ADMINISTRATION_COLUMNS)
     return table, administrations
+
+
+def _has_parameters(inst: Instrument) -> bool:
+    return any(it.irt is not None for it in inst.items)
 
 
 def _over_repetitions(per_rep: pd.DataFrame, params: pd.DataFrame) -> dict[str, Any]:
