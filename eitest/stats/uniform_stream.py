@@ -24,7 +24,7 @@ _BLOCK = 1_000_000  # uniforms drawn at a time: the stream is the same drawn in 
 _cache: dict[tuple[int, int], np.ndarray] = {}  # (seed, options) -> positions, int8
 # (seed, options) -> (the positions they count, their running counts every _STEP draws): see _checkpoints
 _running: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
-_STEP = 64  # draws between two kept running counts: 1/64 of the draws' memory, at most 63 draws counted per end
+_STEP = 16  # draws between two kept running counts (int32, k - 1 per step: about the draws' own memory); <= 15 counted per end
 
 
 def shuffled_positions(seed: int, n_designs: int, n_trials: int, n_options: int) -> np.ndarray | None:
@@ -85,7 +85,7 @@ def shuffled_counts(seed: int, n_designs: int, n_trials: int, n_options: int) ->
 def _checkpoints(positions: np.ndarray, n_options: int) -> np.ndarray:
     """Row ``i``, column ``j``: draws at position ``j`` among ``positions[: i * _STEP]``, for j < n_options - 1."""
     blocks = positions[: positions.size // _STEP * _STEP].reshape(-1, _STEP)
-    out = np.zeros((blocks.shape[0] + 1, n_options - 1), dtype=np.int64)
+    out = np.zeros((blocks.shape[0] + 1, n_options - 1), dtype=np.int32)  # MAX_CELLS fits
     for j in range(n_options - 1):
         np.cumsum(np.count_nonzero(blocks == j, axis=1), out=out[1:, j])
     return out
@@ -94,7 +94,7 @@ def _checkpoints(positions: np.ndarray, n_options: int) -> np.ndarray:
 def _counts_before(positions: np.ndarray, checkpoints: np.ndarray, ends: np.ndarray, n_options: int) -> np.ndarray:
     """Row ``e``, column ``j``: draws at position ``j`` among ``positions[: ends[e]]``: the checkpoint, then the rest."""
     start = ends // _STEP
-    out = checkpoints[start].copy()
+    out = checkpoints[start].astype(np.int64)
     offsets = np.arange(_STEP)
     beyond = start[:, None] * _STEP + offsets
     inside = offsets < (ends - start * _STEP)[:, None]  # the draws between the checkpoint and the end
