@@ -158,6 +158,11 @@ def agreement_from_store(path: str | Path, pairs: pd.DataFrame) -> pd.DataFrame:
                "score", "option_probs", "coverage", "finished_at"]  # fmt: skip
     wanted = set(zip(pairs["model"], pairs["instrument"], strict=True)) if not pairs.empty else set()
     with Store(path, create=False) as store:
+        # Most stores hold no logprobs trial: one scan inside SQLite says so, where reading every trial again
+        # took as long as the analysis' own read (the answer is the same: no pair has a distribution)
+        lp_trial = "SELECT 1 FROM trials WHERE protocol = ? LIMIT 1"
+        if store.conn.execute(lp_trial, (ProtocolName.LOGPROBS.value,)).fetchone() is None:
+            return pd.DataFrame([], columns=AGREEMENT_COLUMNS)
         stored = store.trials(columns=columns)
         stored = stored[[(m, i) in wanted for m, i in zip(stored["model"], stored["instrument"], strict=True)]]
         lp = _latest_runs(logprob_trials(stored))

@@ -87,6 +87,13 @@ def irt_tables(
     reps: list[pd.DataFrame] = []
     if trials.empty:
         return pd.DataFrame(columns=IRT_COLUMNS), pd.DataFrame(columns=ADMINISTRATION_COLUMNS)
+    # Only the tests whose items carry parameters (in some run) are read: most stores have none, and a million
+    # trials' credit is a copy of the frame. Each pair's rows, and so its theta, are the same either way.
+    with_params = {i for used in instruments.values() for i, inst in used.items() if _has_parameters(inst)}
+    keep = trials["instrument"].isin(with_params)
+    if not keep.any():
+        return pd.DataFrame(rows, columns=IRT_COLUMNS), pd.DataFrame(columns=ADMINISTRATION_COLUMNS)
+    trials = trials if keep.all() else trials[keep]
     # Right or wrong on the best option (its probability under logprobs): the 2PL/3PL are dichotomous models.
     credit = trial_credit(trials, kind="accuracy", exclude_unanswered=exclude_unanswered)
     for (model, inst_id), g in credit.groupby(KEYS, sort=True):
@@ -140,6 +147,10 @@ def _left_out_words(left_out: dict[str, list[str]]) -> str:
         "left out, as calibrated on another scale: " + "; ".join(parts) + " (parameters linked onto one scale "
         "enter together when they carry one source)"
     )
+
+
+def _has_parameters(inst: Instrument) -> bool:
+    return any(it.irt is not None for it in inst.items)
 
 
 def _over_repetitions(per_rep: pd.DataFrame, params: pd.DataFrame) -> dict[str, Any]:

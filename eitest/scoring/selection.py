@@ -133,7 +133,7 @@ def runs_without_trials(
     store: Store, records: list[RunRecord], trials: pd.DataFrame, run: str | None
 ) -> list[tuple[str, int | None]]:
     """The runs (the one picked with ``run``, or all) that hold no trial, each with its planned count."""
-    with_trials = set(trials["run_id"]) if not trials.empty else set()
+    with_trials = set(trials["run_id"].unique()) if not trials.empty else set()
     out = []
     for r in records:
         if r.id in with_trials or (run is not None and not r.id.startswith(run)):

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from eitest.stats.uniform_stream import shuffled_positions
+from eitest.stats.uniform_stream import shuffled_counts
 from eitest.stats.validation import _finite, _require_columns, _whole
 from eitest.vocabulary import OptionOrder, choose
 
@@ -289,12 +289,8 @@ def _permuted_chi2(data: _Answered, expected: np.ndarray, n_perm: int, seed: int
     """Chi-square of ``n_perm`` re-drawn designs, in chunks of about ``_CELLS_PER_CHUNK`` trial draws."""
     k_max = expected.size
     if not data.groups and (data.n_options == k_max).all():
-        shared = shuffled_positions(seed, n_perm, data.position.size, k_max)
-        if shared is not None:  # the same draws, made once for every test of this seed
-            counts = np.empty((n_perm, k_max), dtype=np.int64)
-            for j in range(k_max - 1):
-                counts[:, j] = np.count_nonzero(shared == j, axis=1)
-            counts[:, -1] = data.position.size - counts[:, :-1].sum(axis=1)  # every draw is below k_max
+        counts = shuffled_counts(seed, n_perm, data.position.size, k_max)
+        if counts is not None:  # the same draws, made and counted once for every test of this seed
             yield _chi2(counts, expected)
             return
     rng = np.random.default_rng(seed)

@@ -201,9 +201,7 @@ class Store:
     @store_errors
     def trials(self, run_id: str | None = None, *, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """All trials (of one run, or of every run), one row each; with ``columns``, only those and ``id``."""
-        names = "*" if columns is None else trial_columns.column_list(["id", *columns])
-        sql = f"SELECT {names} FROM trials" + (" WHERE run_id = ?" if run_id else "") + " ORDER BY id"
-        df = trial_columns.read_frame(self.conn, sql, (run_id,) if run_id else ())
+        df = trial_columns.read_trials(self.conn, columns, run_id)
         for col in trial.JSON_COLUMNS:
             if col in df.columns:
                 df[col] = trial_columns.decoded(df[col])

@@ -93,3 +93,6 @@ def test_a_store_without_the_logprobs_protocol_has_no_distributions(tmp_path):
     a = analyze(db, n_boot=50)
     assert a.distributions.empty and a.distribution_summary.empty and a.distribution_agreement.empty
     assert a.to_dict()["distributions"] == []
+    from eitest.scoring.distributions import AGREEMENT_COLUMNS
+
+    assert list(a.distribution_agreement.columns) == AGREEMENT_COLUMNS  # as when a store's logprobs trials are read

@@ -298,3 +298,31 @@ def test_position_bias_with_shared_draws_equals_drawing_afresh(monkeypatch: pyte
     monkeypatch.setattr(uniform_stream, "MAX_CELLS", 0)
     drawn = position_bias(frame, "shuffled", n_perm=700, seed=4)
     assert shared["p"] == drawn["p"] and shared["chi2"] == drawn["chi2"] and 0 < shared["p"] < 1
+
+
+def test_the_shared_counts_are_those_of_the_shared_draws(monkeypatch: pytest.MonkeyPatch):
+    from eitest.stats import uniform_stream
+
+    monkeypatch.setattr(uniform_stream, "_cache", {})
+    monkeypatch.setattr(uniform_stream, "_running", {})
+    # grows, reuses, alternates option counts; designs shorter and longer than the checkpoints' step, not aligned
+    for designs, trials, k in [(3, 5, 4), (40, 70, 5), (7, 11, 4), (2000, 90, 3), (3, 101, 5), (2, 70_000, 2)]:
+        want = (np.random.default_rng(9).random((designs, trials)) * k).astype(np.int64)
+        got = uniform_stream.shuffled_counts(9, designs, trials, k)
+        assert got is not None and got.dtype == np.int64
+        assert np.array_equal(got, np.stack([(want == j).sum(axis=1) for j in range(k)], axis=1))
+    # another seed replaces the draws, and the counts follow them
+    want = (np.random.default_rng(3).random((50, 64)) * 4).astype(np.int64)
+    got = uniform_stream.shuffled_counts(3, 50, 64, 4)
+    assert got is not None and np.array_equal(got, np.stack([(want == j).sum(axis=1) for j in range(4)], axis=1))
+    assert set(uniform_stream._running) == {(3, 4)}
+    assert uniform_stream.shuffled_counts(3, 10, uniform_stream.MAX_CELLS, 4) is None
+
+
+def test_the_counts_before_each_end_are_exact_between_checkpoints():
+    from eitest.stats.uniform_stream import _STEP, _checkpoints, _counts_before
+
+    positions = np.random.default_rng(1).integers(0, 3, 10 * _STEP + 5).astype(np.int8)
+    ends = np.array([0, 1, _STEP - 1, _STEP, _STEP + 1, 5 * _STEP + 33, positions.size - 1, positions.size])
+    got = _counts_before(positions, _checkpoints(positions, 3), ends, 3)
+    assert got.tolist() == [[int((positions[:e] == j).sum()) for j in range(2)] for e in ends]
