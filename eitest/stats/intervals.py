@@ -19,10 +19,8 @@ from statsmodels.stats.proportion import proportion_confint
 
 from eitest.stats.validation import _finite, _level, _require_columns, _whole
 
-# Scores that differ by less than this (relative to their size, at least absolutely) count as not differing:
-# expected credits under the logprobs protocol are sums of floating-point probabilities, so identical
-# distributions can give 0.19999999999999996 and 0.20000000000000004, and an "interval" between them
-# would claim a certainty that is only rounding.
+# Scores this close (relative, at least absolute) do not differ: logprobs' expected credits are float sums, so
+# identical distributions give 0.19999999999999996 and 0.20000000000000004, whose "interval" is only rounding.
 NO_SPREAD = 1e-12
 
 
@@ -30,6 +28,7 @@ def no_spread(values: Any) -> bool:
     """Whether ``values`` (finite numbers) differ by no more than rounding (:data:`NO_SPREAD`)."""
     v = np.asarray(values, dtype=float).ravel()
     return bool(v.size == 0 or np.ptp(v) <= NO_SPREAD * max(1.0, float(np.abs(v).max())))
+
 
 # --------------------------------------------------------------------------- accuracy
 
@@ -239,10 +238,9 @@ def rep_interval(rep_scores: Any, ci: float = 0.95) -> dict[str, Any]:
     if n < 2:
         result["reason"] = "one repetition gives no run-to-run variation to build an interval from; run more"
         return result
-    sd = float(scores.std(ddof=1))
+    sd = 0.0 if no_spread(scores) else float(scores.std(ddof=1))  # rounding is no run-to-run variation
     result["sd_reps"] = sd
-    if no_spread(scores):
-        result["sd_reps"] = 0.0
+    if sd == 0:
         result["reason"] = (
             f"all {n} repetitions scored {scores[0]:g}: no run-to-run variation was seen, which does not show "
             "there is none; no interval is given"
@@ -328,22 +326,19 @@ def item_interval(
         "question": NEW_ITEMS,
         "reason": None,
     }
-    if binary and no_spread(scores) and (_near(scores[0], 0.0) or _near(scores[0], 1.0)):
+    if binary and no_spread(scores) and (no_spread([scores[0], 0]) or no_spread([scores[0], 1])):
         lo, hi = proportion_confint(round(float(scores.sum())), n, alpha=1 - ci, method="beta")
         result.update(ci_low=float(lo), ci_high=float(hi), method="Clopper-Pearson over items")
         return result
     if no_spread(scores / tops):
-        what = "its maximum" if maxima is not None and _near(scores[0] / tops[0], 1.0) else f"{scores[0] / tops[0]:g}"
+        ratio = scores[0] / tops[0]
+        what = "its maximum" if maxima is not None and no_spread([ratio, 1]) else f"{ratio:g}"
         result["reason"] = f"every item scored {what}, so resampling items gives no spread; no interval is given"
         return result
     weights = _bootstrap_weights(n, n_boot, seed)
     lo, hi = np.quantile((weights @ scores) / (weights @ tops), [(1 - ci) / 2, (1 + ci) / 2])
     result.update(ci_low=float(lo), ci_high=float(hi), method="cluster bootstrap over items")
     return result
-
-
-def _near(x: float, target: float) -> bool:
-    return abs(x - target) <= NO_SPREAD
 
 
 @functools.lru_cache(maxsize=16)
