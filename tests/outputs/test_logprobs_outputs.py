@@ -22,7 +22,7 @@ from eitest.outputs.report.distributions import requested_alternatives
 from eitest.outputs.report.tables import LOGPROBS_SHARE
 from eitest.scoring.analysis import analyze
 
-N_ITEMS = 10
+N_ITEMS = 6
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from eitest.scoring.score_table import NO_WILSON_LOGPROBS
 from eitest.scoring.scores import chose_keyed, keyed_credit, logprobs_pairs
 from eitest.stats import wilson_over_items
 
-N_ITEMS = 12
+N_ITEMS = 6
 
 
 @pytest.fixture(scope="module")
