@@ -91,7 +91,8 @@ def _trial_variables() -> tuple[Variable, ...]:
     """The stored trial's fields (from :class:`eitest.store.trial.Trial`), as exported.
 
     The prompt JSON is replaced by ``prompt_text`` (its user message) at the end; after
-    ``parse_rule`` come the two scores of the trial, ``correct`` and ``credit`` (the
+    ``parse_rule`` come the scores of the trial, ``correct``, ``p_keyed`` (its credit on the
+    share-correct scale, :func:`eitest.scoring.scores.keyed_credit`) and ``credit`` (the
     stored ``score``, under the name the scores table uses).
     """
     out: list[Variable] = []
@@ -102,8 +103,21 @@ def _trial_variables() -> tuple[Variable, ...]:
             out.append(
                 Variable(
                     "correct", "Chose the keyed (top-weighted) option", "integer",
-                    "1 = the keyed option (for weighted instruments the top-weighted one), 0 = another option",
-                    _NOT_ANSWERED, value_labels=((0, "another option"), (1, "keyed / top-weighted option")),
+                    "1 = the keyed option (for weighted instruments the top-weighted one), 0 = another option; "
+                    "logprobs protocol: whether the most probable option is the keyed one (the share correct "
+                    "is the mean of p_keyed, not of correct)",
+                    _NOT_ANSWERED + "; logprobs protocol: also when several options tie as most probable, "
+                    "since the stored choice is then only a tie-break",
+                    value_labels=((0, "another option"), (1, "keyed / top-weighted option")),
+                )
+            )  # fmt: skip
+            out.append(
+                Variable(
+                    "p_keyed", "Credit on the share-correct scale (probability of the keyed option)", "number",
+                    "0 to 1: the same as correct (1 or 0) when one answer was sampled; logprobs protocol: the "
+                    "probability the model's answer distribution gives the keyed (top-weighted) option; the mean "
+                    "over a repetition's items is the share correct of eitest analyze and of the scores table",
+                    _NOT_ANSWERED,
                 )
             )  # fmt: skip
             out.append(replace(_stored(f), name="credit"))
@@ -143,7 +157,8 @@ def score_variables(columns: Sequence[InstrumentColumns]) -> list[Variable]:
                 c.accuracy,
                 f"{c.instrument}: share correct",
                 "number",
-                "0 to 1: share of the instrument's items answered with the keyed (top-weighted) option; "
+                "0 to 1: share of the instrument's items answered with the keyed (top-weighted) option "
+                "(the mean of p_keyed: under the logprobs protocol the mean probability of the keyed option); "
                 "unanswered items count as wrong",
                 absent,
                 instrument=c.instrument,

@@ -5,8 +5,12 @@
 ``trials`` (long: one row per trial)
     The variables of :data:`TRIAL_VARIABLES`, in that order: the stored trial less the
     prompt JSON, with ``shown_order`` as ``"c,a,b,e,d"``, ``correct`` (1/0: the keyed or
-    top-weighted option was chosen; missing when not answered), ``credit`` (the chosen
-    option's credit; missing when not answered) and ``prompt_text`` (the user message).
+    top-weighted option was chosen; missing when not answered, and under the logprobs
+    protocol when several options tie as most probable), ``p_keyed`` (the trial's
+    share-correct credit, :func:`eitest.scoring.scores.keyed_credit`: ``correct`` again,
+    but under the logprobs protocol the probability of the keyed option; its mean is the
+    share correct of ``eitest analyze``), ``credit`` (the chosen option's credit, the
+    expected credit under logprobs; missing when not answered) and ``prompt_text``.
 ``scores`` (wide: one row per run x model x repetition)
     ``run_id, model, repetition``, then per instrument its share correct in that
     repetition (:func:`eitest.scoring.repetition_scores`; an unanswered item counts as
@@ -76,14 +80,14 @@ class ExportResult:
 def trials_table(trials: pd.DataFrame) -> pd.DataFrame:
     """The long table: one row per trial, the columns of :data:`TRIAL_VARIABLES`."""
     from eitest.scoring import trial_credit
+    from eitest.scoring.scores import chose_keyed, keyed_credit
 
     t = trials.reset_index(drop=True)
     out = pd.DataFrame({v.name: t[v.name] for v in TRIAL_VARIABLES if v.name in t.columns})
     out["shown_order"] = t["shown_order"].map(lambda s: ",".join(map(str, s)) if isinstance(s, list) else s)
-    chose = (t["chosen_position"] == t["keyed_position"]).astype(
-        float
-    )  # the chosen option: the most probable (logprobs)
-    out["correct"] = chose.where(t["status"] == "answered").astype("Int64")
+    out["correct"] = chose_keyed(t).astype("Int64")
+    # the share-correct credit the analysis averages: equal to correct except under the logprobs protocol
+    out["p_keyed"] = keyed_credit(t).where(t["status"] == "answered")
     out["credit"] = trial_credit(t, kind="weighted", exclude_unanswered=True)["credit"]
     out["prompt_text"] = t["prompt"].map(_user_text)
     for name in ("option_probs", "token_logprobs"):  # the logprobs protocol's JSON, exported as JSON text

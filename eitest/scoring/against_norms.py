@@ -12,6 +12,12 @@ the primary rows are corrected across the tests of the analysis.
 
 A norm that cannot be used with the run's instrument (n < 2, a credit scale on a
 keyed test, ...) is skipped with a note that says why.
+
+Under the logprobs protocol an administration's score is an expectation over the
+model's answer distribution (the mean credit of the answers it would give), not the
+answers of one sitting; it is still placed on the norm, since the norm's scale is the
+only human reference there is, but its basis says so (:data:`EXPECTED`) and a note says
+that it is not like with like.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from eitest.scoring.grouped import Grouped, grouped
+from eitest.scoring.scores import logprobs_pairs
 from eitest.scoring.selection import RunInstrumentMap
 from eitest.vocabulary import Correction
 
@@ -48,6 +55,7 @@ SINGLE_CASE = {
 COMPARISON_COLUMNS = ["model", "instrument", "basis", "score", "norm_scale", "norm_mean", "norm_sd", "norm_n",
                       *SINGLE_CASE]  # fmt: skip
 FIRST = "first administration"
+EXPECTED = "expected over the answer distribution (logprobs)"
 
 
 def find_norms(instrument_ids: Iterable[str], norm_files: Sequence[str | Path] = ()) -> dict[str, HumanNorm | None]:
@@ -137,6 +145,7 @@ def against_norms(
     notes: list[str] = []
     by_pair = by_pair or grouped(trials, instruments, exclude_unanswered=exclude_unanswered)
     code = {(m, i): n for n, (m, i) in enumerate(zip(by_pair.pairs["model"], by_pair.pairs["instrument"], strict=True))}
+    logprobs = logprobs_pairs(trials)
     for idx, row in out.iterrows():
         norm = norms.get(row["instrument"])
         if norm is None:
@@ -147,24 +156,41 @@ def against_norms(
             notes.append(f"{row['model']} on {row['instrument']}: {why}")
             continue
         per_rep = by_pair.rep_scores(code[(row["model"], row["instrument"])], norm.score_scale).dropna()
-        values = _compare(norm, per_rep, row, comparison)
+        expected = (row["model"], row["instrument"]) in logprobs
+        values = _compare(norm, per_rep, row, comparison, expected=expected)
+        if expected and len(per_rep):
+            notes.append(f"{row['model']} on {row['instrument']}: {EXPECTED_NOTE}")
         for col, value in values.items():
             out.at[idx, col] = value
     out["p_adj"] = adjust_pvalues(out["p"].to_numpy(dtype=float), method=correction)
     return out, pd.DataFrame(comparison, columns=COMPARISON_COLUMNS), notes
 
 
-def _compare(norm: HumanNorm, per_rep: pd.Series, row: Any, comparison: list[dict[str, Any]]) -> dict[str, Any]:
-    """The columns of one score row against ``norm``; appends its rows of the comparison table."""
+EXPECTED_NOTE = (
+    "the score placed on the human norm is an expected score over the model's answer distribution (logprobs "
+    "protocol), the mean credit of the answers it would give, not the answers of one sitting as a human score is; "
+    "it is not like with like (an expectation varies less than a sitting does), so read its z, percentile and "
+    "Crawford-Howell test as a description, and run a sampled protocol (e.g. standard) for a sitting like a human's"
+)
+
+
+def _compare(
+    norm: HumanNorm, per_rep: pd.Series, row: Any, comparison: list[dict[str, Any]], *, expected: bool = False
+) -> dict[str, Any]:
+    """The columns of one score row against ``norm``; appends its rows of the comparison table.
+
+    ``expected``: the scores are expectations over answer distributions (logprobs), and the bases say so.
+    """
     from eitest.stats import single_case
 
     mean, sd, n = norm.as_proportion("mean"), norm.as_proportion("sd"), norm.value("n")
     first = float(per_rep.iloc[0]) if len(per_rep) else math.nan
+    primary = f"{FIRST}, {EXPECTED}" if expected else FIRST
     values: dict[str, Any] = {
         "norm_source": _source(norm),
         "norm_scale": norm.score_scale,
         "compared_score": first,
-        "compared_basis": f"{FIRST} (the first of {len(per_rep)} repetitions)" if len(per_rep) else None,
+        "compared_basis": f"{primary} (the first of {len(per_rep)} repetitions)" if len(per_rep) else None,
         "compared_mean": float(per_rep.mean()) if len(per_rep) else math.nan,
         "single_min": float(per_rep.min()) if len(per_rep) else math.nan,
         "single_max": float(per_rep.max()) if len(per_rep) else math.nan,
@@ -175,9 +201,11 @@ def _compare(norm: HumanNorm, per_rep: pd.Series, row: Any, comparison: list[dic
     }
     if norm.missing() or mean is None or sd is None or n is None or not len(per_rep):
         return values
-    bases = [(FIRST, first)]
+    bases = [(primary, first)]
     if len(per_rep) > 1:
-        bases.append((f"mean of {len(per_rep)} repetitions", float(per_rep.mean())))
+        bases.append(
+            (f"mean of {len(per_rep)} repetitions" + (f", {EXPECTED}" if expected else ""), float(per_rep.mean()))
+        )
     for basis, score in bases:
         sc = single_case(score, mean, sd, int(n))
         stats = {ours: sc[theirs] for ours, theirs in SINGLE_CASE.items()}
@@ -185,7 +213,7 @@ def _compare(norm: HumanNorm, per_rep: pd.Series, row: Any, comparison: list[dic
             {"model": row["model"], "instrument": row["instrument"], "basis": basis, "score": score,
              "norm_scale": norm.score_scale, "norm_mean": mean, "norm_sd": sd, "norm_n": n, **stats}
         )  # fmt: skip
-        if basis == FIRST:
+        if basis == primary:
             values.update(stats)
     return values
 

@@ -14,7 +14,8 @@ intervals answer two questions and neither pools trials as independent:
 - ``item_ci_*``, "new items like these": items resampled, each item's score its mean
   over repetitions (:func:`eitest.stats.item_interval`; exact Clopper-Pearson bounds
   when a keyed test scores 0 or 1 on every item); ``wilson_ci_*`` is Wilson's interval
-  over the items (keyed tests).
+  over the items (keyed tests; not under the logprobs protocol, whose item scores are
+  expected credits rather than counts of right answers, ``wilson_ci_reason`` says so).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from eitest.scoring.grouped import Grouped, grouped
-from eitest.scoring.scores import repetition_scores, trial_credit
+from eitest.scoring.scores import logprobs_pairs, repetition_scores, trial_credit
 from eitest.scoring.selection import RunInstrumentMap
 
 if TYPE_CHECKING:
@@ -36,8 +37,12 @@ WARN_BELOW = 0.95
 SCALES = {"keyed": "proportion correct", "weighted": "proportion of maximum"}
 INTERVAL_COLUMNS = [
     "rep_ci_low", "rep_ci_high", "rep_ci_reason", "item_ci_low", "item_ci_high", "item_ci_method",
-    "item_ci_reason", "wilson_ci_low", "wilson_ci_high",
+    "item_ci_reason", "wilson_ci_low", "wilson_ci_high", "wilson_ci_reason",
 ]  # fmt: skip
+NO_WILSON_LOGPROBS = (
+    "no Wilson interval under the logprobs protocol: its item scores are expected credits (probabilities), "
+    "not counts of right answers, so a binomial variance does not describe them; the item bootstrap does"
+)
 
 
 def score_table(
@@ -58,9 +63,11 @@ def score_table(
     (:func:`eitest.scoring.grouped.grouped`, with the same ``exclude_unanswered``).
     """
     by_pair = by_pair or grouped(trials, instruments, exclude_unanswered=exclude_unanswered)
+    logprobs = logprobs_pairs(trials)
     rows = []
     for pair, base in enumerate(by_pair.pairs.to_dict("records")):
-        reported = _reported(by_pair, pair, n_boot=n_boot, seed=seed)
+        expected = (base["model"], base["instrument"]) in logprobs
+        reported = _reported(by_pair, pair, n_boot=n_boot, seed=seed, expected=expected)
         run_id, option_order = base.pop("run_id"), base.pop("option_order")
         rows.append({"run_id": run_id, "option_order": option_order, **base, **reported})
     return pd.DataFrame(rows)
@@ -94,7 +101,7 @@ def _top(inst: Instrument, item_id: str) -> float:
     return item.credit(item.best_option)
 
 
-def _reported(by_pair: Grouped, pair: int, *, n_boot: int, seed: int) -> dict[str, Any]:
+def _reported(by_pair: Grouped, pair: int, *, n_boot: int, seed: int, expected: bool = False) -> dict[str, Any]:
     """``scoring, score, score_scale, weighted_score, max_credit, sd_reps`` and the two intervals."""
     from eitest.stats.intervals import item_interval, rep_interval, wilson_over_items
 
@@ -112,7 +119,7 @@ def _reported(by_pair: Grouped, pair: int, *, n_boot: int, seed: int) -> dict[st
         "max_credit": top if weighted else math.nan,
         **dict.fromkeys(INTERVAL_COLUMNS, math.nan),
     }
-    out["rep_ci_reason"] = out["item_ci_method"] = out["item_ci_reason"] = None
+    out["rep_ci_reason"] = out["item_ci_method"] = out["item_ci_reason"] = out["wilson_ci_reason"] = None
     if per_item.empty:  # every trial unanswered and left out
         out.update(sd_reps=math.nan, rep_ci_reason="no scored trial", item_ci_reason="no scored trial")
         return out
@@ -129,7 +136,9 @@ def _reported(by_pair: Grouped, pair: int, *, n_boot: int, seed: int) -> dict[st
         item_ci_method=item["method"],
         item_ci_reason=item["reason"],
     )
-    if not weighted:
+    if not weighted and expected:
+        out["wilson_ci_reason"] = NO_WILSON_LOGPROBS
+    elif not weighted:
         w = wilson_over_items(credit)
         out.update(wilson_ci_low=w["ci_low"], wilson_ci_high=w["ci_high"])
     return out

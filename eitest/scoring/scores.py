@@ -12,7 +12,11 @@ Two scores, as the tests themselves are scored:
 Under the ``logprobs`` protocol a trial holds a distribution over the options, and
 both scores are expectations under it: ``accuracy`` is the probability it gives the
 keyed (top-weighted) option, ``weighted`` its expected credit (the stored ``score``).
-On a keyed test the two are the same number.
+On a keyed test the two are the same number. :func:`keyed_credit` is the one
+definition of a trial's share-correct credit, which the analysis, the scores table and
+the export's ``p_keyed`` use; :func:`chose_keyed` is the different question "was the
+chosen (most probable) option the keyed one", the export's 0/1 ``correct``, which a
+distribution with several options tied at the top does not answer.
 
 Pure functions over the trials DataFrame (``Store.trials()``). A trial that was
 not answered (unparseable, refused, empty, failed) counts as incorrect by default,
@@ -60,6 +64,43 @@ def keyed_credit(trials: pd.DataFrame) -> pd.Series:
         if logprobs.any():  # read per trial: only the few rows that hold a distribution
             value[logprobs] = _keyed_probability(trials[logprobs]).to_numpy()
     return value
+
+
+def logprobs_pairs(trials: pd.DataFrame) -> set[tuple[str, str]]:
+    """The model x instrument pairs whose scores are expectations over answer distributions (logprobs protocol)."""
+    if "protocol" not in trials.columns:
+        return set()
+    t = trials.loc[trials["protocol"] == "logprobs", KEYS].drop_duplicates()
+    return {(str(m), str(i)) for m, i in t.itertuples(index=False)}
+
+
+def chose_keyed(trials: pd.DataFrame) -> pd.Series:
+    """Per trial, 1/0 for whether the chosen option is the keyed (top-weighted) one; NaN when not answered.
+
+    Under the logprobs protocol the chosen option is the most probable, so this is NaN
+    where several options share the highest probability (to floating-point rounding,
+    :data:`eitest.stats.intervals.NO_SPREAD`): the stored choice there is only the
+    tie-break's, and a 0/1 from it would be arbitrary (a flat distribution would be
+    "right" on about one item in k). The share-correct credit is :func:`keyed_credit`.
+    """
+    value = (trials["chosen_position"] == trials["keyed_position"]).astype(float)
+    value[(trials["status"] != "answered").to_numpy()] = np.nan
+    if "option_probs" in trials.columns:
+        logprobs = (trials["protocol"] == "logprobs").to_numpy()
+        if logprobs.any():
+            tied = np.zeros(len(trials), dtype=bool)
+            tied[logprobs] = [_top_is_tied(p) for p in trials.loc[logprobs, "option_probs"]]
+            value[tied] = np.nan
+    return value
+
+
+def _top_is_tied(probs: Any) -> bool:
+    from eitest.stats.intervals import NO_SPREAD
+
+    if not isinstance(probs, dict) or not probs:
+        return False
+    ranked = sorted((float(p) for p in probs.values()), reverse=True)
+    return len(ranked) > 1 and ranked[0] - ranked[1] <= NO_SPREAD
 
 
 def _keyed_probability(trials: pd.DataFrame) -> pd.Series:

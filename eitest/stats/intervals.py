@@ -19,6 +19,17 @@ from statsmodels.stats.proportion import proportion_confint
 
 from eitest.stats.validation import _finite, _level, _require_columns, _whole
 
+# Scores this close (relative, at least absolute) do not differ: logprobs' expected credits are float sums, so
+# identical distributions give 0.19999999999999996 and 0.20000000000000004, whose "interval" is only rounding.
+NO_SPREAD = 1e-12
+
+
+def no_spread(values: Any) -> bool:
+    """Whether ``values`` (finite numbers) differ by no more than rounding (:data:`NO_SPREAD`)."""
+    v = np.asarray(values, dtype=float).ravel()
+    return bool(v.size == 0 or np.ptp(v) <= NO_SPREAD * max(1.0, float(np.abs(v).max())))
+
+
 # --------------------------------------------------------------------------- accuracy
 
 
@@ -227,7 +238,7 @@ def rep_interval(rep_scores: Any, ci: float = 0.95) -> dict[str, Any]:
     if n < 2:
         result["reason"] = "one repetition gives no run-to-run variation to build an interval from; run more"
         return result
-    sd = float(scores.std(ddof=1))
+    sd = 0.0 if no_spread(scores) else float(scores.std(ddof=1))  # rounding is no run-to-run variation
     result["sd_reps"] = sd
     if sd == 0:
         result["reason"] = (
@@ -315,12 +326,13 @@ def item_interval(
         "question": NEW_ITEMS,
         "reason": None,
     }
-    if binary and (np.all(scores == 0) or np.all(scores == 1)):
-        lo, hi = proportion_confint(int(scores.sum()), n, alpha=1 - ci, method="beta")
+    if binary and no_spread(scores) and (no_spread([scores[0], 0]) or no_spread([scores[0], 1])):
+        lo, hi = proportion_confint(round(float(scores.sum())), n, alpha=1 - ci, method="beta")
         result.update(ci_low=float(lo), ci_high=float(hi), method="Clopper-Pearson over items")
         return result
-    if np.ptp(scores / tops) == 0:
-        what = "its maximum" if maxima is not None and scores[0] == tops[0] else f"{scores[0] / tops[0]:g}"
+    if no_spread(scores / tops):
+        ratio = scores[0] / tops[0]
+        what = "its maximum" if maxima is not None and no_spread([ratio, 1]) else f"{ratio:g}"
         result["reason"] = f"every item scored {what}, so resampling items gives no spread; no interval is given"
         return result
     weights = _bootstrap_weights(n, n_boot, seed)

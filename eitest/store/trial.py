@@ -130,7 +130,8 @@ class Trial:
                                           "not reported", since=4)
     option_probs: dict[str, float] | None = column("TEXT", "Probability of each option, by option id (logprobs protocol)",
                                                    "JSON object option id -> probability, 0 to 1, summing to 1: the first token's probabilities "
-                                                   "over the shown letters, renormalised over them; score is the expected credit, chosen_option the most probable",
+                                                   "over the shown letters, renormalised over them; score is the expected credit, chosen_option the most probable "
+                                                   "(a tie broken by the sampled token, else the first shown), the share-correct credit the keyed option's probability",
                                                    "not the logprobs protocol, or no shown letter among the returned tokens", as_json=True, since=6)
     coverage: float | None = column("REAL", "Share of the first token's probability on the shown letters (logprobs protocol)",
                                     "0 to 1; below 0.5 the trial is unparseable (parse_rule low_coverage)",

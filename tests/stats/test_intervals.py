@@ -48,6 +48,28 @@ def test_rep_interval_one_repetition_and_no_variation_give_reasons():
     assert "all 3 repetitions scored 1" in flat["reason"]
     with pytest.raises(ValueError, match="no scores"):
         rep_interval([math.nan])
+
+
+def test_scores_apart_only_by_rounding_give_no_interval_but_a_real_difference_does():
+    # Expected credits of identical answer distributions, summed in different orders (logprobs protocol).
+    noisy = [0.19999999999999996, 0.20000000000000004, 0.2]
+    assert np.std(noisy, ddof=1) > 0  # the old exact test let these through as [20.0 %, 20.0 %]
+    rep = rep_interval(noisy)
+    assert math.isnan(rep["ci_low"]) and math.isnan(rep["ci_high"]) and rep["sd_reps"] == 0.0
+    assert "all 3 repetitions scored 0.2" in rep["reason"]
+    items = item_interval([0.2, 0.19999999999999996, 0.20000000000000004] * 5, n_boot=100)
+    assert math.isnan(items["ci_low"]) and "every item scored 0.2" in items["reason"]
+    weighted = item_interval([0.6, 0.6000000000000001], maxima=[0.6, 0.6], n_boot=100)
+    assert math.isnan(weighted["ci_low"]) and "every item scored its maximum" in weighted["reason"]
+    # keyed items all but exactly right: the exact bounds of all right, not a missing interval
+    almost = item_interval([1.0, 0.9999999999999998, 1.0] * 6, n_boot=100, binary=True)
+    lo, hi = proportion_confint(18, 18, alpha=0.05, method="beta")
+    assert (almost["ci_low"], almost["ci_high"]) == pytest.approx((lo, hi), abs=1e-12)
+    assert almost["method"] == "Clopper-Pearson over items"
+    # a spread far above rounding is still an interval (t over 3 repetitions, checked by hand)
+    apart = rep_interval([0.2, 0.2 + 1e-9, 0.2 + 2e-9])
+    half = stats.t.ppf(0.975, 2) * 1e-9 / math.sqrt(3)
+    assert (apart["ci_low"], apart["ci_high"]) == pytest.approx((0.2 + 1e-9 - half, 0.2 + 1e-9 + half), abs=1e-15)
     with pytest.raises(ValueError, match="ci must"):
         rep_interval([0.1, 0.2], ci=1.5)
 

@@ -20,7 +20,7 @@ from markupsafe import Markup
 from eitest.controls import visible_controls
 from eitest.errors import EitestError
 from eitest.outputs.report import tables
-from eitest.outputs.report.distributions import distribution_context
+from eitest.outputs.report.distributions import distribution_context, expected_pairs
 from eitest.outputs.report.irt_section import irt_context
 from eitest.outputs.report.memorisation import memorisation_context
 from eitest.outputs.report.methods import methods_paragraph
@@ -162,7 +162,7 @@ def render_html(
     context = {
         **common,
         "probe_only": False,
-        "score_table": tables.score_table(analysis.scores),
+        "score_table": tables.score_table(analysis.scores, expected_pairs(analysis)),
         "norm_table": tables.norm_table(analysis.scores, analysis.settings),
         "mean_table": tables.mean_table(analysis.summary, analysis.scores),
         "sentences": sentences(analysis),

@@ -7,6 +7,7 @@ included by the report page.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from eitest.administer.letter_probs import MIN_COVERAGE
@@ -19,8 +20,24 @@ REFERENCES = (
 )
 
 
-def methods_text(top_logprobs: str = "up to 20") -> str:
-    """The methods sentences of the section."""
+def requested_alternatives(models: Iterable[str]) -> str:
+    """How many alternatives to the first token were asked of each model, in words ("20 for a and b; 5 for c").
+
+    The count is the one the call asks for (:func:`eitest.client.logprobs.top_logprobs_for`, by the model's
+    provider), so the sentence says what was requested rather than the most any provider allows.
+    """
+    from eitest.client.logprobs import top_logprobs_for
+
+    by_count: dict[int, list[str]] = {}
+    for model in sorted(set(models)):
+        by_count.setdefault(top_logprobs_for(model), []).append(model)
+    if len(by_count) == 1:
+        return f"{next(iter(by_count))} asked for"
+    return "; ".join(f"{n} asked of {', '.join(m)}" for n, m in sorted(by_count.items(), reverse=True))
+
+
+def methods_text(top_logprobs: str) -> str:
+    """The methods sentences of the section; ``top_logprobs`` says how many alternatives were asked for."""
     return (
         "Under the logprobs protocol each trial asked for the letter of one option alone, in one token, and read the "
         f"provider's probabilities of that token's most likely alternatives ({top_logprobs}) over the letters shown; "
@@ -34,6 +51,14 @@ def methods_text(top_logprobs: str = "up to 20") -> str:
         "profile, 1: no option in common; Lin, 1991). The interval of the expected score answers the question "
         '"new items like these" (items resampled).'
     )
+
+
+def expected_pairs(analysis: Any) -> frozenset[tuple[str, str]]:
+    """The model x test pairs whose scores are expectations over answer distributions (the logprobs protocol)."""
+    summary = getattr(analysis, "distribution_summary", None)
+    if summary is None or summary.empty:
+        return frozenset()
+    return frozenset((str(m), str(i)) for m, i in zip(summary["model"], summary["instrument"], strict=True))
 
 
 def distribution_context(analysis: Any) -> dict[str, Any] | None:
@@ -57,7 +82,7 @@ def distribution_context(analysis: Any) -> dict[str, Any] | None:
             )
     agreement = analysis.distribution_agreement
     return {
-        "methods": methods_text(),
+        "methods": methods_text(requested_alternatives(summary["model"])),
         "summary": summary.to_dict("records"),
         "divergent": divergent,
         "agreement": agreement.to_dict("records") if agreement is not None else [],

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import pandas as pd
 
+from eitest.outputs.report.distributions import expected_pairs
 from eitest.scoring.completeness import completeness_sentence
 from eitest.stats import apa
 from eitest.vocabulary import FINISHED_STATUSES, Correction, Status
@@ -45,7 +47,7 @@ def methods_paragraph(analysis: Any, trials: pd.DataFrame, runs: list[Any]) -> s
     """A methods paragraph generated from what was stored and the settings used, for a psychologist to adapt."""
     configs = [r.config for r in runs]
     text = _administration(analysis, trials, configs) + " " + _coding(trials, analysis.settings) + " "
-    text += _scores(analysis.scores) + " " + _intervals(analysis.settings) + " "
+    text += _scores(analysis.scores, expected_pairs(analysis)) + " " + _intervals(analysis.settings) + " "
     text += _norms(analysis.scores, analysis.settings) + " " + _position_bias(configs)
     missing = completeness_sentence(getattr(analysis, "completeness", pd.DataFrame()))
     text += " " + missing if missing else ""
@@ -99,10 +101,17 @@ def _coding(trials: pd.DataFrame, settings: dict[str, Any]) -> str:
     )
 
 
-def _scores(scores: pd.DataFrame) -> str:
+def _scores(scores: pd.DataFrame, expected: Collection[tuple[str, str]] = ()) -> str:
     text = (
         "Each test has one reported score, the mean over repetitions: for keyed tests the proportion correct (the "
-        "share of items answered with the keyed option)"
+        "share of items answered with the keyed option"
+        + (
+            "; under the logprobs protocol, where no single answer is drawn, the mean probability the model's answer "
+            "distribution gave the keyed option"
+            if any((m, i) in expected for m, i in zip(scores["model"], scores["instrument"], strict=True))
+            else ""
+        )
+        + ")"
     )
     weighted = scores.dropna(subset=["max_credit"]).drop_duplicates("instrument")
     if weighted.empty:

@@ -9,6 +9,7 @@ not be computed shows a footnote with the reason instead of a degenerate interva
 from __future__ import annotations
 
 import string
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,14 +56,24 @@ class _Footnotes:
         return string.ascii_lowercase[i] if i < len(string.ascii_lowercase) else str(i + 1)
 
 
+# Under the logprobs protocol no answer is sampled, so "answered with the keyed option" needs its expectation.
+LOGPROBS_SHARE = (
+    "Under the logprobs protocol no single answer is drawn: a model's proportion correct is the mean probability "
+    "its answer distribution gave the keyed option (the share of items it would answer with the keyed option, "
+    "expected), and its intervals are over these expected credits."
+)
 SCORE_COLUMNS = [
     "Model", "Test", "Score", "Scale", "Mean credit", "This test: 95% CI (run-to-run)",
     "SD over repetitions", "New items like these: 95% CI", "Items x reps", "Parsed",
 ]  # fmt: skip
 
 
-def score_table(scores: pd.DataFrame) -> Table:
-    """Each model's score on each test, on the test's own scale, with both intervals and ``sd_reps``."""
+def score_table(scores: pd.DataFrame, expected: Collection[tuple[str, str]] = ()) -> Table:
+    """Each model's score on each test, on the test's own scale, with both intervals and ``sd_reps``.
+
+    ``expected``: the model x test pairs scored from answer distributions (logprobs protocol), whose
+    share correct the notes define as an expectation.
+    """
     notes = _Footnotes()
     rows = []
     for r in scores.itertuples():
@@ -88,16 +99,18 @@ def score_table(scores: pd.DataFrame) -> Table:
         SCORE_COLUMNS,
         rows,
         frozenset(SCORE_COLUMNS[2:3] + SCORE_COLUMNS[4:]),
-        [*definitions(scores), *notes.lines()],
+        [*definitions(scores, expected), *notes.lines()],
     )
 
 
-def definitions(scores: pd.DataFrame) -> list[str]:
+def definitions(scores: pd.DataFrame, expected: Collection[tuple[str, str]] = ()) -> list[str]:
     """One line per score shown: what it is, and the two intervals' questions."""
     lines = []
     scales = set(scores["score_scale"].dropna())
     if any(fmt.same_scale(s, "proportion_correct") for s in scales):
         lines.append("Proportion correct: the share of items answered with the keyed option (keyed tests).")
+        if any((m, i) in expected for m, i in zip(scores["model"], scores["instrument"], strict=True)):
+            lines.append(LOGPROBS_SHARE)
     weighted = scores.dropna(subset=["max_credit"]).drop_duplicates("instrument")
     if len(weighted):
         example = weighted.iloc[0]
