@@ -70,10 +70,11 @@ def analyze(
 def _print_tables(result: Any) -> None:
     """The report's summary tables, with the same columns, labels and footnotes."""
     from eitest.outputs.report import tables
+    from eitest.outputs.report.distributions import expected_pairs
 
     scores = result.scores
     for table in (
-        tables.score_table(scores),
+        tables.score_table(scores, expected_pairs(result)),
         tables.norm_table(scores, result.settings),
         tables.mean_table(result.summary, scores),
     ):

@@ -10,6 +10,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from eitest.stats.intervals import no_spread
 from eitest.stats.validation import _level, _require_columns
 
 PVALUE_METHODS = ("holm", "fdr_bh", "bonferroni")
@@ -23,7 +24,7 @@ def _t_interval(values: np.ndarray, ci: float) -> tuple[float, float, float, flo
     if k < 2:
         return mean, math.nan, math.nan, math.nan
     sd = float(values.std(ddof=1))
-    if sd == 0:
+    if no_spread(values):  # rounding noise is no spread either (expected scores of the logprobs protocol)
         return mean, sd, math.nan, math.nan
     half = stats.t.ppf((1 + ci) / 2, k - 1) * sd / math.sqrt(k)
     return mean, sd, mean - half, mean + half
