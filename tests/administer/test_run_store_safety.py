@@ -319,7 +319,7 @@ def test_a_folder_named_as_the_store_in_a_study_file(tmp_path: Path):
 
 FULL_DISK = """
 set -u
-mount -t tmpfs -o size=320k tmpfs "$DISK" || exit 99
+mount -t tmpfs -o size=480k tmpfs "$DISK" || exit 99
 "$PY" -m eitest "$@" --db "$DISK/s.db" 2> "$OUT/first.err"; echo $? > "$OUT/first.rc"
 mkdir "$OUT/full" && cp "$DISK"/s.db* "$OUT/full/"
 mount -o remount,size=64m "$DISK"
