@@ -21,7 +21,7 @@ from eitest.administer.one_trial import RunSettings, administer_one, temperature
 from eitest.administer.plan import Plan, TrialKey, TrialSpec, estimate_usage, make_plan
 from eitest.administer.provenance import dist_version, git_revision, python_call
 from eitest.administer.study import Study, run_id_of
-from eitest.client.event_loop import run_coroutine, signals_to
+from eitest.client.event_loop import older_objects_frozen, run_coroutine, signals_to
 from eitest.client.pacing import Pacing
 from eitest.client.refusals import ProviderRefused, Refusal, refusal
 from eitest.errors import EitestError
@@ -102,7 +102,8 @@ class _Administration:
         n = min(self.plan.study.concurrency, max(1, self.queue.qsize()))
         self.workers = [asyncio.create_task(self._worker()) for _ in range(n)]
         try:
-            with signals_to(self._on_signal):
+            # The collector walks only what the run makes, not litellm's and the plan's objects (0.25 s a full walk).
+            with signals_to(self._on_signal), older_objects_frozen():
                 ended = await asyncio.gather(*self.workers, return_exceptions=True)
         finally:
             self._commit()  # whatever ended the run, what finished is kept
