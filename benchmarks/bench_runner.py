@@ -213,11 +213,11 @@ def main() -> None:
             f"{statistics.median(ms):.3f} ms (median of {len(ms)}; {min(ms):.3f} to {max(ms):.3f}) (goal < 0.5 ms)",
             flush=True,
         )
+    print(f"the server's replies: {args.replies}")
     print(
         f"{'latency':>8} {'conc':>5} {'calls':>6} | {'bare ms/call':>12} {'eitest ms/call':>14} {'diff ms':>8} | "
         f"{'bare calls/s':>12} {'eitest calls/s':>14} | {'bare wall/ideal':>15} {'eitest wall/ideal':>17}"
     )
-    print(f"replies: {args.replies}")
     keys = tempfile.TemporaryDirectory()
     keyed = keyed_file(Path(keys.name)) if args.replies == "keyed" else None
     for latency in args.latencies:
