@@ -3,6 +3,7 @@
 Run on demand (not part of the test suite):
 
     python benchmarks/bench_runner.py [--trials 1000] [--latencies 0 0.1] [--concurrency 8 32] [--rounds 3]
+        [--replies keyed|refusal]
 
 The scripted OpenAI-compatible server runs in its own process, so the CPU time
 measured here is the client's alone. For each latency x concurrency it alternates
@@ -10,7 +11,11 @@ measured here is the client's alone. For each latency x concurrency it alternate
 parsing, scoring, one SQLite commit per trial) for ``--rounds`` rounds and prints,
 for each, the client CPU per call (minimum over rounds: the least disturbed run;
 the spread of a 2-core machine is about +-1 ms), calls per second, and wall time
-over the ideal ``calls x latency / concurrency``. It also times one trial with no
+over the ideal ``calls x latency / concurrency``. The server answers each item with the
+letter of its keyed option, as a model that knows the answer does (``--replies refusal``:
+"I cannot tell." to every item, the parser's slowest path, as this benchmark did before).
+Each timed run starts after a full collection (``gc.collect``), so neither side inherits
+the other's garbage. It also times one trial with no
 HTTP at all: the runner's own ``administer_one`` and commit on the offline oracle
 against a bare litellm call to the same provider, whose difference is the overhead
 eitest adds to a call (``--skip-offline`` leaves it out: it is slow, and as the
@@ -22,6 +27,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import json
 import os
 import statistics
 import subprocess
@@ -39,14 +46,25 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 REPO = Path(__file__).resolve().parents[1]
 
 
-def start_server(delay: float) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "tests" / "openai_server.py"), "--port", "0", "--delay", str(delay)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+def start_server(delay: float, keyed: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """The scripted server in its own process; with ``keyed`` (a JSON file {stem: keyed option text}) it answers with that letter."""
+    command = [sys.executable, str(REPO / "tests" / "openai_server.py"), "--port", "0", "--delay", str(delay)]
+    proc = subprocess.Popen(command + (["--keyed", str(keyed)] if keyed else []), stdout=subprocess.PIPE, text=True)
     port = int(proc.stdout.readline())
     return proc, f"http://127.0.0.1:{port}/v1"
+
+
+def keyed_file(folder: Path) -> Path:
+    """The server's answer key for the benchmark's two open tests: each item's stem and its keyed option's text."""
+    from eitest.instruments import catalogue
+
+    cat = catalogue()
+    keyed = {
+        item.stem: item.option(item.best_option).text for test in ("open-steu", "open-stem") for item in cat[test].items
+    }
+    path = folder / "keyed.json"
+    path.write_text(json.dumps(keyed), encoding="utf-8")
+    return path
 
 
 def study_for(n_trials: int, url: str, concurrency: int):
@@ -88,6 +106,7 @@ async def bare_loop(messages: list[list[dict[str, str]]], url: str, concurrency:
 
 
 def measure(fn, *args) -> tuple[float, float]:
+    gc.collect()  # each run starts with no garbage left by the one before
     cpu0, wall0 = time.process_time(), time.perf_counter()
     fn(*args)
     return time.process_time() - cpu0, time.perf_counter() - wall0
@@ -160,6 +179,12 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--skip-offline", action="store_true", help="leave out the slow offline-oracle comparison")
+    ap.add_argument(
+        "--replies",
+        choices=["keyed", "refusal"],
+        default="keyed",
+        help="the server answers each item's keyed letter (as a model does), or 'I cannot tell.' to every item",
+    )
     args = ap.parse_args()
 
     from eitest.administer.plan import make_plan
@@ -188,12 +213,15 @@ def main() -> None:
             f"{statistics.median(ms):.3f} ms (median of {len(ms)}; {min(ms):.3f} to {max(ms):.3f}) (goal < 0.5 ms)",
             flush=True,
         )
+    print(f"the server's replies: {args.replies}")
     print(
         f"{'latency':>8} {'conc':>5} {'calls':>6} | {'bare ms/call':>12} {'eitest ms/call':>14} {'diff ms':>8} | "
         f"{'bare calls/s':>12} {'eitest calls/s':>14} | {'bare wall/ideal':>15} {'eitest wall/ideal':>17}"
     )
+    keys = tempfile.TemporaryDirectory()
+    keyed = keyed_file(Path(keys.name)) if args.replies == "keyed" else None
     for latency in args.latencies:
-        proc, url = start_server(latency)
+        proc, url = start_server(latency, keyed)
         try:
             for conc in args.concurrency:
                 study = study_for(args.trials, url, conc)
@@ -219,6 +247,7 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait()
+    keys.cleanup()
 
 
 if __name__ == "__main__":

@@ -104,12 +104,6 @@ def litellm_module() -> Any:
     return _litellm
 
 
-# --------------------------------------------------------------------------- keys
-
-
-# --------------------------------------------------------------------------- the call
-
-
 def _is_timeout(exc: BaseException) -> bool:
     return isinstance(exc, asyncio.TimeoutError) or any("Timeout" in c.__name__ for c in type(exc).__mro__)
 

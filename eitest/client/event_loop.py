@@ -1,8 +1,12 @@
-"""Running a coroutine from synchronous code, also inside a running loop (a notebook); signals routed to a loop."""
+"""Running a coroutine from synchronous code, also inside a running loop (a notebook); signals routed to a loop.
+
+Also the collector's part in a run (:func:`older_objects_frozen`): it leaves the objects that were there before alone.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
@@ -47,3 +51,25 @@ def signals_to(handler: Callable[[signal.Signals], None]) -> Iterator[bool]:
         for sig, previous in before.items():
             loop.remove_signal_handler(sig)
             signal.signal(sig, previous)
+
+
+@contextmanager
+def older_objects_frozen() -> Iterator[bool]:
+    """While the block runs, the garbage collector leaves alone every object made before it (``gc.freeze``).
+
+    A full collection walks every tracked object, and after litellm's import there are some
+    400,000: about 0.25 s of CPU each time one falls inside a run (0.25 ms a call of a
+    1,000-call run, on the event loop's thread, at 32 connections a share the calls wait for).
+    Objects made during the block are collected as usual. Afterwards the frozen ones go back to
+    the oldest generation, so a cycle among them that became garbage meanwhile is collected at
+    the next full collection. Yields whether it froze: where objects are frozen already (a
+    forking server's own ``gc.freeze``), that freeze is its owner's, and this leaves it as it is.
+    """
+    if gc.get_freeze_count():
+        yield False
+        return
+    gc.freeze()
+    try:
+        yield True
+    finally:
+        gc.unfreeze()

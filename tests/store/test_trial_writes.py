@@ -9,7 +9,7 @@ import pytest
 from test_store import record, trial
 
 from eitest.store import Store, StoreError
-from eitest.store.trial_writes import GroupCommit, trial_row, upsert_sql
+from eitest.store.trial_writes import GroupCommit, _statements, trial_row, upsert_sql
 
 
 @pytest.mark.parametrize(
@@ -87,3 +87,42 @@ def test_a_commit_on_a_full_disk_is_a_clear_error_and_keeps_what_was_committed(t
         assert not writes.pending  # the failed group is not left open
     with Store(path, create=False) as s:
         assert [t.item_id for t in s.trial_records("r1")] == ["kept"]
+
+
+def test_a_group_is_one_statement_between_begin_and_commit(tmp_path: Path):
+    # Each statement lets go of the GIL; one per trial kept a busy event loop waiting on litellm's threads.
+    with Store(tmp_path / "one.db") as s:
+        s.ensure_run(record())
+        writes = GroupCommit(s)
+        for i in range(5):
+            writes.save(trial(item_id=f"i{i}", raw_reply=f"reply {i}"))
+        seen: list[str] = []
+        s.conn.set_trace_callback(seen.append)
+        writes.commit()
+        s.conn.set_trace_callback(None)
+        assert [q.split()[0] for q in seen] == ["BEGIN", "INSERT", "COMMIT"]
+        assert seen[1].count("),(") == 4  # five rows in the one statement
+        stored = {t.item_id: t.raw_reply for t in s.trial_records("r1")}
+        assert stored == {f"i{i}": f"reply {i}" for i in range(5)}
+
+
+def test_a_key_saved_twice_in_a_group_ends_as_its_last_row_and_the_rows_keep_their_order(tmp_path: Path):
+    with Store(tmp_path / "twice.db") as s:
+        s.ensure_run(record())
+        writes = GroupCommit(s)
+        writes.save(trial(item_id="a", raw_reply="first"))
+        writes.save(trial(item_id="b", raw_reply="other"))
+        writes.save(trial(item_id="a", raw_reply="second"))
+        writes.commit()
+        assert [(t.item_id, t.raw_reply) for t in s.trial_records("r1")] == [("a", "second"), ("b", "other")]
+
+
+def test_a_group_past_sqlites_limit_on_bound_values_is_split_into_statements_in_order():
+    rows = [{"x": i, "y": -i} for i in range(5)] + [{"x": 9}]
+    assert _statements(rows, max_values=4) == [
+        (("x", "y"), [0, 0, 1, -1]),
+        (("x", "y"), [2, -2, 3, -3]),
+        (("x", "y"), [4, -4]),
+        (("x",), [9]),  # other columns: a statement of their own
+    ]
+    assert upsert_sql(("run_id", "raw_reply"), 3).count("(?,?)") == 3

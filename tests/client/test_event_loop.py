@@ -1,0 +1,65 @@
+"""The collector's part in a run: objects made before it are frozen while it runs, and given back after."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from pathlib import Path
+
+import pytest
+
+from eitest.administer.runner import run_study
+from eitest.administer.study import Study
+from eitest.client.event_loop import older_objects_frozen
+
+
+@pytest.fixture(autouse=True)
+def nothing_frozen():
+    gc.unfreeze()  # no test here starts with, or leaves, objects frozen
+    yield
+    gc.unfreeze()
+
+
+def test_objects_made_before_are_frozen_inside_and_given_back_after() -> None:
+    before = object()
+    with older_objects_frozen() as froze:
+        assert froze is True
+        frozen = gc.get_freeze_count()
+        assert frozen > 1000  # at least the interpreter's and the test session's objects
+        made_inside = [object() for _ in range(10)]  # tracked after the freeze: not frozen
+        assert gc.get_freeze_count() == frozen
+        assert gc.is_tracked(made_inside)
+    assert gc.get_freeze_count() == 0
+    assert before is not None
+
+
+def test_a_freeze_made_by_someone_else_is_left_as_it_was() -> None:
+    gc.freeze()
+    theirs = gc.get_freeze_count()
+    with older_objects_frozen() as froze:
+        assert froze is False
+    assert gc.get_freeze_count() == theirs  # not undone by the block
+
+
+def test_a_cycle_that_becomes_garbage_during_the_block_is_collected_after_it() -> None:
+    class Node:
+        pass
+
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    alive = weakref.ref(a)
+    with older_objects_frozen():
+        a = b = None  # garbage now, but frozen: the collector does not look at it
+        gc.collect()
+        assert alive() is not None
+    gc.collect()
+    assert alive() is None
+
+
+def test_a_run_administers_its_trials_with_the_objects_before_it_frozen(tmp_path: Path) -> None:
+    seen: list[int] = []
+    study = Study(models=["eitest/oracle"], instruments=["open-steu"], reps=1, concurrency=4)
+    outcome = run_study(study, tmp_path / "s.db", on_trial=lambda t: seen.append(gc.get_freeze_count()))
+    assert outcome.called == outcome.planned == len(seen) > 0
+    assert min(seen) > 1000
+    assert gc.get_freeze_count() == 0
