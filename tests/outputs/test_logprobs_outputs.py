@@ -11,34 +11,18 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
-from conftest import REPO
+from logprobs_store import N_ITEMS, logprobs_store
 
-from eitest.administer.runner import run_study
-from eitest.administer.study import Study
 from eitest.outputs.export import export
 from eitest.outputs.report import render_html
 from eitest.outputs.report.distributions import requested_alternatives
 from eitest.outputs.report.tables import LOGPROBS_SHARE
 from eitest.scoring.analysis import analyze
 
-N_ITEMS = 6
-
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """open-steu's first items (written here) as instrument ``steu-lp``, taken under the logprobs protocol."""
-    folder = tmp_path_factory.mktemp("lpout")
-    data = yaml.safe_load((REPO / "instruments" / "open-steu.yaml").read_text(encoding="utf-8"))
-    data["id"], data["items"] = "steu-lp", data["items"][:N_ITEMS]
-    inst = folder / "steu-lp.yaml"
-    inst.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    study = Study(
-        models=["eitest/chance", "eitest/oracle"], instruments=[str(inst)], reps=2, seed=5,
-        protocol="logprobs", option_order="rotated",
-    )  # fmt: skip
-    run_study(study, folder / "lp.db")
-    return folder / "lp.db"
+    return logprobs_store(tmp_path_factory.mktemp("lpout"), seed=5, option_order="rotated")
 
 
 def test_the_exported_share_correct_is_the_analysis_share_correct(db: Path, tmp_path: Path):

@@ -14,33 +14,18 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO
+from logprobs_store import N_ITEMS, logprobs_store
 
-from eitest.administer.runner import run_study
-from eitest.administer.study import Study
 from eitest.scoring.against_norms import EXPECTED, EXPECTED_NOTE, FIRST
 from eitest.scoring.analysis import analyze
 from eitest.scoring.score_table import NO_WILSON_LOGPROBS
 from eitest.scoring.scores import chose_keyed, keyed_credit, logprobs_pairs
 from eitest.stats import wilson_over_items
 
-N_ITEMS = 6
-
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """open-steu's first items (written here) as instrument ``steu-lp``, taken under the logprobs protocol."""
-    folder = tmp_path_factory.mktemp("lp")
-    data = yaml.safe_load((REPO / "instruments" / "open-steu.yaml").read_text(encoding="utf-8"))
-    data["id"], data["items"] = "steu-lp", data["items"][:N_ITEMS]
-    inst = folder / "steu-lp.yaml"
-    inst.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    study = Study(
-        models=["eitest/chance", "eitest/oracle"], instruments=[str(inst)], reps=2, seed=3,
-        protocol="logprobs", option_order="shuffled",
-    )  # fmt: skip
-    run_study(study, folder / "lp.db")
-    return folder / "lp.db"
+    return logprobs_store(tmp_path_factory.mktemp("lp"), seed=3, option_order="shuffled")
 
 
 @pytest.fixture(scope="module")
