@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from openai_server import ScriptedServer, keyed_script, prompt_key
+from signalled import signalled
 
 from eitest.administer.runner import run_study
 from eitest.administer.study import Study
@@ -26,13 +25,6 @@ def keyed():
     return keyed_script({it.stem.strip(): it.option(it.best_option).text for it in steu.items})
 
 
-def stored_count(db: Path) -> int:
-    try:
-        return sqlite3.connect(db).execute("SELECT COUNT(*) FROM trials").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-
-
 @pytest.mark.parametrize("sig, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_stops_the_run_in_one_line_and_the_rerun_repeats_no_stored_trial(tmp_path, keyed, sig, status):
     db = tmp_path / "s.db"
@@ -44,19 +36,8 @@ def test_a_signal_stops_the_run_in_one_line_and_the_rerun_repeats_no_stored_tria
 
     with ScriptedServer(slow) as srv:
         args = ["run", "-m", "openai/slow", "-i", "open-steu", "--api-base", srv.url, "--concurrency", "2", "--yes"]
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "eitest", *args, "--db", str(db)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=tmp_path,
-        )
-        deadline = time.time() + 60
-        while stored_count(db) < 6 and time.time() < deadline:
-            time.sleep(0.05)
-        proc.send_signal(sig)
-        out, err = proc.communicate(timeout=30)
-        assert proc.returncode == status, err
+        returncode, out, err = signalled([*args, "--db", str(db)], db, tmp_path, sig)
+        assert returncode == status, err
         assert "Traceback" not in err and out == ""  # the table is for a finished run
         last = err.strip().splitlines()[-1]
         found = re.fullmatch(

@@ -11,10 +11,6 @@ import itertools
 import os
 import re
 import signal
-import sqlite3
-import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -23,6 +19,7 @@ import yaml
 from conftest import instrument_data, run_cli
 from openai_server import Action, ScriptedServer, prompt_of
 from probe_items import CONTROL_ITEMS, ITEMS
+from signalled import signalled, stored_count
 from test_probe_cli import verbatim
 
 from eitest.store import Store
@@ -38,13 +35,6 @@ def form(tmp_path: Path) -> str:
     controls = tmp_path / "controls.yaml"  # beside it: the probe's controls (probe_items.CONTROL_ITEMS)
     controls.write_text(yaml.safe_dump(instrument_data("probe-controls-form", CONTROL_ITEMS)), encoding="utf-8")
     return str(path)
-
-
-def stored_count(db: Path) -> int:
-    try:
-        return sqlite3.connect(db).execute("SELECT COUNT(*) FROM trials").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
 
 
 def probe_args(form: str, db: Path, url: str) -> list[str]:
@@ -79,20 +69,9 @@ def test_sigterm_stops_the_probe_with_143_and_one_line_and_the_resume_calls_noth
 
     with ScriptedServer(slow) as srv:
         args = [*probe_args(form, db, srv.url), "--concurrency", "2", "--yes"]
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "eitest", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=tmp_path,
-        )
-        deadline = time.time() + 60
-        while stored_count(db) < 6 and time.time() < deadline:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        returncode, out, err = signalled(args, db, tmp_path, signal.SIGTERM)
         delay_s[0] = 0.0
-        assert proc.returncode == 143, err
+        assert returncode == 143, err
         assert "Traceback" not in err and out == ""  # the findings are for a finished probe
         found = STOPPED.fullmatch(err.strip().splitlines()[-1])
         assert found, err
