@@ -80,6 +80,13 @@ def flags(url: str, db: Path, key_env: str, *more: str) -> list[str]:
             "--api-key-env", key_env, "--db", str(db), "-y", "--batch-poll", "0.01", *more]  # fmt: skip
 
 
+def batch_study(url: str, key_env: str) -> Study:
+    """The test's study in batch mode, polled at once."""
+    return Study(
+        models=[MODEL], instruments=[INSTRUMENT], api_base=url, api_key_env=key_env, batch=True, batch_poll_s=0.01
+    )
+
+
 def records(db: Path) -> dict:
     with Store(db, create=False) as store:
         [run] = store.runs()
@@ -120,14 +127,7 @@ def test_a_batch_run_stores_every_trial_as_a_live_run_of_the_same_plan_does(tmp_
 def test_a_run_killed_after_submitting_reattaches_and_nothing_is_sent_or_read_twice(tmp_path: Path, steu, key_env: str):
     db = tmp_path / "b.db"
     with BatchServer(varied_script(steu)) as srv:
-        study = Study(
-            models=[MODEL],
-            instruments=[INSTRUMENT],
-            api_base=srv.url,
-            api_key_env=key_env,
-            batch=True,
-            batch_poll_s=0.01,
-        )
+        study = batch_study(srv.url, key_env)
 
         def killed(text: str) -> None:
             if "submitted" in text:
@@ -257,14 +257,7 @@ def test_custom_ids_name_the_trial_unambiguously(steu):
 def test_sigint_while_polling_stops_the_run_and_keeps_the_batch_to_reattach(tmp_path: Path, steu, key_env: str):
     db = tmp_path / "b.db"
     with BatchServer(varied_script(steu), hold=True) as srv:
-        study = Study(
-            models=[MODEL],
-            instruments=[INSTRUMENT],
-            api_base=srv.url,
-            api_key_env=key_env,
-            batch=True,
-            batch_poll_s=0.01,
-        )
+        study = batch_study(srv.url, key_env)
 
         def interrupt_once_in_progress(text: str) -> None:
             if "in_progress" in text:
