@@ -15,6 +15,7 @@ from signalled import signalled
 
 from eitest.administer.runner import run_study
 from eitest.administer.study import Study
+from eitest.client import litellm_module
 from eitest.instruments import catalogue
 from eitest.store import Store
 
@@ -96,12 +97,13 @@ def test_a_second_signal_abandons_the_calls_in_flight(tmp_path, keyed):
 
     def script(body):
         action = keyed(body)
-        action.delay_s = 0.0 if first in "\n".join(m["content"] for m in body["messages"]) else 4.0
+        action.delay_s = 0.0 if first in "\n".join(m["content"] for m in body["messages"]) else 30.0
         return action
 
     def on_trial(trial):
         os.kill(os.getpid(), signal.SIGINT)
 
+    litellm_module()  # its first import is no part of what is timed
     start = time.perf_counter()
     with ScriptedServer(script) as srv:
         out = run_study(
@@ -112,7 +114,7 @@ def test_a_second_signal_abandons_the_calls_in_flight(tmp_path, keyed):
         )
         elapsed = time.perf_counter() - start
     assert out.signal == "SIGINT" and out.called == 1 and out.stored == 1
-    assert elapsed < 3.5  # the three 4-second calls were abandoned, not waited for
+    assert elapsed < 15  # the three 30-second calls were abandoned, not waited for (with a loaded machine's margin)
     with Store(tmp_path / "a.db") as store:
         assert list(store.trials()["item_id"]) == [catalogue()["open-steu"].items[0].id]
 
