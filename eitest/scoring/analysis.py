@@ -123,6 +123,7 @@ from eitest.scoring.selection import (
     read_store,
     select_trials,
 )
+from eitest.vocabulary import ProtocolName
 
 if TYPE_CHECKING:
     from eitest.instruments import Instrument
@@ -269,7 +270,10 @@ def analyze(
         return _probes_only(memorisation_findings(path, run), str(exc), options)
     result = analyze_trials(data.trials, data.instruments, options, runs=data.runs, notes=data.notes)
     result.memorisation = memorisation_findings(path, run)
-    result.distribution_agreement = distributions_step.agreement_from_store(path, result.scores)
+    if ProtocolName.LOGPROBS.value in data.protocols:
+        result.distribution_agreement = distributions_step.agreement_from_store(path, result.scores)
+    else:  # no pair has a distribution to agree with: the store is not read again
+        result.distribution_agreement = pd.DataFrame([], columns=distributions_step.AGREEMENT_COLUMNS)
     return result
 
 

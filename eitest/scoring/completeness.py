@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from eitest.store.trial_columns import distinct_objects
 from eitest.vocabulary import Status
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def completeness_table(trials: pd.DataFrame, runs: pd.DataFrame | None, instrume
     """
     configs = _configs(runs)
     # numpy arrays, not pandas columns: taking a pair's rows of a pyarrow string column is slow
-    items = trials["item_id"].to_numpy(dtype=object)
+    items = distinct_objects(trials["item_id"])
     repetition = trials["repetition"].to_numpy()
     failed = (trials["status"] == Status.ERROR).to_numpy()
     analysed = set(trials.groupby(["model", "instrument"], sort=False).size().index)

@@ -15,6 +15,7 @@ import pandas as pd
 from eitest.scoring.grouped import Grouped, grouped
 from eitest.scoring.scores import KEYS
 from eitest.scoring.selection import RunInstrumentMap
+from eitest.store.trial_columns import distinct_objects
 
 AGREEMENT_COLUMNS = [
     "model", "instrument", "modal_rate", "fleiss_kappa", "n_items", "n_items_left_out", "n_failed", "n_reps", "reason",
@@ -56,17 +57,21 @@ def position_bias_table(trials: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
     ``reason`` says so.
     """
     from eitest.stats import position_bias
+    from eitest.stats.position import trial_positions
 
     rows = []
     # numpy object columns: taking each pair's rows of pyarrow string columns costs more than the test
+    # (the decoded orders are shared lists already, the texts get one object per distinct value)
     cols = pd.DataFrame(
-        {name: trials[name].to_numpy(dtype=object) for name in ("item_id", "shown_order", "chosen_option")}
-        | {"repetition": trials["repetition"].to_numpy()}
-    )[["item_id", "repetition", "shown_order", "chosen_option"]]
-    orders = trials["option_order"].to_numpy(dtype=object)
+        {"item_id": distinct_objects(trials["item_id"]), "repetition": trials["repetition"].to_numpy(),
+         "shown_order": trials["shown_order"].to_numpy(dtype=object),
+         "chosen_option": distinct_objects(trials["chosen_option"])}
+    )  # fmt: skip
+    orders = distinct_objects(trials["option_order"])
+    n_options, chosen = trial_positions(cols)  # every trial read at once: each distinct order and choice once
     by_pair = trials.groupby(KEYS, sort=True)
     for (model, inst), at in zip(by_pair.size().index, _rows_by_code(by_pair.ngroup().to_numpy()), strict=True):
-        pb = position_bias(cols.iloc[at], str(orders[at[0]]), seed=seed)
+        pb = position_bias(cols.iloc[at], str(orders[at[0]]), seed=seed, positions=(n_options[at], chosen[at]))
         rows.append(
             {"model": model, "instrument": inst, "option_order": orders[at[0]], **{k: pb[k] for k in BIAS_COLUMNS[3:]}}
         )

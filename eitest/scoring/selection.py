@@ -41,14 +41,17 @@ class OnlyProbes(AnalysisError):
 
 # What an analysis reads of each trial: everything but the texts (prompt, reply, error, a reasoning model's
 # reasoning, the logprobs protocol's raw token alternatives), which are most of a store's bytes and no
-# statistic's input; a report reads the few replies it shows by trial id.
+# statistic's input; a report reads the few replies it shows by trial id. Nor the call's bookkeeping that
+# no analysis, report or comparison uses (how the call ended, its attempts, reasoning tokens, repaired text):
+# a million trials hold 40 MB of them. ``Store.trials()`` and the export keep every column.
 TEXT_COLUMNS = ("prompt", "raw_reply", "error", "reasoning", "token_logprobs")
+CALL_COLUMNS = ("finish_reason", "attempts", "reasoning_tokens", "text_repaired")
 
 
 def analysis_columns() -> list[str]:
     from eitest.store.trial import COLUMNS
 
-    return [c for c in COLUMNS if c not in TEXT_COLUMNS]
+    return [c for c in COLUMNS if c not in TEXT_COLUMNS + CALL_COLUMNS]
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class StoreInput:
     runs: pd.DataFrame
     instruments: dict[str, dict[str, Instrument]]
     notes: list[str] = field(default_factory=list)
+    protocols: frozenset[str] = frozenset()  # the protocols of every trial in the store, probes' included
 
 
 def select_trials(trials: pd.DataFrame, run: str | None = None) -> tuple[pd.DataFrame, list[str]]:
@@ -71,12 +75,18 @@ def select_trials(trials: pd.DataFrame, run: str | None = None) -> tuple[pd.Data
         if chosen["run_id"].nunique() > 1:
             raise AnalysisError(f"{run!r} matches more than one run; give more of the id")
         return chosen, notes
-    by_pair = trials.groupby(["model", "instrument"])
-    last = by_pair["finished_at"].transform("max")
-    latest_run = trials.loc[trials["finished_at"] == last].groupby(["model", "instrument"])["run_id"].first()
-    # each trial's pair's latest run, through the pairs' codes: no copy of the frame, no tuple per trial
-    latest = latest_run.reindex(by_pair.size().index).to_numpy(dtype=object)[by_pair.ngroup().to_numpy()]
-    keep = pd.Series(trials["run_id"].to_numpy(dtype=object) == latest, index=trials.index)
+    # Each pair's latest run: the run of its first trial (in id order) that finished last. Through integer codes,
+    # so that no copy of the frame and no Python object per trial is made.
+    import numpy as np
+
+    pair = trials.groupby(["model", "instrument"]).ngroup().to_numpy()
+    finished = trials["finished_at"]
+    at_last = np.flatnonzero((finished == finished.groupby(pair).transform("max")).to_numpy(dtype=bool))
+    run_code, _runs = pd.factorize(trials["run_id"])
+    with_last, first = np.unique(pair[at_last], return_index=True)
+    latest = np.full(pair.max() + 1 if len(pair) else 0, -2)  # -2: no run of the pair finished (none kept)
+    latest[with_last] = run_code[at_last[first]]
+    keep = pd.Series(run_code == latest[pair], index=trials.index)
     dropped = trials.loc[~keep, ["model", "instrument", "run_id"]].drop_duplicates()
     for row in dropped.itertuples():
         notes.append(
@@ -92,6 +102,7 @@ def read_store(path: str | Path, run: str | None = None) -> StoreInput:
 
     with Store(path, create=False) as store:
         all_trials = store.trials(columns=analysis_columns())
+        protocols = frozenset(str(p) for p in all_trials["protocol"].unique())
         # A probe's trials are no test's answers (eitest.scoring.memorisation reads them): left out, silently.
         records, probes = study_runs(store.runs())
         all_trials = all_trials[~all_trials["run_id"].isin(probes)] if probes else all_trials
@@ -109,7 +120,7 @@ def read_store(path: str | Path, run: str | None = None) -> StoreInput:
     known = trials["run_id"].isin(list(used.by_run))
     trials = trials if known.all() else trials[known]
     notes += catalogue_notes(used.by_run)
-    return StoreInput(trials, runs, used.by_run, notes)
+    return StoreInput(trials, runs, used.by_run, notes, protocols)
 
 
 def study_runs(records: list[RunRecord]) -> tuple[list[RunRecord], set[str]]:

@@ -84,7 +84,7 @@ def agreement(choices: pd.DataFrame) -> dict[str, Any]:
         if "status" in frame.columns
         else pd.Series(False, index=frame.index)
     )
-    labels = frame["choice"].astype(object).where(frame["choice"].notna(), NO_ANSWER).astype(str)
+    labels = frame["choice"].fillna(NO_ANSWER).astype(str)
     wide = (
         frame.assign(choice=labels)[~failed]
         .pivot(index="item_id", columns="repetition", values="choice")

@@ -46,6 +46,8 @@ def position_bias(
     n_perm: int = 2000,
     seed: int = 0,
     min_excess: float = 0.10,
+    *,
+    positions: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Test whether a model's choices depend on where options are shown.
 
@@ -94,6 +96,10 @@ def position_bias(
     min_excess : float
         How far (as a share) the top position must exceed its expectation to be
         flagged; default 0.10.
+    positions : (n_options, chosen), optional
+        Each row's number of options shown and chosen position (-1: not
+        answered), as :func:`trial_positions` reads them, when the caller has
+        read them for many tests at once.
 
     Returns
     -------
@@ -125,7 +131,7 @@ def position_bias(
     frame = df.reset_index(drop=True)
     if frame["item_id"].isna().any():
         raise ValueError(f"df.item_id is missing in row(s) {np.flatnonzero(frame['item_id'].isna())[:5].tolist()}")
-    n_options, chosen = _read_trials(frame)
+    n_options, chosen = positions if positions is not None else _read_trials(frame)
     answered = np.flatnonzero(chosen >= 0)
     result = _empty_result(n_perm)
     if answered.size == 0:
@@ -163,6 +169,11 @@ def position_bias(
 
 
 # --------------------------------------------------------------------------- reading the trials
+
+
+def trial_positions(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's number of options shown and chosen position (-1 when not answered), for ``positions``."""
+    return _read_trials(df.reset_index(drop=True))
 
 
 def _read_trials(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

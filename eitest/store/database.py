@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from eitest.secrets import redact_url, redact_urls
 from eitest.store import trial, trial_columns
 from eitest.store.migrations import MIGRATIONS
-from eitest.store.opening import StoreError, check_path, connect, memory_copy, quick_check, store_errors
+from eitest.store.opening import StoreError, check_path, connect, file_uri, memory_copy, quick_check, store_errors
 from eitest.store.snapshots import RunInstruments, UnresolvedInstrument, catalogue_match, snapshot_json
 from eitest.store.trial import Trial, storable_text
 from eitest.store.trial_writes import trial_row, upsert_sql
@@ -65,6 +65,7 @@ class Store:
         self.path = Path(path)
         check_path(self.path, write=create)
         self.conn, self.read_only = connect(self.path, write=create)
+        self._on_file = True  # the connection reads the file itself (not a migrated copy in memory)
         try:
             self._migrate(create)
         except BaseException:
@@ -91,6 +92,7 @@ class Store:
             )
         if self.read_only and version < len(MIGRATIONS):
             self.conn = memory_copy(self.conn)  # the file stays as it is; this session reads the migrated copy
+            self._on_file = False
         for number in range(version, len(MIGRATIONS)):
             # One script, one transaction: a migration applies whole or not at all.
             self.conn.executescript(f"BEGIN;\n{MIGRATIONS[number]}\nPRAGMA user_version = {number + 1};\nCOMMIT;")
@@ -201,7 +203,9 @@ class Store:
     @store_errors
     def trials(self, run_id: str | None = None, *, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """All trials (of one run, or of every run), one row each; with ``columns``, only those and ``id``."""
-        df = trial_columns.read_trials(self.conn, columns, run_id)
+        # Another connection reads the file fast (see read_trials): only what this one has committed is there.
+        uri = file_uri(self.path, "mode=ro") if self._on_file and not self.conn.in_transaction else None
+        df = trial_columns.read_trials(self.conn, columns, run_id, uri=uri)
         for col in trial.JSON_COLUMNS:
             if col in df.columns:
                 df[col] = trial_columns.decoded(df[col])

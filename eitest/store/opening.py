@@ -133,7 +133,7 @@ def connect(path: Path, *, write: bool) -> tuple[sqlite3.Connection, bool]:
             raise translate(path, exc) from None
         conn.execute("PRAGMA synchronous=NORMAL")
         return conn, False
-    conn = _open(_uri(path, "mode=ro"), uri=True)
+    conn = _open(file_uri(path, "mode=ro"), uri=True)
     try:
         conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
         return conn, True
@@ -149,7 +149,7 @@ def connect(path: Path, *, write: bool) -> tuple[sqlite3.Connection, bool]:
             f"{path.name} and {wal.name} together to a folder you can write and read the copy"
         )
     # Nothing can change a read-only file in a read-only folder, so SQLite may read it as immutable.
-    return _open(_uri(path, "mode=ro&immutable=1"), uri=True), True
+    return _open(file_uri(path, "mode=ro&immutable=1"), uri=True), True
 
 
 def memory_copy(conn: sqlite3.Connection) -> sqlite3.Connection:
@@ -181,7 +181,8 @@ def _open(target: str, *, uri: bool) -> sqlite3.Connection:
     return conn
 
 
-def _uri(path: Path, query: str) -> str:
+def file_uri(path: Path, query: str) -> str:
+    """SQLite's URI of the file ``path`` with ``query`` (e.g. ``mode=ro``)."""
     from urllib.parse import quote
 
     return f"file:{quote(str(path.resolve()))}?{query}"

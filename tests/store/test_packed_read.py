@@ -78,3 +78,53 @@ def test_a_value_json_cannot_hold_is_read_plainly(tmp_path: Path):
         got = s.trials(columns=["model", "finish_reason", "status"])
         pd.testing.assert_frame_equal(got, _plain(s, "SELECT id, model, finish_reason, status FROM trials ORDER BY id"))
         assert got["finish_reason"].iloc[2] == b"\x00\xff"
+
+
+def _without_arrow(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(trial_columns, "arrow_frame", lambda *a, **k: None)
+
+
+def test_the_arrow_reading_gives_the_plain_frame(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Read by ADBC: the frame a plain read gives, a column NULL in its first rows typed by the rest."""
+    read: list[pd.DataFrame | None] = []
+    real = trial_columns.arrow_frame
+    monkeypatch.setattr(trial_columns, "arrow_frame", lambda *a: read.append(real(*a)) or read[-1])
+    with _store(tmp_path / "s.db") as s:
+        got = s.trials()
+        assert read and all(r is not None for r in read)  # read by the driver, not by the fallback
+        pd.testing.assert_frame_equal(got, _plain(s, "SELECT * FROM trials ORDER BY id"))
+        columns = ["status", "shown_order", "model", "score", "model_returned"]
+        pd.testing.assert_frame_equal(
+            s.trials("r2", columns=columns),
+            _plain(s, f"SELECT id, {','.join(columns)} FROM trials WHERE run_id = ? ORDER BY id", ("r2",)),
+        )
+        assert len(read) == 2 and all(r is not None for r in read)
+    direct = real(f"file:{tmp_path / 's.db'}?mode=ro", ["id", "model_returned", "score"])
+    assert direct is not None and pd.isna(direct["model_returned"].iloc[0])
+    assert direct["model_returned"].iloc[20] == ODD[20 % len(ODD)]
+
+
+def test_without_arrow_the_packed_reading_gives_the_same_frame(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    with _store(tmp_path / "s.db") as s:
+        fast = s.trials()
+        _without_arrow(monkeypatch)
+        pd.testing.assert_frame_equal(s.trials(), fast)
+
+
+def test_a_value_the_arrow_reading_would_retype_is_read_as_a_plain_read_types_it(tmp_path: Path):
+    """Text in a number column: the driver would give the column as text; the plain read keeps each value's type."""
+    with _store(tmp_path / "s.db") as s:
+        s.conn.execute("UPDATE trials SET repetition = 'two' WHERE id = 30")
+        s.conn.execute("UPDATE trials SET score = 'n/a' WHERE id = 31")
+        got = s.trials(columns=["model", "repetition", "score"])
+        pd.testing.assert_frame_equal(got, _plain(s, "SELECT id, model, repetition, score FROM trials ORDER BY id"))
+        assert got["repetition"].iloc[29] == "two" and got["repetition"].iloc[0] == 0
+
+
+def test_rows_not_yet_committed_are_read_by_the_connection_that_wrote_them(tmp_path: Path):
+    """Inside a transaction the file lacks this connection's rows: the store reads them through its own connection."""
+    with _store(tmp_path / "s.db") as s:
+        s.conn.execute("BEGIN")
+        s.conn.execute("UPDATE trials SET status = 'error' WHERE id = 1")
+        assert s.trials(columns=["status", "model"])["status"].iloc[0] == "error"
+        s.conn.execute("ROLLBACK")
