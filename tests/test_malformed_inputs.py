@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import resource
 import signal
 import subprocess
 import sys
@@ -89,21 +88,25 @@ def in_process(args: list[str]) -> Ran:
     return Ran(res.exit_code, res.stdout, res.stderr, crash)
 
 
-def _bounded_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (SUBPROCESS_MEMORY, SUBPROCESS_MEMORY))
+# The limit is set by a fresh interpreter that then becomes eitest (execv), not in the forked test worker:
+# a worker that has used pyarrow holds gigabytes of reserved (unused) address space, which a limit set in its
+# fork counts, so that the fork cannot even start the command.
+_BOUNDED = (
+    "import os, resource, sys; limit = int(sys.argv[1]); resource.setrlimit(resource.RLIMIT_AS, (limit, limit)); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'eitest', *sys.argv[2:]])"
+)
 
 
 def in_subprocess(args: list[str], cwd: Path) -> Ran:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     try:
         res = subprocess.run(
-            [sys.executable, "-m", "eitest", *args],
+            [sys.executable, "-c", _BOUNDED, str(SUBPROCESS_MEMORY), *args],
             capture_output=True,
             text=True,
             env=env,
             cwd=cwd,
             timeout=DEADLINE_S,
-            preexec_fn=_bounded_memory,
         )
     except subprocess.TimeoutExpired:
         return Ran(-1, "", "", "hang")
