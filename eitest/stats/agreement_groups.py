@@ -52,7 +52,9 @@ def agreement_reason(left_out: int, n_total: int, n_items: int, n_reps: int, n_c
 
 def choice_labels(choice: pd.Series) -> pd.Series:
     """Each row's category: the option chosen, or ``"<none>"`` when the reply gave no answer."""
-    return choice.fillna(NO_ANSWER).astype(str)
+    if isinstance(choice.dtype, pd.StringDtype):  # text (a store's): filled as it is, no object per row
+        return choice.fillna(NO_ANSWER).astype(str)
+    return choice.astype(object).where(choice.notna(), NO_ANSWER).astype(str)
 
 
 def agreement_by_group(choices: pd.DataFrame, group: Any) -> list[dict[str, Any]]:

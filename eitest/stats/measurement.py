@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
-from eitest.stats.agreement_groups import NO_ANSWER, agreement_reason
+from eitest.stats.agreement_groups import NO_ANSWER, agreement_reason, choice_labels
 from eitest.stats.position import position_bias
 from eitest.stats.validation import _require_columns
 from eitest.vocabulary import Status
@@ -84,7 +84,7 @@ def agreement(choices: pd.DataFrame) -> dict[str, Any]:
         if "status" in frame.columns
         else pd.Series(False, index=frame.index)
     )
-    labels = frame["choice"].fillna(NO_ANSWER).astype(str)
+    labels = choice_labels(frame["choice"])
     wide = (
         frame.assign(choice=labels)[~failed]
         .pivot(index="item_id", columns="repetition", values="choice")

@@ -131,6 +131,8 @@ def position_bias(
     frame = df.reset_index(drop=True)
     if frame["item_id"].isna().any():
         raise ValueError(f"df.item_id is missing in row(s) {np.flatnonzero(frame['item_id'].isna())[:5].tolist()}")
+    if positions is not None and any(len(a) != len(frame) for a in positions):
+        raise ValueError(f"positions must give each of the {len(frame)} rows of df its values")
     n_options, chosen = positions if positions is not None else _read_trials(frame)
     answered = np.flatnonzero(chosen >= 0)
     result = _empty_result(n_perm)

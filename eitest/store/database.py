@@ -66,6 +66,7 @@ class Store:
         check_path(self.path, write=create)
         self.conn, self.read_only = connect(self.path, write=create)
         self._on_file = True  # the connection reads the file itself (not a migrated copy in memory)
+        self._reader_uri = file_uri(self.path, "mode=ro")  # resolved now: a later chdir changes no store
         try:
             self._migrate(create)
         except BaseException:
@@ -203,8 +204,8 @@ class Store:
     @store_errors
     def trials(self, run_id: str | None = None, *, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """All trials (of one run, or of every run), one row each; with ``columns``, only those and ``id``."""
-        # Another connection reads the file fast (see read_trials): only what this one has committed is there.
-        uri = file_uri(self.path, "mode=ro") if self._on_file and not self.conn.in_transaction else None
+        # Another process reads the file fast (see read_trials): only what this connection has committed is there.
+        uri = self._reader_uri if self._on_file and not self.conn.in_transaction else None
         df = trial_columns.read_trials(self.conn, columns, run_id, uri=uri)
         for col in trial.JSON_COLUMNS:
             if col in df.columns:

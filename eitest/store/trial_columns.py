@@ -1,9 +1,9 @@
 """Reading trials lean: into Arrow columns, JSON columns decoded once per distinct text, texts by trial id.
 
 Helpers of :meth:`eitest.store.Store.trials` and :meth:`~eitest.store.Store.trial_texts`.
-A store's file is read by the ADBC SQLite driver (:func:`arrow_frame`); where it
-cannot be (a migrated copy in memory, rows this connection has not committed, values
-of unexpected types), Python's ``sqlite3`` reads it, with the repeated columns packed.
+A store's file is read by the ADBC SQLite driver in a child process (:func:`arrow_frame`);
+where it cannot be (a migrated copy in memory, rows this connection has not committed,
+values of unexpected types), Python's ``sqlite3`` reads it, with the repeated columns packed.
 Both give the frame ``pandas.read_sql_query`` would (``tests/store/test_packed_read.py``).
 """
 
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from eitest.store import trial
-from eitest.store.opening import BUSY_TIMEOUT_S
 
 if TYPE_CHECKING:
     import numpy as np
@@ -45,12 +45,13 @@ def decoded(texts: pd.Series) -> pd.Series:
 
 
 def distinct_objects(values: pd.Series, convert: Any = None, *, missing: Any = ...) -> np.ndarray:
-    """``values`` as a numpy object array holding one Python object per distinct value (``convert(value)``, if given).
+    """A text column as a numpy object array holding one Python object per distinct value (``convert(value)``, if given).
 
-    What ``to_numpy(dtype=object)`` gives, without a new object per row: a million trials
-    hold a few hundred distinct item ids or choices, and a million strings made and freed
-    leave their memory with the process. A missing value is ``missing`` (by default the
-    column's own: NaN for text).
+    For text, what ``to_numpy(dtype=object)`` gives, without a new object per row: a million
+    trials hold a few hundred distinct item ids or choices, and a million strings made and
+    freed leave their memory with the process. A missing value is ``missing`` (by default
+    the column's own: NaN for pandas' text). Not for numbers: factorizing merges 1, 1.0 and
+    True, and makes every missing value one.
     """
     import numpy as np
 
@@ -90,11 +91,11 @@ def read_trials(
     """``id`` and ``columns`` (every column when None) of the trials (of run ``run_id``, or all), in id order.
 
     The same frame as :func:`read_frame` of the plain query gives, read faster. With
-    ``uri`` (the store's file, read-only, its schema current), the rows are read into
-    Arrow columns by the ADBC SQLite driver (:func:`arrow_frame`), which makes no Python
-    object per value. Otherwise, or where that reading cannot give the plain frame, the
-    :data:`REPEATED` columns come packed (see there); a store whose values JSON cannot
-    hold (a BLOB) is read plainly.
+    ``uri`` (the store's file, read-only, its schema current) and :data:`ARROW_MIN_ROWS`
+    trials or more, the rows are read into Arrow columns by the ADBC SQLite driver in child
+    processes (:func:`arrow_frame`), which make no Python object per value. Otherwise, or
+    where that reading cannot give the plain frame, the :data:`REPEATED` columns come
+    packed (see there); a store whose values JSON cannot hold (a BLOB) is read plainly.
     """
     if columns is None:
         names = [d[0] for d in conn.execute("SELECT * FROM trials LIMIT 0").description]
@@ -103,8 +104,12 @@ def read_trials(
     where, params = (" WHERE run_id = ?", (run_id,)) if run_id else ("", ())
     packed = [c for c in names if c in REPEATED]
     plain = f"SELECT {','.join(names)} FROM trials{where} ORDER BY id"
-    if uri is not None and (frame := arrow_frame(uri, names, run_id)) is not None:
-        return frame
+    low, high = conn.execute("SELECT (SELECT min(id) FROM trials), (SELECT max(id) FROM trials)").fetchone()
+    large = high is not None and high >= ARROW_MIN_ROWS
+    if uri is not None and large:
+        pages, page = conn.execute("PRAGMA page_count").fetchone()[0], conn.execute("PRAGMA page_size").fetchone()[0]
+        if (frame := arrow_frame(uri, names, run_id, low=low, high=high, size=pages * page)) is not None:
+            return frame
     if len(packed) < 2:
         return read_frame(conn, plain, params)
     rest = [c for c in names if c not in packed]
@@ -123,64 +128,130 @@ def read_trials(
 
 # What the ADBC driver gives a column of each declared type when it gives what a plain read would:
 # numbers (INTEGER affinity keeps a fraction as a REAL, which both readings make float64) or text.
-_ARROW_TYPES = {"INTEGER": ("int64", "double"), "REAL": ("double",), "TEXT": ("string",)}
-_ALL_ROWS = 1_000_000_000  # one Arrow batch: the driver chooses a column's type from the rows of the first batch
+_ARROW_TYPES = {"INTEGER": ("int64", "double"), "REAL": ("double",), "TEXT": ("large_string",)}
+# The reader waits this long for a lock; then the plain read waits (BUSY_TIMEOUT_S) and says what holds it.
+_READER_BUSY_MS = 5_000
+# From this many trials on, the child process (0.3 s to start) pays: below, sqlite3 reads them as fast.
+ARROW_MIN_ROWS = 20_000
+PARALLEL_ROWS = 200_000  # from this many trials on, id ranges are read by one process each
+MAX_READERS = 2
+READER_FOLDER: str | None = None  # where the readers leave their files (None: shared memory if it has room)
+SHARED_MEMORY = "/dev/shm"
 
 
-def arrow_frame(uri: str, names: Sequence[str], run_id: str | None = None) -> pd.DataFrame | None:
-    """The trials' ``names`` columns (of run ``run_id``), in id order, as :func:`read_frame` reads them; None if it cannot.
+def arrow_frame(
+    uri: str, names: Sequence[str], run_id: str | None = None, *, low: int = 1, high: int = 0, size: int = 0
+) -> pd.DataFrame | None:
+    """The trials' ``names`` (of run ``run_id``) in id order, read by ADBC as :func:`read_frame` reads them; or None.
 
-    The rows are read by the ADBC SQLite driver into Arrow columns, with no Python
-    object per value (a million trials: 2 s, where ``sqlite3`` took 8 s). None when the
-    driver is not installed, the query fails (a lock, a damaged file: the plain read then
-    says what is wrong), nothing matches, or a column holds a value that a plain read
-    types differently (text or a BLOB in a number column, a BLOB in a text column). A
-    column NULL in every row is ``object`` of None, as a plain read makes it.
-    ``adbc_driver_sqlite`` carries its own SQLite, which reads the same files.
-
-    Reading id ranges in two threads took 0.4 s less and 90 MB more of a million
-    trials' peak memory, so the store is read in one.
+    The ADBC SQLite driver reads the rows into Arrow columns, with no Python object per
+    value, in child processes (:mod:`eitest.store.arrow_reader` says why), each a range of
+    the ids ``low..high`` when the store is large, each handing back an Arrow file that is
+    mapped here, not copied: in shared memory when it has room for ``size`` bytes (the
+    store's), else in the temporary folder. None when the driver is not installed, a query
+    fails (a lock, a damaged file: the plain read then says what is wrong), text is not
+    UTF-8, nothing matches, or a column holds a value that a plain read types differently
+    (text or a BLOB in a number column, a BLOB in a text column, a column eitest does not
+    know).
     """
+    import os
+    import tempfile
+    import uuid
+    from pathlib import Path
+
     try:
-        import adbc_driver_sqlite.dbapi as adbc
-        from adbc_driver_manager import Error as AdbcError
+        import pyarrow as pa
     except ImportError:
         return None
-    query = f"SELECT {','.join(names)} FROM trials{' WHERE run_id = ?' if run_id else ''} ORDER BY id"
+    parts = max(1, min(MAX_READERS, os.cpu_count() or 1)) if high - low >= PARALLEL_ROWS else 1
+    edges = [low + (high + 1 - low) * i // parts for i in range(parts)] + [high + 1]
+    folder = Path(READER_FOLDER or _shared_memory(size) or tempfile.gettempdir())
+    paths = [folder / f"eitest-trials-{uuid.uuid4().hex}.arrow" for _ in range(parts)]
+    children: list[subprocess.Popen[str]] = []
     try:
-        with adbc.connect(uri) as conn, conn.cursor() as cursor:
-            # a reader of a WAL file may meet a moment's lock as it starts: waited for, as the store's own reads do
-            cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(_ALL_ROWS)})
-            cursor.execute(query, (run_id,) if run_id else None)
-            table = cursor.fetch_arrow_table()
-    except (AdbcError, OSError):
+        for path, start, stop in zip(paths, edges[:-1], edges[1:], strict=True):
+            where: list[tuple[str, str | int]] = [("run_id = ?", run_id)] if run_id else []
+            where += [("id >= ?", start), ("id < ?", stop)] if parts > 1 else []
+            sql = f"SELECT {','.join(names)} FROM trials"
+            sql += (" WHERE " + " AND ".join(w for w, _ in where) if where else "") + " ORDER BY id"
+            request = {"uri": uri, "sql": sql, "params": [v for _, v in where], "busy_ms": _READER_BUSY_MS,
+                       "path": str(path)}  # fmt: skip
+            children.append(_reader(request))
+        if any(child.wait() != 0 for child in children):  # all read at once; each waited for in turn
+            return None
+        tables = []
+        for path in paths:  # the text mapped (the mapping lives on in the frame), the numbers read
+            with pa.memory_map(f"{path}.text") as mapped, pa.OSFile(str(path)) as file:
+                texts, others = pa.ipc.open_file(mapped).read_all(), pa.ipc.open_file(file).read_all()
+            columns = dict(zip(texts.column_names, texts.columns, strict=True))
+            columns |= dict(zip(others.column_names, others.columns, strict=True))
+            tables.append(pa.table({name: columns[name] for name in names}))
+    except (pa.ArrowInvalid, OSError):
         return None
-    return _arrow_to_pandas(table)
+    finally:
+        for child in children:
+            if child.poll() is None:  # interrupted: no reader outlives the read
+                child.kill()
+                child.wait()
+        for path in paths:
+            path.unlink(missing_ok=True)
+            Path(f"{path}.text").unlink(missing_ok=True)
+    return _arrow_to_pandas(tables)
 
 
-def _arrow_to_pandas(table: Any) -> pd.DataFrame | None:
-    """``table`` as a frame typed as a plain read types it; None when it is empty or cannot be."""
+def _reader(request: dict[str, Any]) -> subprocess.Popen[str]:
+    """A reader process (:mod:`eitest.store.arrow_reader`) started on ``request``."""
+    import sys
+    from pathlib import Path
+
+    command = [sys.executable, str(Path(__file__).with_name("arrow_reader.py"))]
+    child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             text=True)  # fmt: skip
+    assert child.stdin is not None
+    child.stdin.write(json.dumps(request) + "\n")
+    child.stdin.close()
+    return child
+
+
+def _shared_memory(size: int) -> str | None:
+    """``/dev/shm`` when it is there with room for ``size`` bytes, else None."""
+    import os
+
+    try:
+        room = os.statvfs(SHARED_MEMORY)
+    except OSError:
+        return None
+    return SHARED_MEMORY if room.f_bavail * room.f_frsize > size else None
+
+
+def _arrow_to_pandas(tables: list[Any]) -> pd.DataFrame | None:
+    """The tables (one per id range, in order) as one frame typed as a plain read types it; None if it cannot be."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
 
-    if table.num_rows == 0:
+    n_rows = sum(t.num_rows for t in tables)
+    if n_rows == 0:
         return None
     declared = {f.name: f.metadata["sql"].split()[0] for f in trial.FIELDS} | {"id": "INTEGER"}
+    if not set(tables[0].column_names) <= set(declared):
+        return None  # a column added to the store by hand: its type is the plain read's to choose
     out = {}
-    for name in table.column_names:
-        values = table.column(name)
-        table = table.drop_columns([name])  # each column's Arrow buffers freed once converted
-        if values.null_count == len(values):
-            out[name] = pd.Series(np.full(len(values), None, dtype=object), name=name)
+    for name in tables[0].column_names:
+        pieces = [t.column(name) for t in tables]
+        tables = [t.drop_columns([name]) for t in tables]  # each column's buffers freed once converted
+        typed = [p for p in pieces if p.null_count < len(p)]  # a range NULL throughout says nothing of its type
+        kinds = {str(p.type) for p in typed}
+        if not typed:
+            out[name] = pd.Series(np.full(n_rows, None, dtype=object), name=name)
             continue
-        if str(values.type) not in _ARROW_TYPES[declared[name]]:
+        if not kinds <= set(_ARROW_TYPES[declared[name]]):
             return None
-        if values.type == pa.string():  # cast to pandas' 64-bit offsets first: the cast keeps the characters
-            values = values.cast(pa.large_string())  # where the conversion would copy them
+        # whole numbers beside fractions: floats; text comes with pandas' 64-bit offsets (the reader's cast)
+        target = pa.float64() if "double" in kinds else typed[0].type
+        values = pa.chunked_array([c for p in pieces for c in p.cast(target).chunks], type=target)
         out[name] = values.to_pandas()
-        del values
+        del pieces, typed, values
     pa.default_memory_pool().release_unused()
     return pd.DataFrame(out, copy=False)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +11,13 @@ from store.test_store import record, trial
 
 from eitest.store import Store, trial_columns
 from eitest.store.trial import JSON_COLUMNS
+
+
+@pytest.fixture(autouse=True)
+def _every_store_read_by_the_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The driver reads stores of 20,000 trials and more; these tests' small stores too."""
+    monkeypatch.setattr(trial_columns, "ARROW_MIN_ROWS", 0)
+
 
 ODD = ['quote " and \\ backslash', "line\nbreak\ttab\x01\x7f", "é ü 中文 🙂", "\u2028 separator", "", "null", "1"]
 
@@ -84,11 +92,17 @@ def _without_arrow(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(trial_columns, "arrow_frame", lambda *a, **k: None)
 
 
-def test_the_arrow_reading_gives_the_plain_frame(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Read by ADBC: the frame a plain read gives, a column NULL in its first rows typed by the rest."""
+@pytest.mark.parametrize("readers", [1, 4])
+def test_the_arrow_reading_gives_the_plain_frame(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, readers: int):
+    """Read by ADBC, in id ranges when there are several readers: a column NULL in a whole range is typed by the rest."""
+    monkeypatch.setattr(trial_columns, "PARALLEL_ROWS", 5)
+    monkeypatch.setattr(trial_columns, "MAX_READERS", readers)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)  # four ranges of ten ids: the first has no model_returned
+    (tmp_path / "files").mkdir()
+    monkeypatch.setattr(trial_columns, "READER_FOLDER", str(tmp_path / "files"))
     read: list[pd.DataFrame | None] = []
     real = trial_columns.arrow_frame
-    monkeypatch.setattr(trial_columns, "arrow_frame", lambda *a: read.append(real(*a)) or read[-1])
+    monkeypatch.setattr(trial_columns, "arrow_frame", lambda *a, **k: read.append(real(*a, **k)) or read[-1])
     with _store(tmp_path / "s.db") as s:
         got = s.trials()
         assert read and all(r is not None for r in read)  # read by the driver, not by the fallback
@@ -99,9 +113,10 @@ def test_the_arrow_reading_gives_the_plain_frame(tmp_path: Path, monkeypatch: py
             _plain(s, f"SELECT id, {','.join(columns)} FROM trials WHERE run_id = ? ORDER BY id", ("r2",)),
         )
         assert len(read) == 2 and all(r is not None for r in read)
-    direct = real(f"file:{tmp_path / 's.db'}?mode=ro", ["id", "model_returned", "score"])
+    direct = real(f"file:{tmp_path / 's.db'}?mode=ro", ["id", "model_returned", "score"], low=1, high=40)
     assert direct is not None and pd.isna(direct["model_returned"].iloc[0])
     assert direct["model_returned"].iloc[20] == ODD[20 % len(ODD)]
+    assert not list((tmp_path / "files").iterdir())  # each reader's file deleted once mapped
 
 
 def test_without_arrow_the_packed_reading_gives_the_same_frame(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -128,3 +143,59 @@ def test_rows_not_yet_committed_are_read_by_the_connection_that_wrote_them(tmp_p
         s.conn.execute("UPDATE trials SET status = 'error' WHERE id = 1")
         assert s.trials(columns=["status", "model"])["status"].iloc[0] == "error"
         s.conn.execute("ROLLBACK")
+
+
+_WRITE = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("UPDATE trials SET model = ? WHERE id = ?", (sys.argv[2], int(sys.argv[3])))
+conn.close()
+"""
+
+
+def test_reading_through_the_driver_leaves_this_process_locks_alone(tmp_path: Path):
+    """The driver's own SQLite reads in a child process: in this one it would drop our connection's file locks.
+
+    Once dropped, another process's writer, closing last, deletes the WAL this store still
+    writes to, and a later commit of the other process is lost when this store closes.
+    """
+    import subprocess
+    import sys
+
+    path = tmp_path / "s.db"
+    _store(path).close()
+    with Store(path) as s:
+        s.trials(columns=["model", "status"])
+        subprocess.run([sys.executable, "-c", _WRITE, str(path), "from-other-1", "1"], check=True)
+        assert Path(f"{path}-wal").exists() and Path(f"{path}-shm").exists()
+        s.conn.execute("UPDATE trials SET model = 'from-this-one' WHERE id = 2")
+        subprocess.run([sys.executable, "-c", _WRITE, str(path), "from-other-3", "3"], check=True)
+    with Store(path, create=False) as s:
+        rows = s.conn.execute("SELECT model FROM trials WHERE id <= 3 ORDER BY id").fetchall()
+        assert [r[0] for r in rows] == ["from-other-1", "from-this-one", "from-other-3"]
+
+
+def test_text_that_is_not_utf8_is_still_named_as_damage(tmp_path: Path):
+    from eitest.store import StoreError
+
+    with _store(tmp_path / "s.db") as s:
+        s.conn.execute("UPDATE trials SET model = CAST(x'6d80ff' AS TEXT) WHERE id = 3")
+        with pytest.raises(StoreError, match="Could not decode to UTF-8"):
+            s.trials(columns=["model", "status"])
+
+
+def test_a_column_added_by_hand_and_a_later_chdir_change_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    _store(Path("b.db")).close()
+    with Store(tmp_path / "b" / "b.db") as other:  # another store of the same name, in another folder
+        other.ensure_run(record("r1"))
+        other.save_trial(trial(model="OTHER STORE"))
+    with Store(Path("b.db")) as s:
+        s.conn.execute("ALTER TABLE trials ADD COLUMN my_note TEXT")
+        s.conn.execute("UPDATE trials SET my_note = 'mine' WHERE id = 1")
+        monkeypatch.chdir(tmp_path / "b")
+        got = s.trials()
+        pd.testing.assert_frame_equal(got, _plain(s, "SELECT * FROM trials ORDER BY id"))
+        assert set(got["model"]) == {"m0", "m1", "m2"} and got["my_note"].iloc[0] == "mine"
