@@ -2,20 +2,23 @@
 
 Run on demand (not part of the test suite):
 
-    python benchmarks/bench_runner.py [--trials 1000] [--latencies 0 0.1] [--concurrency 8 32] [--rounds 3]
+    python benchmarks/bench_runner.py [--trials 1000] [--latencies 0 0.1] [--concurrency 8 32] [--rounds 4]
         [--replies keyed|refusal]
 
 The scripted OpenAI-compatible server runs in its own process, so the CPU time
 measured here is the client's alone. For each latency x concurrency it alternates
 (a) a bare ``litellm.acompletion`` loop and (b) eitest's runner (prompt building,
-parsing, scoring, one SQLite commit per trial) for ``--rounds`` rounds and prints,
+parsing, scoring, the store's commits) for ``--rounds`` rounds and prints,
 for each, the client CPU per call (minimum over rounds: the least disturbed run;
 the spread of a 2-core machine is about +-1 ms), calls per second, and wall time
 over the ideal ``calls x latency / concurrency``. The server answers each item with the
 letter of its keyed option, as a model that knows the answer does (``--replies refusal``:
 "I cannot tell." to every item, the parser's slowest path, as this benchmark did before).
 Each timed run starts after a full collection (``gc.collect``), so neither side inherits
-the other's garbage. It also times one trial with no
+the other's garbage, and the two sides take turns going first. Under each setting's row it
+prints the ratio of eitest's wall time to the bare loop's within each round, summed up over
+the rounds: on a shared 2-core machine one run's speed moves by 15-25 %, so the ratio of two
+runs made seconds apart should be steadier than the ratio of two medians. It also times one trial with no
 HTTP at all: the runner's own ``administer_one`` and commit on the offline oracle
 against a bare litellm call to the same provider, whose difference is the overhead
 eitest adds to a call (``--skip-offline`` leaves it out: it is slow, and as the
@@ -177,7 +180,7 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=1000)
     ap.add_argument("--latencies", type=float, nargs="+", default=[0.0, 0.1])
     ap.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=4, help="an even number lets each side go first as often")
     ap.add_argument("--skip-offline", action="store_true", help="leave out the slow offline-oracle comparison")
     ap.add_argument(
         "--replies",
@@ -186,6 +189,8 @@ def main() -> None:
         help="the server answers each item's keyed letter (as a model does), or 'I cannot tell.' to every item",
     )
     args = ap.parse_args()
+    if args.rounds < 1:
+        ap.error("--rounds must be 1 or more")
 
     from eitest.administer.plan import make_plan
     from eitest.administer.prompts import get_protocol
@@ -231,10 +236,13 @@ def main() -> None:
                 n = len(messages)
                 asyncio.run(bare_loop(messages[:16], url, conc))  # warm the connection pool and caches
                 bare, ours = [], []
-                for _ in range(args.rounds):
-                    bare.append(measure(asyncio.run, bare_loop(messages, url, conc)))
-                    with tempfile.TemporaryDirectory() as d:
-                        ours.append(measure(run_study, study, Path(d) / "bench.db"))
+                for r in range(args.rounds):
+                    for side in ("bare", "eitest") if r % 2 == 0 else ("eitest", "bare"):
+                        if side == "bare":
+                            bare.append(measure(asyncio.run, bare_loop(messages, url, conc)))
+                            continue
+                        with tempfile.TemporaryDirectory() as d:
+                            ours.append(measure(run_study, study, Path(d) / "bench.db"))
                 b_cpu, o_cpu = min(c for c, _ in bare), min(c for c, _ in ours)
                 b_wall, o_wall = statistics.median(w for _, w in bare), statistics.median(w for _, w in ours)
                 ideal = n * latency / conc
@@ -242,6 +250,13 @@ def main() -> None:
                     f"{latency:>8.3f} {conc:>5} {n:>6} | {1000 * b_cpu / n:>12.2f} {1000 * o_cpu / n:>14.2f} "
                     f"{1000 * (o_cpu - b_cpu) / n:>8.2f} | {n / b_wall:>12.1f} {n / o_wall:>14.1f} | "
                     f"{_ratio(b_wall, ideal):>15} {_ratio(o_wall, ideal):>17}",
+                    flush=True,
+                )
+                ratios = [o / b for (_, o), (_, b) in zip(ours, bare, strict=True)]  # one per round
+                print(
+                    f"{'':>22}eitest wall / bare wall, round by round: median {statistics.median(ratios):.3f} "
+                    f"({min(ratios):.3f} to {max(ratios):.3f}), eitest faster in {sum(x < 1 for x in ratios)} "
+                    f"of {len(ratios)} rounds (issue 12's goal: <= 1.05)",
                     flush=True,
                 )
         finally:
