@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import json
 import os
@@ -115,6 +116,19 @@ def measure(fn, *args) -> tuple[float, float]:
     return time.process_time() - cpu0, time.perf_counter() - wall0
 
 
+def measure_bare(messages: list[list[dict[str, str]]], url: str, concurrency: int) -> tuple[float, float]:
+    """(CPU, wall) seconds of one bare loop over ``messages``."""
+    return measure(asyncio.run, bare_loop(messages, url, concurrency))
+
+
+def measure_run(study) -> tuple[float, float]:
+    """(CPU, wall) seconds of one ``run_study`` into a new store."""
+    from eitest.administer.runner import run_study
+
+    with tempfile.TemporaryDirectory() as d:
+        return measure(run_study, study, Path(d) / "bench.db")
+
+
 def own_work_per_trial(n_trials: int, rounds: int) -> tuple[float, float]:
     """CPU seconds per trial with no HTTP: (eitest's trial, a bare litellm call), both on ``eitest/oracle``.
 
@@ -194,7 +208,6 @@ def main() -> None:
 
     from eitest.administer.plan import make_plan
     from eitest.administer.prompts import get_protocol
-    from eitest.administer.runner import run_study
     from eitest.client import litellm_module
 
     litellm_module()  # import and configure once, outside the timings
@@ -235,14 +248,16 @@ def main() -> None:
                 messages = [protocol.messages(t.instrument, t.item, list(t.shown)) for t in plan.trials]
                 n = len(messages)
                 asyncio.run(bare_loop(messages[:16], url, conc))  # warm the connection pool and caches
-                bare, ours = [], []
+                bare: list[tuple[float, float]] = []
+                ours: list[tuple[float, float]] = []
+                sides = {
+                    "bare": (bare, functools.partial(measure_bare, messages, url, conc)),
+                    "eitest": (ours, functools.partial(measure_run, study)),
+                }
                 for r in range(args.rounds):
                     for side in ("bare", "eitest") if r % 2 == 0 else ("eitest", "bare"):
-                        if side == "bare":
-                            bare.append(measure(asyncio.run, bare_loop(messages, url, conc)))
-                            continue
-                        with tempfile.TemporaryDirectory() as d:
-                            ours.append(measure(run_study, study, Path(d) / "bench.db"))
+                        results, run = sides[side]
+                        results.append(run())
                 b_cpu, o_cpu = min(c for c, _ in bare), min(c for c, _ in ours)
                 b_wall, o_wall = statistics.median(w for _, w in bare), statistics.median(w for _, w in ours)
                 ideal = n * latency / conc

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from eitest.administer.one_trial import RunSettings, trial_from_reply
 from eitest.administer.plan import TrialSpec, make_plan
+from eitest.administer.provenance import new_run_record
 from eitest.administer.scheduling import Schedule, Scheduler
 from eitest.administer.study import Study
 from eitest.client import CallResult, CallSettings
-from eitest.store import RunRecord, Store, now
+from eitest.store import Store, now
 from eitest.store.trial import Trial
 
 
@@ -31,21 +32,7 @@ def test_a_worker_lets_the_loop_turn_before_it_starts_its_next_trial(tmp_path: P
         asyncio.get_running_loop().call_soon(events.append, f"turn after {t.item_id}")
 
     with Store(tmp_path / "s.db") as store:
-        store.ensure_run(
-            RunRecord(
-                id=plan.run_id,
-                config={},
-                instrument_hashes={},
-                eitest_version="0",
-                litellm_version=None,
-                git_revision=None,
-                git_dirty=None,
-                command="cmd",
-                created_at=now(),
-                started_at=None,
-                finished_at=None,
-            )
-        )
+        store.ensure_run(new_run_record(plan.run_id, plan.identity, plan.hashes, "test"))
         schedule = Schedule(plan.run_id, len(todo), todo, administer, CallSettings(), concurrency=1)
         outcome = asyncio.run(Scheduler(schedule, store, on_trial, None).run())
         assert len(store.finished_keys(plan.run_id)) == outcome.called == 3
