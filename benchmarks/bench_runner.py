@@ -18,7 +18,10 @@ Each timed run starts after a full collection (``gc.collect``), so neither side 
 the other's garbage, and the two sides take turns going first. Under each setting's row it
 prints the ratio of eitest's wall time to the bare loop's within each round, summed up over
 the rounds: on a shared 2-core machine one run's speed moves by 15-25 %, so the ratio of two
-runs made seconds apart should be steadier than the ratio of two medians. It also times one trial with no
+runs made seconds apart should be steadier than the ratio of two medians. Beside it is the
+geometric mean of those ratios with a 95 % t-interval over the rounds (the rounds are repeated
+measures of this machine, so the interval says how well this run pins down its ratio: some 15
+rounds for a width of about +-4 %). It also times one trial with no
 HTTP at all: the runner's own ``administer_one`` and commit on the offline oracle
 against a bare litellm call to the same provider, whose difference is the overhead
 eitest adds to a call (``--skip-offline`` leaves it out: it is slow, and as the
@@ -33,6 +36,7 @@ import asyncio
 import functools
 import gc
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -185,6 +189,22 @@ def _oracle_metadata(settings: RunSettings, spec: TrialSpec) -> dict:
     )
 
 
+def ratio_interval(ratios: list[float]) -> str:
+    """The geometric mean of the rounds' ratios with its 95 % t-interval: what this machine's ratio is, at this setting.
+
+    The rounds are repeated measures of one pair of programs on one machine, so the interval is
+    about that ratio as this benchmark measures it, not about other machines or other servers.
+    """
+    from scipy import stats
+
+    logs = [math.log(r) for r in ratios]
+    mean = statistics.fmean(logs)
+    if len(logs) < 2:
+        return f"geometric mean {math.exp(mean):.3f} (one round: no interval)"
+    low, high = stats.t.interval(0.95, len(logs) - 1, loc=mean, scale=stats.sem(logs))
+    return f"geometric mean {math.exp(mean):.3f}, 95 % interval {math.exp(low):.3f} to {math.exp(high):.3f}"
+
+
 def _ratio(wall: float, ideal: float) -> str:
     return f"{wall / ideal:.3f}" if ideal else "n/a"
 
@@ -271,7 +291,7 @@ def main() -> None:
                 print(
                     f"{'':>22}eitest wall / bare wall, round by round: median {statistics.median(ratios):.3f} "
                     f"({min(ratios):.3f} to {max(ratios):.3f}), eitest faster in {sum(x < 1 for x in ratios)} "
-                    f"of {len(ratios)} rounds (issue 12's goal: <= 1.05)",
+                    f"of {len(ratios)} rounds; {ratio_interval(ratios)} (issue 12's goal: <= 1.05)",
                     flush=True,
                 )
         finally:
