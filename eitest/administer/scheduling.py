@@ -165,7 +165,7 @@ class Scheduler(Generic[W]):
                 # calls at 32 connections and 100 ms, 10 rounds: 32 workers 1.03 x a semaphore over one task
                 # per call, the same workers with a task per call 0.96 x (faster in 10 of 10). Cancelling
                 # the worker cancels the trial's task with it.
-                trial = await asyncio.create_task(administer(spec))
+                trial = await asyncio.ensure_future(administer(spec))
             finally:
                 self.in_flight -= 1
             if trial.status == Status.ERROR and (refused := refusal(spec.model, trial.error, call)):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from eitest.administer.one_trial import RunSettings, trial_from_reply
 from eitest.administer.plan import TrialSpec, make_plan
@@ -44,7 +45,7 @@ def test_each_trial_runs_in_a_task_of_its_own_and_a_cancelled_worker_cancels_it(
     plan = make_plan(Study(models=["eitest/oracle"], instruments=["open-steu"], reps=1), estimate=False)
     settings = RunSettings.for_plan(plan)
     todo = plan.todo[:3]
-    tasks: list[asyncio.Task] = []
+    tasks: list[asyncio.Task[Any] | None] = []
     hung = asyncio.Event()
 
     async def administer(spec: TrialSpec) -> Trial:
@@ -67,4 +68,4 @@ def test_each_trial_runs_in_a_task_of_its_own_and_a_cancelled_worker_cancels_it(
         asyncio.run(run_and_abandon(scheduler))
         assert len(store.finished_keys(plan.run_id)) == 2
     assert len(set(tasks)) == 3 and not set(tasks) & set(scheduler.workers)
-    assert tasks[-1].cancelled()
+    assert tasks[-1] is not None and tasks[-1].cancelled()
