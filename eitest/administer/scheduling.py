@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from eitest.client import CallSettings
-from eitest.client.event_loop import collector_for_a_run, signals_to
+from eitest.client.event_loop import older_objects_frozen, signals_to
 from eitest.client.pacing import Pacing
 from eitest.client.refusals import ProviderRefused, Refusal, refusal
 from eitest.store import Store
@@ -123,9 +123,8 @@ class Scheduler(Generic[W]):
         n = min(self.schedule.concurrency, max(1, self.queue.qsize()))
         self.workers = [asyncio.create_task(self._worker()) for _ in range(n)]
         try:
-            # The collector walks only what the run makes, not litellm's and the plan's objects (0.25 s a full walk),
-            # and the young ones in larger batches (0.6 s of a 1,000-call run at Python's default threshold).
-            with signals_to(self._on_signal), collector_for_a_run():
+            # The collector walks only what the run makes, not litellm's and the plan's objects (0.25 s a full walk).
+            with signals_to(self._on_signal), older_objects_frozen():
                 ended = await asyncio.gather(*self.workers, return_exceptions=True)
         finally:
             self._commit()  # whatever ended the run, what finished is kept
@@ -160,12 +159,7 @@ class Scheduler(Generic[W]):
                 return
             self.in_flight += 1
             try:
-                # Each trial in a task of its own, which starts from a fresh copy of the context: in the
-                # worker's long-lived task, litellm's calls cost more CPU. Measured on 1,000 bare litellm
-                # calls at 32 connections and 100 ms, 10 rounds: 32 workers 1.03 x a semaphore over one task
-                # per call, the same workers with a task per call 0.96 x (faster in 10 of 10). Cancelling
-                # the worker cancels the trial's task with it.
-                trial = await asyncio.ensure_future(administer(spec))
+                trial = await administer(spec)
             finally:
                 self.in_flight -= 1
             if trial.status == Status.ERROR and (refused := refusal(spec.model, trial.error, call)):

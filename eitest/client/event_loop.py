@@ -1,7 +1,6 @@
 """Running a coroutine from synchronous code, also inside a running loop (a notebook); signals routed to a loop.
 
-Also the collector's part in a run (:func:`collector_for_a_run`): it leaves the objects that were there before alone,
-and looks at the new ones less often.
+Also the collector's part in a run (:func:`older_objects_frozen`): it leaves the objects that were there before alone.
 """
 
 from __future__ import annotations
@@ -54,41 +53,23 @@ def signals_to(handler: Callable[[signal.Signals], None]) -> Iterator[bool]:
             signal.signal(sig, previous)
 
 
-# The youngest generation's threshold while a run calls (Python's default is 700 allocations).
-# A call through litellm makes some 120 more tracked objects than it frees, so at 700 the collector ran about
-# 175 young and 15 middle collections per 1,000 calls, 0.6 s of the loop's CPU at 32 connections
-# and 100 ms (4-5 % of the run); at 20,000, 4 young ones, 0.17 s, and about 6 MiB more held.
-YOUNG_THRESHOLD = 20_000
-
-
 @contextmanager
-def collector_for_a_run() -> Iterator[bool]:
-    """While the block runs, the garbage collector leaves the older objects alone and looks at new ones less often.
+def older_objects_frozen() -> Iterator[bool]:
+    """While the block runs, the garbage collector leaves alone every object made before it (``gc.freeze``).
 
-    Every object made before the block is frozen (``gc.freeze``). A full collection walks every
-    tracked object, and after litellm's import there are some 400,000: about 0.25 s of CPU each
-    time one falls inside a run (0.25 ms a call of a 1,000-call run, on the event loop's thread,
-    at 32 connections a share the calls wait for). Objects made during the block are collected
-    as usual, but the youngest generation waits for :data:`YOUNG_THRESHOLD` allocations, not
-    Python's 700. Afterwards the frozen objects go back to the oldest generation, so a cycle among
-    them that became garbage meanwhile is collected at the next full collection, and the
-    thresholds are put back.
-
-    Yields whether it froze: where objects are frozen already (a forking server's own
-    ``gc.freeze``), that freeze is its owner's, and this leaves it as it is. A threshold set
-    higher than ours, or a collector turned off, is also left as it is.
+    A full collection walks every tracked object, and after litellm's import there are some
+    400,000: about 0.25 s of CPU each time one falls inside a run (0.25 ms a call of a
+    1,000-call run, on the event loop's thread, at 32 connections a share the calls wait for).
+    Objects made during the block are collected as usual. Afterwards the frozen ones go back to
+    the oldest generation, so a cycle among them that became garbage meanwhile is collected at
+    the next full collection. Yields whether it froze: where objects are frozen already (a
+    forking server's own ``gc.freeze``), that freeze is its owner's, and this leaves it as it is.
     """
-    thresholds = gc.get_threshold()
-    if thresholds[0] and thresholds[0] < YOUNG_THRESHOLD:
-        gc.set_threshold(YOUNG_THRESHOLD, *thresholds[1:])
+    if gc.get_freeze_count():
+        yield False
+        return
+    gc.freeze()
     try:
-        if gc.get_freeze_count():
-            yield False
-            return
-        gc.freeze()
-        try:
-            yield True
-        finally:
-            gc.unfreeze()
+        yield True
     finally:
-        gc.set_threshold(*thresholds)
+        gc.unfreeze()

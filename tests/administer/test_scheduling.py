@@ -1,10 +1,9 @@
-"""The scheduler's workers hand the event loop a turn between one trial and the next, and run each trial in a task of its own."""
+"""The scheduler's workers hand the event loop a turn between one trial and the next."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 from eitest.administer.one_trial import RunSettings, trial_from_reply
 from eitest.administer.plan import TrialSpec, make_plan
@@ -39,33 +38,3 @@ def test_a_worker_lets_the_loop_turn_before_it_starts_its_next_trial(tmp_path: P
         assert len(store.finished_keys(plan.run_id)) == outcome.called == 3
     ids = [spec.item.id for spec in todo]
     assert events == [e for i in ids for e in (f"trial {i}", f"turn after {i}")]
-
-
-def test_each_trial_runs_in_a_task_of_its_own_and_a_cancelled_worker_cancels_it(tmp_path: Path) -> None:
-    plan = make_plan(Study(models=["eitest/oracle"], instruments=["open-steu"], reps=1), estimate=False)
-    settings = RunSettings.for_plan(plan)
-    todo = plan.todo[:3]
-    tasks: list[asyncio.Task[Any] | None] = []
-    hung = asyncio.Event()
-
-    async def administer(spec: TrialSpec) -> Trial:
-        tasks.append(asyncio.current_task())
-        if spec is todo[-1]:
-            hung.set()
-            await asyncio.sleep(3600)  # a call that never answers
-        return trial_from_reply(spec, settings, CallResult(text="A"), messages=[], started_at=now())
-
-    async def run_and_abandon(scheduler: Scheduler) -> None:
-        running = asyncio.create_task(scheduler.run())
-        await hung.wait()
-        scheduler._abandon()  # as a second Ctrl-C does
-        await running
-
-    with Store(tmp_path / "s.db") as store:
-        store.ensure_run(new_run_record(plan.run_id, plan.identity, plan.hashes, "test"))
-        schedule = Schedule(plan.run_id, len(todo), todo, administer, CallSettings(), concurrency=1)
-        scheduler = Scheduler(schedule, store, None, None)
-        asyncio.run(run_and_abandon(scheduler))
-        assert len(store.finished_keys(plan.run_id)) == 2
-    assert len(set(tasks)) == 3 and not set(tasks) & set(scheduler.workers)
-    assert tasks[-1] is not None and tasks[-1].cancelled()
