@@ -58,16 +58,20 @@ def normalize(text: str) -> str:
     return re.sub("[\u200b\u200c\u200d\ufeff]", "", text).replace("’", "'").replace("‘", "'")
 
 
-@lru_cache(maxsize=512)
 def option_patterns(options: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """Each option's text as a pattern, in the order shown."""
+    return tuple(map(option_pattern, options))
+
+
+# Cached by text, not by the options' order: shuffled, nearly every trial shows its item's options
+# in an order of its own, and a cache of whole orders missed so often that each reply compiled its patterns anew.
+@lru_cache(maxsize=8192)
+def option_pattern(text: str) -> re.Pattern[str]:
     # An option's words in order, any punctuation between them, so that "TALK TO THE MANAGER,
     # about the schedule!" still names "Talk to the manager about the schedule".
-    patterns = []
-    for text in options:
-        words = re.findall(r"\w+(?:'\w+)?", normalize(text).lower())
-        body = r"[\W_]+".join(map(re.escape, words)) if words else re.escape(text.strip())
-        patterns.append(re.compile(rf"(?<!\w){body}(?!\w)", re.I))
-    return tuple(patterns)
+    words = re.findall(r"\w+(?:'\w+)?", normalize(text).lower())
+    body = r"[\W_]+".join(map(re.escape, words)) if words else re.escape(text.strip())
+    return re.compile(rf"(?<!\w){body}(?!\w)", re.I)
 
 
 def letter_position(letter: str) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from itertools import permutations
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import yaml
 
 from eitest.administer.parsing import STATUSES, ParseResult, parse_reply
 from eitest.administer.prompts import PROTOCOLS
+from eitest.administer.reply_choice import option_pattern
 
 CORPUS_PATH = Path(__file__).parent / "data" / "parse_corpus.yaml"
 CORPUS: list[dict[str, Any]] = yaml.safe_load(CORPUS_PATH.read_text(encoding="utf-8"))["cases"]
@@ -133,3 +135,15 @@ def test_parse_is_fast() -> None:
     for _ in range(50):
         assert parse_reply(trace, EMOTIONS, protocol="reasoning").position == 1
     assert (time.perf_counter() - start) / 50 < 0.02
+
+
+def test_an_items_options_are_compiled_once_whatever_order_they_are_shown_in() -> None:
+    # Shuffled runs show nearly every trial's options in an order of its own; the patterns are cached by text.
+    texts = ("Talk to the manager", "Leave the room quietly", "Ask a colleague for advice", "Wait and see")
+    parse_reply("B", texts)
+    before = option_pattern.cache_info()
+    for order in permutations(texts):
+        assert parse_reply(order[1], order).position == 1
+    after = option_pattern.cache_info()
+    assert after.misses == before.misses
+    assert after.hits - before.hits >= 24 * len(texts)
