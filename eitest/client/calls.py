@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eitest.client import offline, reasoning
+from eitest.client.fields import reply_field
 from eitest.client.keys import NO_KEY, redact
 from eitest.client.logprobs import first_token_logprobs
 from eitest.client.pacing import ModelPacer, Pacing, RateSignals, estimate_tokens, is_rate_limit
@@ -335,7 +336,7 @@ def _no_text(message: Any) -> NoText | None:
 
 def _fill(result: CallResult, response: Any, model: str) -> None:
     # Usage and cost first: a reply without text is retried, but the provider bills it all the same.
-    usage = getattr(response, "usage", None)
+    usage = reply_field(response, "usage")
     if usage is not None:
         result.prompt_tokens = getattr(usage, "prompt_tokens", None)
         result.completion_tokens = getattr(usage, "completion_tokens", None)
@@ -363,7 +364,7 @@ def _price(response: Any, model: str) -> float | None:
         return 0.0
     # litellm prices the response as it logs it; asking again for a model without a
     # price would cost ~1 ms of failed look-ups per call, and give the same None.
-    hidden = getattr(response, "_hidden_params", None) or {}
+    hidden = reply_field(response, "_hidden_params") or {}
     cost = hidden.get("response_cost")
     return float(cost) if cost is not None else None
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from eitest.client.fields import reply_field
+
 # The most alternatives per token each provider accepts; a request above it is refused with a 400.
 # OpenAI (and Azure's OpenAI models) document 0-20; DeepSeek's chat API the same; vLLM refuses
 # more than its --max-logprobs, 20 unless the server was started with another value.
@@ -29,11 +31,6 @@ def top_logprobs_for(model: str) -> int:
     return TOP_LOGPROBS.get(provider, DEFAULT_TOP_LOGPROBS)
 
 
-def _get(obj: Any, name: str) -> Any:
-    # litellm gives a typed object for some providers and the reply's JSON dict for others.
-    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-
-
 def first_token_logprobs(choice: Any) -> list[list[Any]] | None:
     """The first token's alternatives as ``[[token, logprob], ...]`` (the sampled token among them), or None.
 
@@ -42,19 +39,19 @@ def first_token_logprobs(choice: Any) -> list[list[Any]] | None:
     ``top_logprobs``): one token's probability is no distribution over the options. The
     sampled token is added when the provider did not list it among its own alternatives.
     """
-    content = _get(_get(choice, "logprobs"), "content")
+    content = reply_field(reply_field(choice, "logprobs"), "content")
     if not content:
         return None
     first = content[0]
-    alternatives = _get(first, "top_logprobs") or []
+    alternatives = reply_field(first, "top_logprobs") or []
     if not alternatives:
         return None
     out: list[list[Any]] = []
     for alt in alternatives:
-        token, logprob = _get(alt, "token"), _get(alt, "logprob")
+        token, logprob = reply_field(alt, "token"), reply_field(alt, "logprob")
         if isinstance(token, str) and isinstance(logprob, int | float):
             out.append([token, float(logprob)])
-    token, logprob = _get(first, "token"), _get(first, "logprob")
+    token, logprob = reply_field(first, "token"), reply_field(first, "logprob")
     if isinstance(token, str) and isinstance(logprob, int | float) and token not in {t for t, _ in out}:
         out.append([token, float(logprob)])
     return out or None

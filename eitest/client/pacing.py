@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from eitest.client.fields import reply_field
+
 # A header that says "wait until the reset" is believed up to this long: a provider whose
 # reset means "back to full" (minutes away) must not stall a run that could go on sooner.
 MAX_HEADER_PAUSE_S = 60.0
@@ -94,9 +96,9 @@ class RateSignals:
     @classmethod
     def of_reply(cls, response: Any) -> RateSignals:
         """The headers of a litellm reply (as the provider sent them, else litellm's copy of them)."""
-        headers = getattr(response, "_response_headers", None)
+        headers = reply_field(response, "_response_headers")
         if not headers:
-            headers = (getattr(response, "_hidden_params", None) or {}).get("additional_headers")
+            headers = (reply_field(response, "_hidden_params") or {}).get("additional_headers")
         return cls.from_headers(dict(headers) if headers else None)
 
     @classmethod

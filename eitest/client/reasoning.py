@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from eitest.client.fields import reply_field
+
 # What a run's manifest says of a model that gets no temperature.
 NOT_SENT = "temperature not sent: the model does not take it"
 # OpenAI: "Unsupported parameter: 'temperature' is not supported with this model." and
@@ -35,10 +37,10 @@ _KNOWN: dict[tuple[str, float, str | None], bool] = {}
 
 def reply_reasoning(message: Any) -> str | None:
     """The reasoning a reply's message carries apart from its content, or None when it has none."""
-    text = getattr(message, "reasoning_content", None)
+    text = reply_field(message, "reasoning_content")
     if isinstance(text, str) and text.strip():
         return text
-    blocks = getattr(message, "thinking_blocks", None) or []
+    blocks = reply_field(message, "thinking_blocks") or []
     parts = [_block_text(b) for b in blocks]
     joined = "\n\n".join(p for p in parts if p)
     return joined or None
