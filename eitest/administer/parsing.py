@@ -81,6 +81,7 @@ from eitest.administer.reply_patterns import (
 from eitest.vocabulary import ProtocolName, Status
 
 STATUSES: tuple[Status, ...] = tuple(Status)
+PROTOCOL_NAMES: frozenset[str] = frozenset(ProtocolName)
 
 
 @dataclass(frozen=True)
@@ -338,7 +339,7 @@ def parse_reply(
     ``options`` are the option texts in shown order (letters A, B, ... by position);
     ``error`` is the client's error message when the call failed, which decides alone.
     """
-    if protocol not in set(ProtocolName):
+    if protocol not in PROTOCOL_NAMES:
         raise ValueError(f"unknown protocol {protocol!r}; use one of: {', '.join(ProtocolName)}")
     if isinstance(options, str) or not 2 <= len(options) <= 26:
         raise ValueError("options must be a sequence of 2 to 26 option texts, in shown order")

@@ -11,6 +11,7 @@ import random
 import re
 import string
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from eitest.instruments import Instrument, Item
@@ -25,6 +26,8 @@ LETTERS = string.ascii_uppercase[:MAX_OPTIONS]
 LINE_BREAKS = re.compile(r"\s*[\r\n\u2028\u2029\x0b\x0c\x1c\x1d\x1e\x85]+\s*")
 
 
+# Built on the event loop's thread for every trial; an item's options recur in every trial of it.
+@lru_cache(maxsize=8192)
 def option_line(letter: str, text: str) -> str:
     """``"B) text"``, with any line break inside the text shown as one space."""
     return f"{letter}) {LINE_BREAKS.sub(' ', text.strip())}"

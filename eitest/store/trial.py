@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -167,12 +168,12 @@ class Trial:
 
     def to_row(self) -> dict[str, Any]:
         """The trial as the values of its SQL columns (JSON fields encoded)."""
-        row = {}
-        for f in FIELDS:
-            value = getattr(self, f.name)
-            if f.metadata["as_json"] and value is not None and not isinstance(value, str):  # NULL stays NULL
-                value = json.dumps(value, ensure_ascii=False)
-            row[f.name] = value.value if isinstance(value, StrEnum) else value
+        # Once per trial a run stores: the values in one attrgetter call, then only the JSON columns looked at.
+        row = dict(zip(COLUMNS, [v.value if isinstance(v, StrEnum) else v for v in _values_of(self)], strict=True))
+        for name in JSON_COLUMNS:
+            value = row[name]
+            if value is not None and not isinstance(value, str):  # NULL stays NULL
+                row[name] = json.dumps(value, ensure_ascii=False)
         return row
 
     @classmethod
@@ -191,6 +192,7 @@ FIELDS: tuple[dataclasses.Field[Any], ...] = dataclasses.fields(Trial)
 COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS)
 KEY_COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.metadata["key"])
 JSON_COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.metadata["as_json"])
+_values_of = operator.attrgetter(*COLUMNS)  # a trial's field values, in the order of COLUMNS
 
 
 def storable_text(text: str) -> str:

@@ -26,7 +26,7 @@ def trial_row(record: Trial) -> dict[str, Any]:
     # One check over all the row's text: the JSON columns are dumped without ASCII escapes, so a lone
     # surrogate anywhere in them shows here too, and joining texts cannot make one storable (UTF-8
     # encodes no surrogate, paired or not). ASCII, the common case, is checked in one pass in C.
-    text = "".join(v for v in row.values() if isinstance(v, str))
+    text = "".join([v for v in row.values() if isinstance(v, str)])
     if text.isascii() or storable_text(text) is text:
         return row
     return record.storable().to_row()
