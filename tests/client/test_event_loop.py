@@ -35,10 +35,15 @@ def test_objects_made_before_are_frozen_inside_and_given_back_after() -> None:
 
 def test_a_freeze_made_by_someone_else_is_left_as_it_was() -> None:
     gc.freeze()
-    theirs = gc.get_freeze_count()
-    with older_objects_frozen() as froze:
-        assert froze is False
-    assert gc.get_freeze_count() == theirs  # not undone by the block
+    try:
+        theirs = gc.get_freeze_count()
+        with older_objects_frozen() as froze:
+            assert froze is False
+        # Not undone by the block (that would leave none frozen); a frozen object that dies meanwhile
+        # (another thread's, in a pytest worker) leaves the permanent generation, so it may hold a few less.
+        assert gc.get_freeze_count() > theirs // 2
+    finally:
+        gc.unfreeze()  # the tests after this one find nothing frozen, as a run does
 
 
 def test_a_cycle_that_becomes_garbage_during_the_block_is_collected_after_it() -> None:
