@@ -15,8 +15,10 @@ left is the CPU each further trial costs. The figure printed is the median over
 ``--rounds`` with the spread (min to max) beside it. ``--profile`` prints where the
 CPU of one run goes (cProfile, by own time).
 
-A bare ``litellm.acompletion`` to a local server costs about 3 ms of CPU a call here;
-the goal is that eitest adds less than 0.5 ms to it.
+A bare ``litellm.acompletion`` to a local server costs 11-13 ms of CPU a call here (litellm
+1.110.2; about 3 ms with the litellm of early 2026); the goal is that eitest adds less than
+0.5 ms to it. The figure is cache-warm: inside a real run, eitest's code shares the caches with
+litellm's and takes about twice as long (a py-spy sample of bench_runner's 32-connection runs).
 """
 
 from __future__ import annotations

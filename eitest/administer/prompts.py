@@ -26,11 +26,15 @@ LETTERS = string.ascii_uppercase[:MAX_OPTIONS]
 LINE_BREAKS = re.compile(r"\s*[\r\n\u2028\u2029\x0b\x0c\x1c\x1d\x1e\x85]+\s*")
 
 
-# Built on the event loop's thread for every trial; an item's options recur in every trial of it.
-@lru_cache(maxsize=8192)
 def option_line(letter: str, text: str) -> str:
     """``"B) text"``, with any line break inside the text shown as one space."""
-    return f"{letter}) {LINE_BREAKS.sub(' ', text.strip())}"
+    return f"{letter}) {_on_one_line(text)}"
+
+
+# Cached by text (shuffled, an option gets another letter from trial to trial): every trial's prompt is built on the event loop's thread.
+@lru_cache(maxsize=8192)
+def _on_one_line(text: str) -> str:
+    return LINE_BREAKS.sub(" ", text.strip())
 
 
 @dataclass(frozen=True)

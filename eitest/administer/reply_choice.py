@@ -48,7 +48,7 @@ class Ctx:
 
     n: int  # options shown
     protocol: str
-    option_res: tuple[re.Pattern[str], ...]  # each shown option's text, as a pattern (see option_patterns)
+    option_res: tuple[re.Pattern[str], ...]  # each shown option's text, as a pattern (see option_pattern)
 
 
 def normalize(text: str) -> str:

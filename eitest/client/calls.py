@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eitest.client import offline, reasoning
-from eitest.client.fields import reply_field
 from eitest.client.keys import NO_KEY, redact
 from eitest.client.logprobs import first_token_logprobs
 from eitest.client.pacing import ModelPacer, Pacing, RateSignals, estimate_tokens, is_rate_limit
+from eitest.client.reply_fields import reply_field
 
 # Retried: rate limits, server errors, timeouts and broken connections or bodies.
 RETRYABLE = (
@@ -364,8 +364,7 @@ def _price(response: Any, model: str) -> float | None:
         return 0.0
     # litellm prices the response as it logs it; asking again for a model without a
     # price would cost ~1 ms of failed look-ups per call, and give the same None.
-    hidden = reply_field(response, "_hidden_params") or {}
-    cost = hidden.get("response_cost")
+    cost = (reply_field(response, "_hidden_params") or {}).get("response_cost")
     return float(cost) if cost is not None else None
 
 

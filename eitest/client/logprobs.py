@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eitest.client.fields import reply_field
+from eitest.client.reply_fields import reply_field
 
 # The most alternatives per token each provider accepts; a request above it is refused with a 400.
 # OpenAI (and Azure's OpenAI models) document 0-20; DeepSeek's chat API the same; vLLM refuses

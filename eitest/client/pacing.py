@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from eitest.client.fields import reply_field
+from eitest.client.reply_fields import reply_field
 
 # A header that says "wait until the reset" is believed up to this long: a provider whose
 # reset means "back to full" (minutes away) must not stall a run that could go on sooner.

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from eitest.client.fields import reply_field
+from eitest.client.reply_fields import reply_field
 
 # What a run's manifest says of a model that gets no temperature.
 NOT_SENT = "temperature not sent: the model does not take it"

@@ -27,7 +27,7 @@ def test_objects_made_before_are_frozen_inside_and_given_back_after() -> None:
         frozen = gc.get_freeze_count()
         assert frozen > 1000  # at least the interpreter's and the test session's objects
         made_inside = [object() for _ in range(10)]  # tracked after the freeze: not frozen
-        assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() <= frozen  # none of them joined (one frozen before may have died)
         assert gc.is_tracked(made_inside)
     assert gc.get_freeze_count() == 0
     assert before is not None
@@ -35,15 +35,11 @@ def test_objects_made_before_are_frozen_inside_and_given_back_after() -> None:
 
 def test_a_freeze_made_by_someone_else_is_left_as_it_was() -> None:
     gc.freeze()
-    try:
-        theirs = gc.get_freeze_count()
-        with older_objects_frozen() as froze:
-            assert froze is False
-        # Not undone by the block (that would leave none frozen); a frozen object that dies meanwhile
-        # (another thread's, in a pytest worker) leaves the permanent generation, so it may hold a few less.
-        assert gc.get_freeze_count() > theirs // 2
-    finally:
-        gc.unfreeze()  # the tests after this one find nothing frozen, as a run does
+    with older_objects_frozen() as froze:
+        assert froze is False
+    # Not undone by the block, which would leave none frozen. (A frozen object that dies meanwhile, another
+    # thread's in a pytest worker, leaves the permanent generation: the count is no exact measure.)
+    assert gc.get_freeze_count() > 0
 
 
 def test_a_cycle_that_becomes_garbage_during_the_block_is_collected_after_it() -> None:

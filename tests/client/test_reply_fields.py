@@ -1,15 +1,12 @@
-"""reply_field reads what getattr(obj, name, None) reads, on litellm's reply objects and on others."""
+"""reply_field reads what getattr(obj, name, None) reads, on litellm's reply objects and on others (a dict: its key)."""
 
 from __future__ import annotations
 
-import os
 from types import SimpleNamespace
 
 import pytest
 
-from eitest.client.fields import reply_field
-
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+from eitest.client.reply_fields import reply_field
 
 NAMES = [
     "usage",
@@ -27,11 +24,13 @@ NAMES = [
     "prompt_tokens",
     "completion_tokens_details",
     "json",  # a method
+    "hidden_params",  # a property
     "nothing_of_the_kind",
 ]
 
 
-def _replies() -> list[object]:
+def _replies() -> dict[str, object]:
+    """litellm's reply objects by name: a plain reply and one with reasoning and logprobs, and their parts."""
     import litellm
 
     plain = litellm.ModelResponse(
@@ -56,30 +55,30 @@ def _replies() -> list[object]:
             }
         ],
     )
-    out: list[object] = []
-    for reply in (plain, reasoned):
-        out += [reply, reply.choices[0], reply.choices[0].message]
-        if getattr(reply, "usage", None) is not None:
-            out.append(reply.usage)
+    out: dict[str, object] = {}
+    for label, reply in (("plain", plain), ("reasoned", reasoned)):
+        out |= {label: reply, f"{label} choice": reply.choices[0], f"{label} message": reply.choices[0].message}
+        if (usage := getattr(reply, "usage", None)) is not None:
+            out[f"{label} usage"] = usage
     return out
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_reads_what_getattr_reads_on_litellm_replies(name: str) -> None:
-    for obj in _replies():
+    for label, obj in _replies().items():
         expected = getattr(obj, name, None)
         got = reply_field(obj, name)
-        assert got == expected, (type(obj).__name__, name)
+        assert got == expected, (label, name)
         if name != "json":  # a bound method is made anew at each read
-            assert got is expected, (type(obj).__name__, name)
+            assert got is expected, (label, name)
 
 
 def test_a_present_reasoning_field_is_read_and_a_missing_one_is_none() -> None:
-    plain, _, plain_message, _, reasoned, reasoned_choice, reasoned_message = _replies()[:7]
-    assert reply_field(reasoned_message, "reasoning_content") == "first, the situation"
-    assert reply_field(plain_message, "reasoning_content") is None
-    assert reply_field(plain, "_hidden_params") == {"response_cost": 0.5}
-    assert reply_field(reasoned_choice, "logprobs") is not None
+    replies = _replies()
+    assert reply_field(replies["reasoned message"], "reasoning_content") == "first, the situation"
+    assert reply_field(replies["plain message"], "reasoning_content") is None
+    assert reply_field(replies["plain"], "_hidden_params") == {"response_cost": 0.5}
+    assert reply_field(replies["reasoned choice"], "logprobs") is not None
 
 
 def test_dicts_and_other_objects() -> None:
