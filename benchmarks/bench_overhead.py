@@ -16,7 +16,7 @@ left is the CPU each further trial costs. The figure printed is the median over
 CPU of one run goes (cProfile, by own time).
 
 A bare ``litellm.acompletion`` to a local server costs 11-13 ms of CPU a call here (litellm
-1.110.2; about 3 ms with the litellm of early 2026); the goal is that eitest adds less than
+1.110.2; 5-6 ms was measured with the litellm installed before it); the goal is that eitest adds less than
 0.5 ms to it. The figure is cache-warm: inside a real run, eitest's code shares the caches with
 litellm's and takes about twice as long (a py-spy sample of bench_runner's 32-connection runs).
 """

@@ -20,8 +20,8 @@ prints the ratio of eitest's wall time to the bare loop's within each round, sum
 the rounds: on a shared 2-core machine one run's speed moves by 15-25 %, so the ratio of two
 runs made seconds apart should be steadier than the ratio of two medians. Beside it is the
 geometric mean of those ratios with a 95 % t-interval over the rounds (the rounds are repeated
-measures of this machine, so the interval says how well this run pins down its ratio: 12
-rounds gave about +-2.5 % at 32 connections). It also times one trial with no
+measures of this machine, so the interval says how well this run pins down its ratio: 10-16
+rounds gave +-1.6 to +-4 % at 8 and 32 connections). It also times one trial with no
 HTTP at all: the runner's own ``administer_one`` and commit on the offline oracle
 against a bare litellm call to the same provider, whose difference is the overhead
 eitest adds to a call (``--skip-offline`` leaves it out: it is slow, and as the
