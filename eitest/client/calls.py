@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eitest.client import offline, reasoning
+from eitest.client.deadlines import within
 from eitest.client.keys import NO_KEY, redact
 from eitest.client.logprobs import first_token_logprobs
 from eitest.client.pacing import ModelPacer, Pacing, RateSignals, estimate_tokens, is_rate_limit
@@ -179,7 +180,7 @@ async def complete(
         try:
             # litellm's timeout bounds each read; a server trickling its body defeats it. This bounds the call.
             call = _without_refused_temperature(litellm, kwargs, result, settings, secrets)
-            response = await _awaited_aloud(call, model, settings.timeout_s)
+            response = await within(call, model, settings.timeout_s)
             result.latency_s = time.perf_counter() - start
             _fill(result, response, model)
         except Exception as exc:  # provider errors come in many classes; each is classified below
@@ -257,33 +258,6 @@ def _request(
     elif key:
         kwargs["api_key"] = key
     return kwargs
-
-
-# A call still waiting after this share of its deadline is said on stderr: a hanging server is not silence.
-SLOW_SHARE = 0.25
-SLOW_MIN_S = 10.0
-
-
-async def _awaited_aloud(call: Any, model: str, timeout_s: float) -> Any:
-    """``call`` within ``timeout_s``; a warning once it has waited a quarter of that (10 s or more).
-
-    The deadline is a timer on the caller's own task (``asyncio.timeout``), not ``wait_for``'s
-    task per call: at 32 connections that extra task was a step of the loop for every call.
-    """
-    after = timeout_s * SLOW_SHARE
-    async with asyncio.timeout(timeout_s):
-        if after < SLOW_MIN_S:
-            return await call
-        note = asyncio.get_running_loop().call_later(after, _say_slow, model, after, timeout_s)
-        try:
-            return await call
-        finally:
-            note.cancel()
-
-
-def _say_slow(model: str, after: float, timeout_s: float) -> None:
-    shown = model.encode("unicode_escape").decode("ascii")  # data on a terminal: no escapes
-    log.warning("%s: no reply yet after %.0f s (the deadline is %.0f s)", shown, after, timeout_s)
 
 
 def _throttle_wait(exc: BaseException, settings: CallSettings, throttled: int) -> float:

@@ -1,14 +1,37 @@
-"""The whole-call deadline is a timer on the caller's task: no task per call, the same timeout and warning."""
+"""The whole-call deadline: one timer per loop for every call's timeout and slow-call note, no task per call."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
-from eitest.client import calls
+from eitest.client import calls, deadlines
 from eitest.client.event_loop import run_coroutine
+
+
+@contextmanager
+def note_after(share: float, least_s: float) -> Iterator[None]:
+    old = deadlines.SLOW_SHARE, deadlines.SLOW_MIN_S
+    deadlines.SLOW_SHARE, deadlines.SLOW_MIN_S = share, least_s
+    try:
+        yield
+    finally:
+        deadlines.SLOW_SHARE, deadlines.SLOW_MIN_S = old
+
+
+async def takes(s: float, value: str = "done") -> str:
+    await asyncio.sleep(s)
+    return value
+
+
+def live_timers(loop: asyncio.AbstractEventLoop) -> int:
+    return sum(not h.cancelled() for h in loop._scheduled)  # type: ignore[attr-defined]
 
 
 def test_a_call_runs_in_the_callers_own_task():
@@ -16,7 +39,7 @@ def test_a_call_runs_in_the_callers_own_task():
         return asyncio.all_tasks()
 
     async def caller() -> tuple[asyncio.Task | None, set[asyncio.Task]]:
-        return asyncio.current_task(), await calls._awaited_aloud(call(), "openai/x", 120.0)
+        return asyncio.current_task(), await deadlines.within(call(), "openai/x", 120.0)
 
     me, seen = run_coroutine(caller())
     assert seen == {me}  # wait_for would have run the call in a second task
@@ -33,40 +56,115 @@ def test_a_call_past_its_deadline_is_a_timeout_and_is_cancelled():
             raise
         return "late"
 
-    async def caller() -> float:
+    async def caller() -> tuple[float, int]:
         loop = asyncio.get_running_loop()
         start = loop.time()
         with pytest.raises(TimeoutError):
-            await calls._awaited_aloud(hangs(), "openai/x", 0.05)
-        return loop.time() - start
+            await deadlines.within(hangs(), "openai/x", 0.05)
+        return loop.time() - start, asyncio.current_task().cancelling()
 
-    took = run_coroutine(caller())
+    took, cancelling = run_coroutine(caller())
     assert cancelled == [True] and 0.04 <= took < 1.0
+    assert cancelling == 0  # the deadline's cancellation was taken back: the task is not being cancelled
     assert calls._describe(TimeoutError(), [], 0.05) == "Timeout: no complete reply within 0.05 s"
 
 
-def test_a_slow_call_is_said_once_and_a_quick_one_leaves_no_timer(caplog):
-    caplog.set_level(logging.WARNING, logger="eitest.client")
-
-    async def takes(s: float) -> str:
-        await asyncio.sleep(s)
-        return "done"
-
-    async def caller() -> tuple[str, int, int]:
+def test_calls_that_return_leave_one_timer_and_no_entry():
+    async def caller() -> tuple[list[str], int, int]:
         loop = asyncio.get_running_loop()
-        before = len(loop._scheduled)  # type: ignore[attr-defined]
-        quick = await calls._awaited_aloud(takes(0), "openai/x", 40.0)
-        left = sum(not h.cancelled() for h in loop._scheduled)  # type: ignore[attr-defined]
-        return quick, before, left
+        done = await asyncio.gather(*(deadlines.within(takes(0.001 * (k % 5)), "openai/x", 40.0) for k in range(200)))
+        return done, live_timers(loop), len(deadlines._clock(loop).waiting)
 
-    old = calls.SLOW_SHARE, calls.SLOW_MIN_S
-    calls.SLOW_SHARE, calls.SLOW_MIN_S = 0.005, 0.1
-    try:
-        quick, before, left = run_coroutine(caller())
-        assert quick == "done" and left == before == 0  # the note and the deadline were both taken down
+    done, timers, waiting = run_coroutine(caller())
+    assert done == ["done"] * 200
+    assert timers <= 1 and waiting == 0  # asyncio.timeout and a note per call would have made 400 timers
+
+
+def test_a_shorter_deadline_after_a_longer_one_is_kept_on_time():
+    async def caller() -> tuple[str, float]:
+        loop = asyncio.get_running_loop()
+        slow = asyncio.ensure_future(deadlines.within(takes(0.3, "slow"), "openai/x", 60.0))
+        await asyncio.sleep(0)
+        start = loop.time()
+        with pytest.raises(TimeoutError):
+            await deadlines.within(takes(5), "openai/y", 0.05)
+        took = loop.time() - start
+        return await slow, took
+
+    slow, took = run_coroutine(caller())
+    assert slow == "slow" and took < 0.25
+
+
+def test_a_cancellation_from_outside_stays_a_cancellation():
+    async def caller() -> None:
+        inner = asyncio.ensure_future(deadlines.within(takes(5), "openai/x", 0.2))
+        await asyncio.sleep(0.01)
+        inner.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await inner
+
+    run_coroutine(caller())
+
+
+def test_a_deadline_met_by_a_task_being_cancelled_already_is_that_cancellation():
+    # As under asyncio.timeout: the outer cancellation, asked first, is not turned into a timeout.
+    async def call(task_box: list[asyncio.Task]) -> str:
+        async def inner() -> str:
+            task_box[0].cancel()  # cancelled from outside while the call waits
+            await asyncio.sleep(5)
+            return "late"
+
+        return await deadlines.within(inner(), "openai/x", 0.01)
+
+    async def caller() -> None:
+        box: list[asyncio.Task] = []
+        task = asyncio.ensure_future(call(box))
+        box.append(task)
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    run_coroutine(caller())
+
+
+def test_a_call_that_returns_despite_its_deadline_returns_and_leaves_the_task_uncancelled():
+    async def shrugs() -> str:
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            return "answered anyway"
+        return "late"
+
+    async def caller() -> tuple[str, int]:
+        got = await deadlines.within(shrugs(), "openai/x", 0.02)
+        return got, asyncio.current_task().cancelling()
+
+    assert run_coroutine(caller()) == ("answered anyway", 0)
+
+
+def test_a_closed_loop_is_not_kept_by_its_clock():
+    async def call() -> weakref.ref[asyncio.AbstractEventLoop]:
+        loop = asyncio.get_running_loop()
+        assert await deadlines.within(takes(0), "openai/x", 40.0) == "done"
+        assert loop in deadlines._clocks
+        return weakref.ref(loop)
+
+    loops = [run_coroutine(call()) for _ in range(3)]
+    gc.collect()
+    assert all(loop() is None for loop in loops)  # the clock's timer, left to go off, did not keep its loop
+
+
+def test_a_slow_call_is_said_once(caplog):
+    caplog.set_level(logging.WARNING, logger="eitest.client")
+    with note_after(0.005, 0.1):  # 0.2 s of a 40 s deadline
+        assert run_coroutine(deadlines.within(takes(0), "openai/x", 40.0)) == "done"
         assert not caplog.records
-        assert run_coroutine(calls._awaited_aloud(takes(0.3), "eitest/\u202eslow", 40.0)) == "done"
-    finally:
-        calls.SLOW_SHARE, calls.SLOW_MIN_S = old
+        assert run_coroutine(deadlines.within(takes(0.5), "eitest/\u202eslow", 40.0)) == "done"
     (rec,) = caplog.records
     assert rec.getMessage() == "eitest/\\u202eslow: no reply yet after 0 s (the deadline is 40 s)"
+
+
+def test_short_deadlines_get_no_note(caplog):
+    caplog.set_level(logging.WARNING, logger="eitest.client")
+    with note_after(0.25, 10.0):
+        assert run_coroutine(deadlines.within(takes(0.3), "openai/fast", 1.0)) == "done"
+    assert not caplog.records

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
@@ -216,25 +215,3 @@ def test_litellm_says_which_models_take_a_temperature(model, temperature, taken)
 
     assert temperature_taken(model, CallSettings(temperature=temperature)) is taken
     assert temperature_taken(model, CallSettings(temperature=None)) is False  # none set: none sent
-
-
-def test_a_call_still_waiting_is_said_before_its_deadline(caplog):
-    # A hanging server is not silence: at a quarter of the deadline (here 10 of 40 s) the wait is said.
-    from eitest.client import calls
-
-    async def hangs() -> str:
-        await asyncio.sleep(0.3)
-        return "late"
-
-    caplog.set_level(logging.WARNING, logger="eitest.client")
-    old = calls.SLOW_SHARE, calls.SLOW_MIN_S
-    calls.SLOW_SHARE, calls.SLOW_MIN_S = 0.005, 0.1  # 0.2 s of a 40 s deadline
-    try:
-        assert run_coroutine(calls._awaited_aloud(hangs(), "openai/slow\x1b", 40.0)) == "late"
-    finally:
-        calls.SLOW_SHARE, calls.SLOW_MIN_S = old
-    (record,) = caplog.records
-    assert record.getMessage() == "openai/slow\\x1b: no reply yet after 0 s (the deadline is 40 s)"
-    caplog.clear()
-    assert run_coroutine(calls._awaited_aloud(hangs(), "openai/fast", 1.0)) == "late"  # short deadlines: no note
-    assert not caplog.records
