@@ -31,6 +31,7 @@ a reply that can be read two ways is unparseable, so "no answer" stays apart fro
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -53,8 +54,8 @@ from eitest.administer.reply_choice import (
     option_patterns,
     read_choice,
 )
+from eitest.administer.reply_mentions import bare_is_letter, marked_letters, mentioned
 from eitest.administer.reply_patterns import (
-    AFTER_LETTER_WORDS,
     ANSWER_LINE,
     BARE_CAPITAL,
     DECISIONS,
@@ -65,14 +66,12 @@ from eitest.administer.reply_patterns import (
     LABEL_LINE,
     LABEL_START,
     LONE,
-    MARKED,
     NEGATED,
     NEGATION_WORDS,
     NOT_APPLICABLE,
     QA_ANSWER,
     REFUSAL,
     SPECULATIVE,
-    TENTATIVE,
     THINK,
     UNWRAP,
     VERDICT_AFTER,
@@ -214,7 +213,7 @@ def _leading(lines: list[str], ctx: Ctx) -> ParseResult | None:
     # "A) Anger is unlikely ... C) Relief fits" walks through the options and the first label
     # is not the answer; a first line that holds only the answer is decisive regardless.
     body = "\n".join(lines)
-    others = {_label_letter(line) for line in lines[1:]} | {x.upper() for x in _marked_letters(body)}
+    others = {_label_letter(line) for line in lines[1:]} | {x.upper() for x in marked_letters(body)}
     others |= {m.group(1) for m in re.finditer(r"(?<![\w(])([A-Z])\)", body)}
     if not only_answer and (pos is None or others - {None, chr(ord("A") + pos)}):
         return None
@@ -276,58 +275,10 @@ def _final_line(lines: list[str], ctx: Ctx) -> ParseResult | None:
             return _result(choice, "final_line", name_form=True)
     if NEGATION_WORDS.search(last):
         return None
-    letters = {letter_position(x) for x in _marked_letters(last)}
-    letters |= {letter_position(m.group(1)) for m in BARE_CAPITAL.finditer(last) if _bare_is_letter(last, m)}
+    letters = {letter_position(x) for x in marked_letters(last)}
+    letters |= {letter_position(m.group(1)) for m in BARE_CAPITAL.finditer(last) if bare_is_letter(last, m)}
     letters = {p for p in letters if p < ctx.n}
     return ParseResult(Status.ANSWERED, letters.pop(), "final_line") if len(letters) == 1 else None
-
-
-def _bare_is_letter(text: str, m: re.Match[str]) -> bool:
-    word = re.match(r"\s+([a-z]+)", text[m.end() :])
-    return m.group(1) not in "AI" or word is None or word.group(1) in AFTER_LETTER_WORDS
-
-
-def _marked_letter(m: re.Match[str]) -> str:
-    return next(g for g in m.groups()[1:] if g and len(g) == 1)
-
-
-def _marked_letters(text: str) -> list[str]:
-    return [_marked_letter(m) for m in MARKED.finditer(text)]
-
-
-def _clause_around(text: str, start: int, end: int) -> str:
-    """The words of the clause around ``text[start:end]``, without those words themselves."""
-    before = re.split(r"[.,;:!?\n]", text[max(0, start - WINDOW) : start])[-1]
-    return before + " " + re.split(r"[.,;:!?\n]", text[end : end + WINDOW])[0]
-
-
-def _mentions(body: str, ctx: Ctx) -> ParseResult:
-    # Last resort for short replies: the one option marked up ("**C**", "(C)") or named. A
-    # mention in a negated clause ("anger (A) doesn't fit") is no choice; one in a tentative
-    # clause ("she might feel anger", "or shame") is a candidate, and two candidates with no
-    # decision between them are several answers. In a long discussion nothing here decides.
-    found = [(m.span(), letter_position(_marked_letter(m)), f"{m.lastgroup}_letter") for m in MARKED.finditer(body)]
-    found += [(m.span(), k, "option_mention") for k, p in enumerate(ctx.option_res) for m in p.finditer(body)]
-    named: dict[int, str] = {}
-    floated: set[int] = set()
-    alternatives = False  # "X, or Y" offers both
-    for (start, end), pos, rule in sorted(found):
-        if pos >= ctx.n:
-            continue
-        around = _clause_around(body, start, end)
-        if NEGATION_WORDS.search(around):
-            continue
-        if TENTATIVE.search(around):
-            floated.add(pos)
-            alternatives = alternatives or bool(re.match(r"\s*(?:or|either)\b", around, re.I))
-        else:
-            named.setdefault(pos, rule)
-    if len(named) == 1 and len(body.split()) <= 60 and not (alternatives and floated - set(named)):
-        pos, rule = named.popitem()
-        return ParseResult(Status.ANSWERED, pos, rule)
-    if len(set(named) | floated) > 1:
-        return ParseResult(Status.UNPARSEABLE, None, "multiple")
-    return ParseResult(Status.UNPARSEABLE, None, "no_answer")
 
 
 # --------------------------------------------------------------------------- entry point
@@ -347,7 +298,18 @@ def parse_reply(
         return ParseResult(Status.ERROR, None, "error")
     if reply is None or not reply.strip():
         return ParseResult(Status.EMPTY, None, "empty")
-    ctx = Ctx(len(options), protocol, option_patterns(tuple(options)))
+    if len(reply) <= SHORT_REPLY:
+        return _read_short(reply, tuple(options), protocol)
+    return _read(reply, tuple(options), protocol)
+
+
+# A reply this short is read once per item's options and protocol: a model answering "B" to the same
+# item in every repetition is read by a look-up (a reading took 40-80 us in a run, its caches cold).
+SHORT_REPLY = 200
+
+
+def _read(reply: str, options: tuple[str, ...], protocol: str) -> ParseResult:
+    ctx = Ctx(len(options), protocol, option_patterns(options))
     text = normalize(reply)
     # A <think> block is deliberation and the reply proper follows it. An unclosed one means
     # the reply was cut off mid-thought: then only an explicit answer line counts.
@@ -382,7 +344,8 @@ def parse_reply(
         return ParseResult(Status.UNPARSEABLE, None, "hedged")
     if REFUSAL.search(body):
         return ParseResult(Status.REFUSED, None, "refusal")
-    got = _mentions(body, ctx)
+    by, position = mentioned(body, ctx)
+    got = ParseResult(Status.UNPARSEABLE if position is None else Status.ANSWERED, position, by)
     # "It could be D, or perhaps A." A long discussion with no answer stays no_answer (and linear).
     if (
         got.rule == "no_answer"
@@ -391,6 +354,9 @@ def parse_reply(
     ):
         return ParseResult(Status.UNPARSEABLE, None, "hedged")
     return _unless_hedged(got, body, ctx)
+
+
+_read_short = functools.lru_cache(maxsize=8192)(_read)
 
 
 def _unless_hedged(got: ParseResult, body: str, ctx: Ctx) -> ParseResult:

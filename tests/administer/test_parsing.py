@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from eitest.administer import parsing
 from eitest.administer.parsing import STATUSES, ParseResult, parse_reply
 from eitest.administer.prompts import PROTOCOLS
 from eitest.administer.reply_choice import option_pattern
@@ -140,6 +141,7 @@ def test_parse_is_fast() -> None:
 def test_an_items_options_are_compiled_once_whatever_order_they_are_shown_in() -> None:
     # Shuffled runs show nearly every trial's options in an order of its own; the patterns are cached by text.
     texts = ("Talk to the manager", "Leave the room quietly", "Ask a colleague for advice", "Wait and see")
+    parsing._read_short.cache_clear()  # each reply below is read, not looked up (another test may have read it)
     parse_reply("B", texts)
     before = option_pattern.cache_info()
     for order in permutations(texts):
@@ -147,3 +149,26 @@ def test_an_items_options_are_compiled_once_whatever_order_they_are_shown_in() -
     after = option_pattern.cache_info()
     assert after.misses == before.misses
     assert after.hits - before.hits >= 24 * len(texts)
+
+
+def test_a_short_reply_read_again_is_looked_up_and_reads_as_it_did() -> None:
+    # Every reply of the corpus short enough to be kept reads the same from the look-up as read afresh.
+    short = [
+        c
+        for c in CORPUS
+        if c.get("error") is None and (c["reply"] or "").strip() and len(c["reply"]) <= parsing.SHORT_REPLY
+    ]
+    assert len(short) >= 150
+    parsing._read_short.cache_clear()
+    for case in short:
+        options = tuple(case["options"])
+        fresh = parsing._read(case["reply"], options, case["protocol"])
+        assert _parse(case) == fresh, case["id"]
+        assert _parse(case) is _parse(case), case["id"]  # the second reading is the first one's result
+    info = parsing._read_short.cache_info()
+    assert info.misses == len({(c["reply"], tuple(c["options"]), c["protocol"]) for c in short})
+    # A long reply is read each time (the look-up would keep kilobytes of reasoning per entry).
+    trace = "Relief and guilt both deserve a look. " * 10 + "\nANSWER: B"
+    assert len(trace) > parsing.SHORT_REPLY
+    parse_reply(trace, EMOTIONS, protocol="reasoning")
+    assert parsing._read_short.cache_info().currsize == info.currsize
