@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,7 +36,21 @@ FINISHED_STATUSES = trial.FINISHED_STATUSES  # from eitest.vocabulary
 
 
 def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    """The time in UTC to the millisecond, as ISO 8601 writes it: ``2026-12-02T03:04:08.123+00:00``.
+
+    Twice a trial, so the date and time of the current second are formatted once a second
+    (``datetime.isoformat`` each time took 20 us in a run at 32 connections, its caches cold).
+    """
+    global _second
+    ns = time.time_ns()
+    second, milli = divmod(ns // 1_000_000, 1000)
+    if _second[0] != second:
+        _second = (second, datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds")[:19])
+    return _second[1] + _MILLIS[milli]
+
+
+_second: tuple[int, str] = (-1, "")  # the second last formatted, and its date and time
+_MILLIS = tuple(f".{m:03d}+00:00" for m in range(1000))
 
 
 @dataclass(frozen=True)
