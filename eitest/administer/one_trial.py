@@ -92,15 +92,12 @@ def trial_seed(seed: int, spec: TrialSpec) -> int:
 async def administer_one(spec: TrialSpec, run: RunSettings) -> Trial:
     """Administer one trial and return its record; a failed call is a trial with status error, never a raise."""
     messages = trial_messages(spec, run)
-    texts = [spec.item.option(o).text for o in spec.shown]
     started = now()
     result = await client.complete(
         spec.model,
         messages,
         run.call,
-        metadata=_responder_metadata(spec, run, texts, spec.shown.index(spec.item.best_option))
-        if offline.is_offline(spec.model)
-        else None,
+        metadata=_responder_metadata(spec, run) if offline.is_offline(spec.model) else None,
         response_format=response_format(spec, run),
         max_tokens=run.protocol.max_tokens,
         top_logprobs=top_logprobs_for(spec.model) if run.protocol.logprobs else None,
@@ -196,11 +193,12 @@ def _read(result: CallResult, protocol: Protocol, item: Item, shown: list[str]) 
     return _Reading(probs.status, probs.rule, probs.position, score, by_option, probs.coverage)
 
 
-def _responder_metadata(spec: TrialSpec, run: RunSettings, texts: list[str], best: int) -> dict[str, Any]:
+def _responder_metadata(spec: TrialSpec, run: RunSettings) -> dict[str, Any]:
     # An offline responder only chooses a position; the protocol says what that answer looks like.
+    texts = [spec.item.option(o).text for o in spec.shown]
     return offline.metadata(
         answers=[run.protocol.answer_text(i) for i in range(len(texts))],
-        best_position=best,
+        best_position=spec.shown.index(spec.item.best_option),
         seed=trial_seed(run.seed, spec),
         situation=f"{spec.item.stem}\n{spec.item.question}",
         options=texts,

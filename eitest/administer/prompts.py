@@ -58,12 +58,20 @@ class Protocol:
 
     def messages(self, instrument: Instrument, item: Item, shown: list[str]) -> list[dict[str, str]]:
         """One fresh conversation: the instrument's instructions, the situation, the question, lettered options."""
-        lines = [instrument.instructions.strip(), "", item.stem.strip(), "", item.question.strip(), ""]
         if len(shown) > len(LETTERS):
             raise ValueError(f"item {item.id} shows {len(shown)} options; they are lettered A to Z, so 26 at most")
-        lines += [option_line(letter, item.option(oid).text) for letter, oid in zip(LETTERS, shown, strict=False)]
-        lines += ["", self.closing]
-        return [{"role": "user", "content": "\n".join(lines)}]
+        texts = tuple([item.option(oid).text for oid in shown])
+        content = _prompt_text(instrument.instructions, item.stem, item.question, texts, self.closing)
+        return [{"role": "user", "content": content}]
+
+
+# Cached by its parts' texts: every repetition of an item shown in the same order asks the same (a fresh list each time).
+@lru_cache(maxsize=4096)
+def _prompt_text(instructions: str, stem: str, question: str, options: tuple[str, ...], closing: str) -> str:
+    lines = [instructions.strip(), "", stem.strip(), "", question.strip(), ""]
+    lines += [option_line(letter, text) for letter, text in zip(LETTERS, options, strict=False)]
+    lines += ["", closing]
+    return "\n".join(lines)
 
 
 PROTOCOLS: dict[str, Protocol] = {
