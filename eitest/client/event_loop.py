@@ -1,6 +1,7 @@
 """Running a coroutine from synchronous code, also inside a running loop (a notebook); signals routed to a loop.
 
-Also the collector's part in a run (:func:`older_objects_frozen`): it leaves the objects that were there before alone.
+Also the collector's part in a run: it leaves the objects that were there before alone
+(:func:`older_objects_frozen`) and looks at the young ones less often (:func:`fewer_young_collections`).
 """
 
 from __future__ import annotations
@@ -73,3 +74,31 @@ def older_objects_frozen() -> Iterator[bool]:
         yield True
     finally:
         gc.unfreeze()
+
+
+# The youngest generation is collected after this many more tracked objects made than freed (Python's default: 700).
+YOUNG_THRESHOLD = 10_000
+
+
+@contextmanager
+def fewer_young_collections() -> Iterator[bool]:
+    """While the block runs, the youngest generation is collected after :data:`YOUNG_THRESHOLD` new objects, not 700.
+
+    A call through litellm leaves a few cycles behind, and at the default a 1,000-call run
+    collected the young objects about 180 times (and the middle generation 16 times): 0.43 to
+    0.58 s of the event loop's thread at 32 connections, 4 % of the run's wall time. At 10,000
+    it collected 6 times, in 0.13 to 0.18 s (bench_runner's server, 4 runs each, alternated).
+    The garbage is the same; it is looked for less often. Yields whether it changed the
+    threshold: a collector switched off, or one already set to collect less often, is left as it is.
+    """
+    young, *older = gc.get_threshold()
+    if not gc.isenabled() or young == 0 or young >= YOUNG_THRESHOLD:
+        yield False
+        return
+    gc.set_threshold(YOUNG_THRESHOLD, *older)
+    try:
+        yield True
+    finally:
+        now_young, *now_older = gc.get_threshold()
+        if now_young == YOUNG_THRESHOLD:  # not changed by someone else meanwhile
+            gc.set_threshold(young, *now_older)
