@@ -282,6 +282,11 @@ def _final_line(lines: list[str], ctx: Ctx) -> ParseResult | None:
 
 
 # --------------------------------------------------------------------------- entry point
+# A reply this short is read once for each option list (texts in the order shown) and protocol, then looked
+# up: a model answering "B" to an item in every repetition costs one reading (40-80 us in a run, caches cold).
+SHORT_REPLY = 200
+
+
 def parse_reply(
     reply: str | None, options: Sequence[str], *, protocol: str = "standard", error: str | None = None
 ) -> ParseResult:
@@ -301,11 +306,6 @@ def parse_reply(
     if len(reply) <= SHORT_REPLY:
         return _read_short(reply, tuple(options), protocol)
     return _read(reply, tuple(options), protocol)
-
-
-# A reply this short is read once per item's options and protocol: a model answering "B" to the same
-# item in every repetition is read by a look-up (a reading took 40-80 us in a run, its caches cold).
-SHORT_REPLY = 200
 
 
 def _read(reply: str, options: tuple[str, ...], protocol: str) -> ParseResult:

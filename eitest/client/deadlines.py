@@ -14,6 +14,7 @@ import asyncio
 import logging
 import math
 import threading
+import time
 import weakref
 from collections.abc import Awaitable
 from typing import TypeVar
@@ -24,18 +25,20 @@ log = logging.getLogger("eitest.client")
 # A call still waiting after this share of its deadline is said on stderr: a hanging server is not silence.
 SLOW_SHARE = 0.25
 SLOW_MIN_S = 10.0
+# A loop runs a timer up to one step of its clock early: what is due within that step is due now.
+_STEP = time.get_clock_info("monotonic").resolution
 
 
 class _Deadline:
     """One call in flight: its task, when it is due, and when its note is due (None: said, or never)."""
 
-    __slots__ = ("cancelling", "due", "expired", "model", "note_at", "task", "timeout_s")
+    __slots__ = ("cancelling", "due", "expired", "model", "note_after", "note_at", "task", "timeout_s")
 
     def __init__(self, task: asyncio.Task, start: float, timeout_s: float, model: str) -> None:
         self.task, self.model, self.timeout_s = task, model, timeout_s
         self.due = start + timeout_s
-        after = timeout_s * SLOW_SHARE
-        self.note_at: float | None = start + after if after >= SLOW_MIN_S else None
+        self.note_after = timeout_s * SLOW_SHARE
+        self.note_at: float | None = start + self.note_after if self.note_after >= SLOW_MIN_S else None
         self.cancelling = task.cancelling()  # cancellations asked before this call are not its timeout
         self.expired = False
 
@@ -46,8 +49,9 @@ class _Deadline:
 class _Clock:
     """The calls in flight on one loop and its one timer, set for the earliest moment one of them is due.
 
-    It holds its timer weakly (the loop holds it until it goes off): a timer holds its loop, and
-    the loop is a weak key of :data:`_clocks`, which a strong path back to it would keep forever.
+    The clock holds its timer weakly: the loop keeps its timers until they go off or it closes,
+    and a timer holds its loop, which a strong path from this clock (a value of :data:`_clocks`,
+    whose keys are the loops, held weakly) would keep alive for ever.
     """
 
     def __init__(self) -> None:
@@ -68,11 +72,11 @@ class _Clock:
     def _go_off(self) -> None:
         loop = asyncio.get_running_loop()
         self.timer, self.timer_at = None, math.inf
-        now, soonest = loop.time(), math.inf
+        now, soonest = loop.time() + _STEP, math.inf
         for deadline in list(self.waiting):
             if deadline.note_at is not None and deadline.note_at <= now:
                 deadline.note_at = None
-                _say_slow(deadline.model, deadline.timeout_s * SLOW_SHARE, deadline.timeout_s)
+                _say_slow(deadline.model, deadline.note_after, deadline.timeout_s)
             if deadline.due <= now:
                 del self.waiting[deadline]
                 deadline.expired = True
@@ -109,15 +113,15 @@ async def within(call: Awaitable[T], model: str, timeout_s: float) -> T:
     clock.add(deadline, loop)
     try:
         return await call
-    except asyncio.CancelledError:
+    except asyncio.CancelledError as exc:
         if deadline.expired:
             deadline.expired = False  # the cancellation is taken back once, here
             if task.uncancel() <= deadline.cancelling:
-                raise TimeoutError from None
+                raise TimeoutError from exc
         raise
     finally:
         clock.waiting.pop(deadline, None)
-        if deadline.expired:  # due, but the call returned before its cancellation reached it
+        if deadline.expired:  # due and cancelled, but the call caught the cancellation and returned or raised
             task.uncancel()
 
 

@@ -90,6 +90,8 @@ def fewer_young_collections() -> Iterator[bool]:
     it collected 6 times, in 0.13 to 0.18 s (bench_runner's server, 4 runs each, alternated).
     The garbage is the same; it is looked for less often. Yields whether it changed the
     threshold: a collector switched off, or one already set to collect less often, is left as it is.
+    The threshold is the process's: of two runs at once in threads, the first to end puts it back
+    for both (as it ends the freeze of :func:`older_objects_frozen`).
     """
     young, *older = gc.get_threshold()
     if not gc.isenabled() or young == 0 or young >= YOUNG_THRESHOLD:

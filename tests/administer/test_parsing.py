@@ -172,3 +172,13 @@ def test_a_short_reply_read_again_is_looked_up_and_reads_as_it_did() -> None:
     assert len(trace) > parsing.SHORT_REPLY
     parse_reply(trace, EMOTIONS, protocol="reasoning")
     assert parsing._read_short.cache_info().currsize == info.currsize
+
+
+def test_the_look_up_of_a_reply_is_by_its_options_in_order_and_its_protocol() -> None:
+    parsing._read_short.cache_clear()
+    assert parse_reply("Relief", EMOTIONS).position == 1
+    assert parse_reply("Relief", EMOTIONS[::-1]).position == 3  # the same reply, the options shown reversed
+    assert parse_reply("Relief", ACTIONS).rule == "no_answer"  # another item's options
+    reasoning = "Weighing it up.\nANSWER: B\nANSWER: C"
+    assert parse_reply(reasoning, EMOTIONS, protocol="reasoning").position == 2  # the last answer line wins
+    assert parse_reply(reasoning, EMOTIONS, protocol="standard").position != 2

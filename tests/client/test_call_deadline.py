@@ -6,8 +6,6 @@ import asyncio
 import gc
 import logging
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
@@ -15,14 +13,15 @@ from eitest.client import calls, deadlines
 from eitest.client.event_loop import run_coroutine
 
 
-@contextmanager
-def note_after(share: float, least_s: float) -> Iterator[None]:
-    old = deadlines.SLOW_SHARE, deadlines.SLOW_MIN_S
-    deadlines.SLOW_SHARE, deadlines.SLOW_MIN_S = share, least_s
-    try:
-        yield
-    finally:
-        deadlines.SLOW_SHARE, deadlines.SLOW_MIN_S = old
+@pytest.fixture
+def note_after(monkeypatch):
+    """The slow-call note at ``share`` of a deadline, once that is ``least_s`` or more."""
+
+    def set_to(share: float, least_s: float) -> None:
+        monkeypatch.setattr(deadlines, "SLOW_SHARE", share)
+        monkeypatch.setattr(deadlines, "SLOW_MIN_S", least_s)
+
+    return set_to
 
 
 async def takes(s: float, value: str = "done") -> str:
@@ -69,15 +68,29 @@ def test_a_call_past_its_deadline_is_a_timeout_and_is_cancelled():
     assert calls._describe(TimeoutError(), [], 0.05) == "Timeout: no complete reply within 0.05 s"
 
 
-def test_calls_that_return_leave_one_timer_and_no_entry():
+def test_calls_that_return_set_one_timer_and_leave_no_entry():
     async def caller() -> tuple[list[str], int, int]:
         loop = asyncio.get_running_loop()
-        done = await asyncio.gather(*(deadlines.within(takes(0.001 * (k % 5)), "openai/x", 40.0) for k in range(200)))
-        return done, live_timers(loop), len(deadlines._clock(loop).waiting)
+        timers = 0
+        call_at = loop.call_at
 
-    done, timers, waiting = run_coroutine(caller())
+        def counted(*args, **kwargs):
+            nonlocal timers
+            timers += 1
+            return call_at(*args, **kwargs)
+
+        loop.call_at = counted  # type: ignore[method-assign]
+        try:
+            calls_ = [deadlines.within(takes(0.001 * (k % 5)), "openai/x", 40.0) for k in range(200)]
+            done = await asyncio.gather(*calls_)
+        finally:
+            del loop.call_at
+        # The calls' own sleeps set timers too; the deadlines set one between them.
+        return done, timers - sum(k % 5 > 0 for k in range(200)), len(deadlines._clock(loop).waiting)
+
+    done, deadline_timers, waiting = run_coroutine(caller())
     assert done == ["done"] * 200
-    assert timers <= 1 and waiting == 0  # asyncio.timeout and a note per call would have made 400 timers
+    assert deadline_timers == 1 and waiting == 0  # asyncio.timeout and a note per call would have set 400
 
 
 def test_a_shorter_deadline_after_a_longer_one_is_kept_on_time():
@@ -106,24 +119,37 @@ def test_a_cancellation_from_outside_stays_a_cancellation():
     run_coroutine(caller())
 
 
-def test_a_deadline_met_by_a_task_being_cancelled_already_is_that_cancellation():
-    # As under asyncio.timeout: the outer cancellation, asked first, is not turned into a timeout.
-    async def call(task_box: list[asyncio.Task]) -> str:
-        async def inner() -> str:
-            task_box[0].cancel()  # cancelled from outside while the call waits
+def test_a_deadline_met_while_the_call_is_being_cancelled_from_outside_is_that_cancellation():
+    # As under asyncio.timeout: a cancellation asked while the call is cancelled at its deadline wins.
+    async def hangs() -> str:
+        try:
             await asyncio.sleep(5)
-            return "late"
-
-        return await deadlines.within(inner(), "openai/x", 0.01)
+        except asyncio.CancelledError:
+            asyncio.current_task().cancel()  # another cancellation arrives as the deadline's is handled
+            raise
+        return "late"
 
     async def caller() -> None:
-        box: list[asyncio.Task] = []
-        task = asyncio.ensure_future(call(box))
-        box.append(task)
+        task = asyncio.ensure_future(deadlines.within(hangs(), "openai/x", 0.02))
         with pytest.raises(asyncio.CancelledError):
             await task
 
     run_coroutine(caller())
+
+
+def test_a_task_cancelled_and_recovered_before_the_call_still_times_out():
+    async def caller() -> str:
+        task = asyncio.current_task()
+        task.cancel()
+        try:
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            pass  # handled, not taken back: the task's count of cancellations stays at one
+        with pytest.raises(TimeoutError):
+            await deadlines.within(takes(5), "openai/x", 0.02)
+        return "went on"
+
+    assert run_coroutine(caller()) == "went on"
 
 
 def test_a_call_that_returns_despite_its_deadline_returns_and_leaves_the_task_uncancelled():
@@ -153,18 +179,18 @@ def test_a_closed_loop_is_not_kept_by_its_clock():
     assert all(loop() is None for loop in loops)  # the clock's timer, left to go off, did not keep its loop
 
 
-def test_a_slow_call_is_said_once(caplog):
+def test_a_slow_call_is_said_once(caplog, note_after):
     caplog.set_level(logging.WARNING, logger="eitest.client")
-    with note_after(0.005, 0.1):  # 0.2 s of a 40 s deadline
-        assert run_coroutine(deadlines.within(takes(0), "openai/x", 40.0)) == "done"
-        assert not caplog.records
-        assert run_coroutine(deadlines.within(takes(0.5), "eitest/\u202eslow", 40.0)) == "done"
+    note_after(0.005, 0.1)  # 0.2 s of a 40 s deadline
+    assert run_coroutine(deadlines.within(takes(0), "openai/x", 40.0)) == "done"
+    assert not caplog.records
+    assert run_coroutine(deadlines.within(takes(0.5), "eitest/\u202eslow", 40.0)) == "done"
     (rec,) = caplog.records
     assert rec.getMessage() == "eitest/\\u202eslow: no reply yet after 0 s (the deadline is 40 s)"
 
 
-def test_short_deadlines_get_no_note(caplog):
+def test_short_deadlines_get_no_note(caplog, note_after):
     caplog.set_level(logging.WARNING, logger="eitest.client")
-    with note_after(0.25, 10.0):
-        assert run_coroutine(deadlines.within(takes(0.3), "openai/fast", 1.0)) == "done"
+    note_after(0.25, 10.0)
+    assert run_coroutine(deadlines.within(takes(0.3), "openai/fast", 1.0)) == "done"
     assert not caplog.records

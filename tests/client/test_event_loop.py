@@ -79,9 +79,9 @@ def test_young_objects_are_collected_less_often_inside_and_as_before_after(defau
         assert changed is True
         assert gc.get_threshold() == (YOUNG_THRESHOLD, 10, 10)
         young_before = gc.get_stats()[0]["collections"]
-        garbage = []
-        for _ in range(5 * 700):  # five default thresholds' worth of objects kept alive: no young collection
-            garbage.append([])
+        kept = []
+        for _ in range(5 * 700):  # five default thresholds' worth of new objects kept alive: no young collection
+            kept.append([])
         assert gc.get_stats()[0]["collections"] == young_before
     assert gc.get_threshold() == (700, 10, 10)
 
