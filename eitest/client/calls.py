@@ -22,6 +22,7 @@ from eitest.client.deadlines import within
 from eitest.client.keys import NO_KEY, redact
 from eitest.client.logprobs import first_token_logprobs
 from eitest.client.pacing import ModelPacer, Pacing, RateSignals, estimate_tokens, is_rate_limit
+from eitest.client.preparation import inline_safe, prepared_here
 from eitest.client.reply_fields import reply_field
 
 # Retried: rate limits, server errors, timeouts and broken connections or bodies.
@@ -169,6 +170,7 @@ async def complete(
         kwargs.update(logprobs=True, top_logprobs=top_logprobs)
 
     secrets = [api_key, key]
+    inline = inline_safe(litellm, model, settings.api_base)
     pacer = settings.pacing.for_model(model) if settings.pacing else ModelPacer(model, ceiling=1)
     tokens = estimate_tokens(messages, kwargs.get("max_tokens")) if pacer.tpm else 0.0
     failures = throttled = 0
@@ -180,7 +182,8 @@ async def complete(
         try:
             # litellm's timeout bounds each read; a server trickling its body defeats it. This bounds the call.
             call = _without_refused_temperature(litellm, kwargs, result, settings, secrets)
-            response = await within(call, model, settings.timeout_s)
+            with prepared_here(inline):  # litellm's preparation of the request on the loop's thread (if safe)
+                response = await within(call, model, settings.timeout_s)
             result.latency_s = time.perf_counter() - start
             _fill(result, response, model)
         except Exception as exc:  # provider errors come in many classes; each is classified below

@@ -1,0 +1,96 @@
+"""litellm's preparation of a request, made on the event loop's own thread for the providers where that is safe.
+
+``litellm.acompletion`` builds each request (its parameters, its client, its log record)
+by running the synchronous ``litellm.completion`` in the loop's thread pool, and awaits
+the coroutine that comes back. For an OpenAI-compatible server that work is a millisecond
+or two of Python and never waits: it holds the GIL in the pool's thread as it would on the
+loop's, and the hop adds a wake-up of that thread, a wait for the GIL each way (up to the
+switch interval, 5 ms, while the loop is busy) and a write to the loop's self-pipe. Measured
+with bench_runner's server at 100 ms (1,001 calls, rounds alternated in one process), a run on
+this loop took 0.900 x the wall time of the same run on asyncio's own loop at 8 connections
+(6 rounds, 95 % interval 0.878 to 0.923) and 0.814 x at 32 (6 rounds, 0.730 to 0.909).
+
+:class:`RunLoop` is the loop eitest runs its calls in. Its ``run_in_executor`` makes a call
+inline only when the model door has said, for this task and this call
+(:func:`prepared_here`), that the provider's preparation does not wait on anything, and
+only for litellm's own preparing function: a name lookup (``getaddrinfo``) or anything else
+sent to the pool in the same call still goes to the pool. Providers whose preparation can
+wait on the network (a cloud's token refresh: Vertex AI, Bedrock, Azure AD, watsonx) are not
+in :data:`INLINE_PROVIDERS` and keep litellm's thread, where a slow token blocks one call,
+not the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
+from contextlib import contextmanager
+from typing import Any, TypeVar, TypeVarTuple
+
+from eitest.client import offline
+
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
+
+# The providers (as litellm names them) whose preparation is Python only, each tested over HTTP in the suite.
+INLINE_PROVIDERS = frozenset({"openai", "custom_openai", "hosted_vllm", "ollama", "ollama_chat", offline.PROVIDER})
+
+_here: contextvars.ContextVar[bool] = contextvars.ContextVar("eitest_prepared_here", default=False)
+
+
+@functools.lru_cache(maxsize=256)
+def inline_safe(litellm: Any, model: str, api_base: str | None) -> bool:
+    """Whether ``model``'s provider (litellm's reading of it, with ``api_base``) is one of :data:`INLINE_PROVIDERS`."""
+    if offline.is_offline(model):
+        return True
+    try:
+        provider = litellm.get_llm_provider(model=model, api_base=api_base)[1]
+    except Exception:  # a model litellm cannot map fails in the call itself, as before
+        return False
+    return provider in INLINE_PROVIDERS
+
+
+@contextmanager
+def prepared_here(inline: bool) -> Iterator[None]:
+    """While the block runs, this task's litellm calls are prepared on the loop's thread (when ``inline``)."""
+    token = _here.set(inline)
+    try:
+        yield
+    finally:
+        _here.reset(token)
+
+
+def _is_litellm_preparation(func: Callable[..., Any]) -> bool:
+    """Whether ``func`` is what ``litellm.acompletion`` sends to the pool: ``completion`` run in a copied context."""
+    main = sys.modules.get("litellm.main")
+    if main is None or not isinstance(func, functools.partial) or len(func.args) != 1:
+        return False
+    inner = func.args[0]
+    return (
+        isinstance(getattr(func.func, "__self__", None), contextvars.Context)
+        and isinstance(inner, functools.partial)
+        and inner.func is getattr(main, "completion", None)
+    )
+
+
+class RunLoop(asyncio.SelectorEventLoop):
+    """The event loop of eitest's runs: litellm's preparation inline where the door allows it (see the module)."""
+
+    def run_in_executor(self, executor: Executor | None, func: Callable[[*Ts], T], *args: *Ts) -> asyncio.Future[T]:
+        if executor is not None or not _here.get() or not _is_litellm_preparation(func):
+            return super().run_in_executor(executor, func, *args)
+        done: asyncio.Future[T] = self.create_future()
+        try:
+            done.set_result(func(*args))
+        except Exception as exc:  # raised where the call awaits it, as from the pool
+            done.set_exception(exc)
+        return done
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """What ``asyncio.Runner`` makes eitest's loops with: :class:`RunLoop`, except on Windows (its own default loop)."""
+    return None if sys.platform == "win32" else RunLoop

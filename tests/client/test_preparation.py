@@ -1,0 +1,126 @@
+"""litellm's preparation of a request on the loop's own thread: where the door allows it, and nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from openai_server import Action, ScriptedServer
+
+from eitest.client import CallSettings, complete, litellm_module, preparation
+from eitest.client.event_loop import run_coroutine
+
+MESSAGES = [{"role": "user", "content": "Which option? A) Anger B) Relief"}]
+
+
+@pytest.fixture
+def pool_work(monkeypatch):
+    """The names of the functions litellm's preparing partials and anything else sent to a thread pool call."""
+    sent: list[str] = []
+    submit = ThreadPoolExecutor.submit
+
+    def counted(self, fn, /, *args, **kwargs):
+        inner = fn.args[0] if isinstance(fn, functools.partial) and fn.args else fn
+        sent.append(getattr(getattr(inner, "func", inner), "__name__", repr(inner)))
+        return submit(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", counted)
+    return sent
+
+
+@pytest.mark.parametrize(
+    ("model", "inline"),
+    [("openai/door-test", True), ("hosted_vllm/qwen", True), ("deepseek/deepseek-chat", False)],
+)
+def test_a_call_is_prepared_on_the_loop_only_for_the_providers_named(pool_work, model, inline):
+    with ScriptedServer(lambda body: Action(reply="B")) as srv:
+        result = run_coroutine(complete(model, MESSAGES, CallSettings(api_base=srv.url, max_retries=0)))
+    assert result.error is None and result.text == "B"
+    assert ("completion" in pool_work) is not inline, pool_work
+
+
+@pytest.mark.parametrize(
+    ("model", "api_base", "safe"),
+    [
+        ("openai/gpt-4o-mini", None, True),
+        ("gpt-4o-mini", None, True),
+        ("ollama/llama3.1", "http://localhost:11434", True),
+        ("ollama_chat/llama3.1", "http://localhost:11434", True),
+        ("eitest/oracle", None, True),
+        ("anthropic/claude-3-5-haiku-latest", None, False),
+        ("vertex_ai/gemini-1.5-pro", None, False),
+        ("bedrock/anthropic.claude-3-haiku-20240307-v1:0", None, False),
+        ("azure/my-deployment", None, False),
+        ("no-such-provider/x", None, False),
+    ],
+)
+def test_the_providers_whose_preparation_waits_on_nothing_are_told_apart(model, api_base, safe):
+    assert preparation.inline_safe(litellm_module(), model, api_base) is safe
+
+
+def _preparing(fn):
+    """``fn`` wrapped as litellm.acompletion wraps ``completion``: a partial of it, run in a copied context."""
+    return functools.partial(contextvars.copy_context().run, functools.partial(fn, model="m"))
+
+
+def test_litellm_preparation_runs_inline_its_result_and_its_error_where_the_call_awaits(monkeypatch):
+    import litellm.main
+
+    ran_on: list[int] = []
+
+    def completion(model: str, fail: bool = False) -> str:
+        ran_on.append(threading.get_ident())
+        if fail:
+            raise ValueError("bad parameter")
+        return f"prepared {model}"
+
+    monkeypatch.setattr(litellm.main, "completion", completion)
+
+    async def main() -> tuple[str, str, str]:
+        loop = asyncio.get_running_loop()
+        with preparation.prepared_here(True):
+            result = await loop.run_in_executor(None, _preparing(completion))
+            with pytest.raises(ValueError, match="bad parameter"):
+                await loop.run_in_executor(
+                    None,
+                    functools.partial(
+                        contextvars.copy_context().run, functools.partial(completion, model="m", fail=True)
+                    ),
+                )
+        outside = await loop.run_in_executor(None, _preparing(completion))  # the door did not ask: the pool
+        return result, outside, type(loop).__name__
+
+    here = threading.get_ident()
+    result, outside, loop_type = run_coroutine(main())
+    assert (result, outside, loop_type) == ("prepared m", "prepared m", "RunLoop")
+    assert ran_on[:2] == [here, here] and ran_on[2] != here
+
+
+def test_other_work_sent_to_the_pool_during_a_call_stays_in_the_pool():
+    async def main() -> tuple[int, int]:
+        loop = asyncio.get_running_loop()
+        with preparation.prepared_here(True):
+            lookup = await loop.run_in_executor(None, threading.get_ident)
+            await loop.getaddrinfo("127.0.0.1", 80, type=socket.SOCK_STREAM)  # a name lookup may wait: never inline
+            named = await loop.run_in_executor(
+                None, functools.partial(contextvars.copy_context().run, threading.get_ident)
+            )
+        return lookup, named
+
+    here = threading.get_ident()
+    assert here not in run_coroutine(main())
+
+
+def test_a_notebooks_run_gets_the_same_loop_in_its_thread():
+    async def notebook() -> str:  # a loop runs already, as in Jupyter
+        async def inner() -> str:
+            return type(asyncio.get_running_loop()).__name__
+
+        return run_coroutine(inner())
+
+    assert asyncio.run(notebook()) == "RunLoop"
