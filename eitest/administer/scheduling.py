@@ -173,10 +173,11 @@ class Scheduler(Generic[W]):
             outcome.cost += trial.cost or 0.0
             if self.on_trial is not None:
                 self.on_trial(trial)
-            # Yield once before the next call. For the providers whose preparation stays in the loop's thread pool
-            # (eitest.client.preparation), litellm prepares each request there (run_in_executor); started in the same step as this reply, that work runs while the loop still
-            # has replies to read, and the two contend for the GIL (our reading of profiles: the loop's thread
-            # was switched out three times as often). Measured with bench_runner at 32 connections, 100 ms:
+            # Yield once before the next call. litellm prepares each request in the loop's thread pool
+            # (run_in_executor; eitest.client.preparation makes it inline for some providers); started in the
+            # same step as this reply, that work runs while the loop still has replies to read, and the two
+            # contend for the GIL (our reading of profiles, made before that change: the loop's thread was
+            # switched out three times as often). Measured with bench_runner at 32 connections, 100 ms:
             # eitest's wall time over a bare litellm loop went from 1.28 to 1.02-1.12 (three runs).
             await asyncio.sleep(0)
 

@@ -2,22 +2,23 @@
 
 ``litellm.acompletion`` builds each request (its parameters, its client, its log record)
 by running the synchronous ``litellm.completion`` in the loop's thread pool, and awaits
-the coroutine that comes back. For an OpenAI-compatible server that work is a millisecond
-or two of Python and never waits: it holds the GIL in the pool's thread as it would on the
-loop's, and the hop adds a wake-up of that thread, a wait for the GIL each way (up to the
-switch interval, 5 ms, while the loop is busy) and a write to the loop's self-pipe. Measured
-with bench_runner's server at 100 ms (1,001 calls, rounds alternated in one process), a run on
-this loop took 0.900 x the wall time of the same run on asyncio's own loop at 8 connections
-(6 rounds, 95 % interval 0.878 to 0.923) and 0.814 x at 32 (6 rounds, 0.730 to 0.909).
+the coroutine that comes back. For an OpenAI or vLLM server that work is 2-3 ms of Python
+that touches no socket or file once warm: it holds the GIL in the pool's thread as it would
+on the loop's, and the hop adds a wake-up of that thread, a wait for the GIL each way (up to
+the switch interval, 5 ms, while the loop is busy) and a write to the loop's self-pipe.
+Measured with bench_runner's server at 100 ms (1,001 calls, rounds alternated in one process),
+a run on this loop took 0.900 x the wall time of the same run on asyncio's own loop at 8
+connections (6 rounds, 95 % interval 0.878 to 0.923) and 0.814 x at 32 (6 rounds, 0.730 to 0.909).
 
-:class:`RunLoop` is the loop eitest runs its calls in. Its ``run_in_executor`` makes a call
-inline only when the model door has said, for this task and this call
-(:func:`prepared_here`), that the provider's preparation does not wait on anything, and
-only for litellm's own preparing function: a name lookup (``getaddrinfo``) or anything else
-sent to the pool in the same call still goes to the pool. Providers whose preparation can
-wait on the network (a cloud's token refresh: Vertex AI, Bedrock, Azure AD, watsonx) are not
-in :data:`INLINE_PROVIDERS` and keep litellm's thread, where a slow token blocks one call,
-not the loop.
+:class:`RunLoop` is the loop eitest runs its calls in (except on Windows, or under an event
+loop policy someone installed, such as uvloop's: then their loop). Its ``run_in_executor``
+makes a call inline only when the model door has said, for this task and this call
+(:func:`prepared_here`), that the provider is one of :data:`INLINE_PROVIDERS`, and only for
+litellm's own preparing function: a name lookup (``getaddrinfo``) or anything else sent to
+the pool in the same call still goes to the pool. The other providers keep litellm's thread,
+where a wait blocks one call, not the loop: a cloud's token refresh (Vertex AI, Bedrock,
+Azure AD, watsonx), and Ollama, whose preparation asks the server for the model's details
+(``POST /api/show``, with a synchronous client) when litellm has no price for it.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ from eitest.client import offline
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
-# The providers (as litellm names them) whose preparation is Python only, each tested over HTTP in the suite.
-INLINE_PROVIDERS = frozenset({"openai", "custom_openai", "hosted_vllm", "ollama", "ollama_chat", offline.PROVIDER})
+# The providers (as litellm names them) whose preparation touches no socket or file once warm; each is tested.
+INLINE_PROVIDERS = frozenset({"openai", "hosted_vllm", offline.PROVIDER})
 
 _here: contextvars.ContextVar[bool] = contextvars.ContextVar("eitest_prepared_here", default=False)
 
@@ -92,5 +93,11 @@ class RunLoop(asyncio.SelectorEventLoop):
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """What ``asyncio.Runner`` makes eitest's loops with: :class:`RunLoop`, except on Windows (its own default loop)."""
-    return None if sys.platform == "win32" else RunLoop
+    """What ``asyncio.Runner`` makes eitest's loops with: :class:`RunLoop`, or None (the policy's loop).
+
+    None on Windows (its default loop is not a selector loop) and where a policy other than
+    asyncio's own is installed (uvloop's, say): that choice is its owner's.
+    """
+    if sys.platform == "win32" or type(asyncio.get_event_loop_policy()) is not asyncio.DefaultEventLoopPolicy:
+        return None
+    return RunLoop

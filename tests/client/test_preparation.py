@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import functools
 import socket
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,6 +15,9 @@ from openai_server import Action, ScriptedServer
 
 from eitest.client import CallSettings, complete, litellm_module, preparation
 from eitest.client.event_loop import run_coroutine
+
+# RunLoop is a selector loop: Windows keeps its own default loop, and every call goes through the pool.
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="Windows keeps its own loop")
 
 MESSAGES = [{"role": "user", "content": "Which option? A) Anger B) Relief"}]
 
@@ -49,8 +53,9 @@ def test_a_call_is_prepared_on_the_loop_only_for_the_providers_named(pool_work, 
     [
         ("openai/gpt-4o-mini", None, True),
         ("gpt-4o-mini", None, True),
-        ("ollama/llama3.1", "http://localhost:11434", True),
-        ("ollama_chat/llama3.1", "http://localhost:11434", True),
+        ("hosted_vllm/qwen", "http://localhost:8000/v1", True),
+        ("ollama/llama3.1", "http://localhost:11434", False),  # asks the server for the model's details (/api/show)
+        ("ollama_chat/llama3.1", "http://localhost:11434", False),
         ("eitest/oracle", None, True),
         ("anthropic/claude-3-5-haiku-latest", None, False),
         ("vertex_ai/gemini-1.5-pro", None, False),
@@ -101,19 +106,36 @@ def test_litellm_preparation_runs_inline_its_result_and_its_error_where_the_call
     assert ran_on[:2] == [here, here] and ran_on[2] != here
 
 
-def test_other_work_sent_to_the_pool_during_a_call_stays_in_the_pool():
+def test_other_work_sent_to_the_pool_during_a_call_stays_in_the_pool(monkeypatch):
+    looked_up_on: list[int] = []
+    getaddrinfo = socket.getaddrinfo
+
+    def recorded(*args, **kwargs):
+        looked_up_on.append(threading.get_ident())
+        return getaddrinfo(*args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", recorded)
+
     async def main() -> tuple[int, int]:
         loop = asyncio.get_running_loop()
         with preparation.prepared_here(True):
-            lookup = await loop.run_in_executor(None, threading.get_ident)
+            plain = await loop.run_in_executor(None, threading.get_ident)
             await loop.getaddrinfo("127.0.0.1", 80, type=socket.SOCK_STREAM)  # a name lookup may wait: never inline
-            named = await loop.run_in_executor(
+            in_context = await loop.run_in_executor(
                 None, functools.partial(contextvars.copy_context().run, threading.get_ident)
             )
-        return lookup, named
+        return plain, in_context
 
     here = threading.get_ident()
-    assert here not in run_coroutine(main())
+    assert here not in run_coroutine(main()) and looked_up_on and here not in looked_up_on
+
+
+def test_a_policy_someone_installed_keeps_its_own_loop(monkeypatch):
+    class TheirPolicy(asyncio.DefaultEventLoopPolicy):
+        pass
+
+    monkeypatch.setattr(asyncio, "get_event_loop_policy", TheirPolicy)
+    assert preparation.loop_factory() is None
 
 
 def test_a_notebooks_run_gets_the_same_loop_in_its_thread():
