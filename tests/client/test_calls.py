@@ -53,7 +53,7 @@ def test_a_timeout_is_retried_and_said_on_the_log(caplog):
         elapsed = time.perf_counter() - start
     assert result.text == "B" and result.error is None and result.attempts == 2 and elapsed < 2.5
     assert result.errors == ["Timeout: no complete reply within 1 s"]
-    (record,) = caplog.records
+    (record,) = [r for r in caplog.records if r.name == "eitest.client"]  # litellm may log a loop change
     assert record.getMessage().startswith(
         "openai/door-test: Timeout: no complete reply within 1 s; retrying in "
     ) and record.getMessage().endswith("s (attempt 2 of 3)")
