@@ -170,7 +170,7 @@ async def complete(
         kwargs.update(logprobs=True, top_logprobs=top_logprobs)
 
     secrets = [api_key, key]
-    inline = inline_safe(model, settings.api_base)
+    inline = inline_safe(litellm, model, settings.api_base)
     pacer = settings.pacing.for_model(model) if settings.pacing else ModelPacer(model, ceiling=1)
     tokens = estimate_tokens(messages, kwargs.get("max_tokens")) if pacer.tpm else 0.0
     failures = throttled = 0

@@ -44,11 +44,15 @@ _here: contextvars.ContextVar[bool] = contextvars.ContextVar("eitest_prepared_he
 
 
 @functools.lru_cache(maxsize=256)
-def inline_safe(model: str, api_base: str | None) -> bool:
+def inline_safe(litellm: Any, model: str, api_base: str | None) -> bool:
     """Whether ``model``'s provider (litellm's reading of it, with ``api_base``) is one of :data:`INLINE_PROVIDERS`."""
-    from eitest.client.batches import provider_of  # it imports the door, which imports this module
-
-    return offline.is_offline(model) or provider_of(model, api_base) in INLINE_PROVIDERS
+    if offline.is_offline(model):
+        return True
+    try:
+        provider = litellm.get_llm_provider(model=model, api_base=api_base)[1]
+    except Exception:  # a model litellm cannot map fails in the call itself, as before
+        return False
+    return provider in INLINE_PROVIDERS
 
 
 @contextmanager
