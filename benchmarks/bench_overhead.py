@@ -65,14 +65,14 @@ class StubLitellm:
 @contextlib.contextmanager
 def stub_transport() -> Iterator[StubLitellm]:
     """The model door's litellm replaced by :class:`StubLitellm` while the block runs."""
-    from eitest.client import calls
+    from eitest.client import providers
 
-    real = calls.litellm_module()
-    calls._litellm = StubLitellm(real)
+    real = providers.litellm_module()
+    providers._litellm = StubLitellm(real)
     try:
-        yield calls._litellm
+        yield providers._litellm
     finally:
-        calls._litellm = real
+        providers._litellm = real
 
 
 def study_for(n_trials: int, concurrency: int):

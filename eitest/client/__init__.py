@@ -1,6 +1,7 @@
 """The one door to every model: litellm, with retries, redaction and accounting.
 
 - :mod:`~eitest.client.calls`: ``complete`` (one chat completion), token counts and prices.
+- :mod:`~eitest.client.providers`: litellm imported and configured once; which provider serves a model.
 - :mod:`~eitest.client.models`: model strings and keys checked before any call.
 - :mod:`~eitest.client.offline`: the offline responders (``eitest/oracle``, ...), served
   through litellm as one custom provider.
@@ -15,12 +16,12 @@ from eitest.client.calls import (
     complete,
     count_tokens,
     estimate_cost,
-    litellm_module,
     redact,
     supports_json_mode,
     temperature_taken,
 )
 from eitest.client.models import ModelError, check_model, key_route, missing_keys
+from eitest.client.providers import litellm_module
 from eitest.client.reasoning import NOT_SENT
 
 __all__ = [

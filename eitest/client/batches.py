@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eitest.client import offline
-from eitest.client.calls import CallResult, CallSettings, NoText, _fill, _request, litellm_module
+from eitest.client.calls import CallResult, CallSettings, NoText, _fill, _request
 from eitest.client.keys import redact
+from eitest.client.providers import litellm_module, provider_of
 from eitest.errors import EitestError
 
 # The litellm providers whose batch API eitest drives (OpenAI's wire format, also at --api-base).
@@ -66,16 +67,6 @@ class LineResult:
 
     custom_id: str
     result: CallResult = field(default_factory=CallResult)
-
-
-def provider_of(model: str, api_base: str | None = None) -> str | None:
-    """litellm's provider of ``model`` (None for the offline responders and unknown strings)."""
-    if offline.is_offline(model):
-        return None
-    try:
-        return str(litellm_module().get_llm_provider(model=model, api_base=api_base)[1])
-    except Exception:
-        return None
 
 
 def check_batch_models(models: list[str], api_base: str | None = None) -> None:

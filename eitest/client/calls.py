@@ -23,6 +23,7 @@ from eitest.client.keys import NO_KEY, redact
 from eitest.client.logprobs import first_token_logprobs
 from eitest.client.pacing import ModelPacer, Pacing, RateSignals, estimate_tokens, is_rate_limit
 from eitest.client.preparation import inline_safe, prepared_here
+from eitest.client.providers import litellm_module
 from eitest.client.reply_fields import reply_field
 
 # Retried: rate limits, server errors, timeouts and broken connections or bodies.
@@ -89,24 +90,6 @@ class CallResult:
     logprobs: list[list[Any]] | None = None  # the first token's [[token, logprob], ...], when asked and returned
 
 
-_litellm: Any = None
-
-
-def litellm_module() -> Any:
-    """Import and configure litellm once: local price list, no telemetry, our responders registered."""
-    global _litellm
-    if _litellm is None:
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        import litellm
-
-        litellm.telemetry = False
-        litellm.suppress_debug_info = True
-        litellm.drop_params = True  # a provider that lacks e.g. temperature still answers
-        offline.register(litellm)
-        _litellm = litellm
-    return _litellm
-
-
 def _is_timeout(exc: BaseException) -> bool:
     return isinstance(exc, asyncio.TimeoutError) or any("Timeout" in c.__name__ for c in type(exc).__mro__)
 
@@ -170,7 +153,7 @@ async def complete(
         kwargs.update(logprobs=True, top_logprobs=top_logprobs)
 
     secrets = [api_key, key]
-    inline = inline_safe(litellm, model, settings.api_base)
+    inline = inline_safe(model, settings.api_base)
     pacer = settings.pacing.for_model(model) if settings.pacing else ModelPacer(model, ceiling=1)
     tokens = estimate_tokens(messages, kwargs.get("max_tokens")) if pacer.tpm else 0.0
     failures = throttled = 0

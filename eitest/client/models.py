@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 from eitest.client import offline
-from eitest.client.calls import litellm_module
 from eitest.client.keys import redact
+from eitest.client.providers import litellm_module, provider_of
 from eitest.errors import EitestError
 
 
@@ -14,15 +14,13 @@ def provider_key_names(model: str) -> list[str]:
     """The environment variables the provider of ``model`` reads its key from (empty: it needs none)."""
     if offline.is_offline(model):
         return []
-    litellm = litellm_module()
     missing = missing_keys(model)
     if missing:
         return missing
-    try:
-        provider = litellm.get_llm_provider(model=model)[1]
-    except Exception:
+    provider = provider_of(model)
+    if provider is None:
         return []
-    usual = f"{str(provider).upper()}_API_KEY"
+    usual = f"{provider.upper()}_API_KEY"
     return [usual] if os.environ.get(usual) else []
 
 

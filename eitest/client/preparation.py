@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar, TypeVarTuple
 
 from eitest.client import offline
+from eitest.client.providers import provider_of
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -44,15 +45,12 @@ _here: contextvars.ContextVar[bool] = contextvars.ContextVar("eitest_prepared_he
 
 
 @functools.lru_cache(maxsize=256)
-def inline_safe(litellm: Any, model: str, api_base: str | None) -> bool:
-    """Whether ``model``'s provider (litellm's reading of it, with ``api_base``) is one of :data:`INLINE_PROVIDERS`."""
-    if offline.is_offline(model):
-        return True
-    try:
-        provider = litellm.get_llm_provider(model=model, api_base=api_base)[1]
-    except Exception:  # a model litellm cannot map fails in the call itself, as before
-        return False
-    return provider in INLINE_PROVIDERS
+def inline_safe(model: str, api_base: str | None) -> bool:
+    """Whether ``model``'s provider (litellm's reading of it, with ``api_base``) is one of :data:`INLINE_PROVIDERS`.
+
+    A model litellm cannot map is not: it fails in the call itself, as before.
+    """
+    return offline.is_offline(model) or provider_of(model, api_base) in INLINE_PROVIDERS
 
 
 @contextmanager

@@ -10,7 +10,7 @@ import pytest
 
 from eitest.administer.runner import run_study
 from eitest.administer.study import Study
-from eitest.client import calls
+from eitest.client import providers
 from eitest.store import Store, StoreError
 from eitest.store.trial_writes import GroupCommit
 
@@ -43,7 +43,7 @@ def groups(monkeypatch) -> list[int]:
 
 def in_lockstep(monkeypatch) -> None:
     """Calls that answer after one turn of the loop each, so the workers finish together, as under load."""
-    real = calls.litellm_module()
+    real = providers.litellm_module()
 
     class Lockstep:
         def __getattr__(self, name):
@@ -55,7 +55,7 @@ def in_lockstep(monkeypatch) -> None:
                 model="lockstep", choices=[{"index": 0, "message": {"role": "assistant", "content": "B"}}]
             )
 
-    monkeypatch.setattr(calls, "_litellm", Lockstep())
+    monkeypatch.setattr(providers, "_litellm", Lockstep())
 
 
 def study(concurrency: int) -> Study:

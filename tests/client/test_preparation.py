@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from openai_server import Action, ScriptedServer
 
-from eitest.client import CallSettings, complete, litellm_module, preparation
+from eitest.client import CallSettings, complete, preparation
 from eitest.client.event_loop import run_coroutine
 
 # RunLoop is a selector loop: Windows keeps its own default loop, and every call goes through the pool.
@@ -65,7 +65,7 @@ def test_a_call_is_prepared_on_the_loop_only_for_the_providers_named(pool_work, 
     ],
 )
 def test_the_providers_whose_preparation_waits_on_nothing_are_told_apart(model, api_base, safe):
-    assert preparation.inline_safe(litellm_module(), model, api_base) is safe
+    assert preparation.inline_safe(model, api_base) is safe
 
 
 def _preparing(fn):
