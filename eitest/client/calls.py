@@ -22,7 +22,7 @@ from eitest.client.deadlines import within
 from eitest.client.keys import NO_KEY, redact
 from eitest.client.logprobs import first_token_logprobs
 from eitest.client.pacing import ModelPacer, Pacing, RateSignals, estimate_tokens, is_rate_limit
-from eitest.client.preparation import inline_safe, prepared_here
+from eitest.client.preparation import prepared_here
 from eitest.client.providers import litellm_module
 from eitest.client.reply_fields import reply_field
 
@@ -153,7 +153,6 @@ async def complete(
         kwargs.update(logprobs=True, top_logprobs=top_logprobs)
 
     secrets = [api_key, key]
-    inline = inline_safe(model, settings.api_base)
     pacer = settings.pacing.for_model(model) if settings.pacing else ModelPacer(model, ceiling=1)
     tokens = estimate_tokens(messages, kwargs.get("max_tokens")) if pacer.tpm else 0.0
     failures = throttled = 0
@@ -165,7 +164,7 @@ async def complete(
         try:
             # litellm's timeout bounds each read; a server trickling its body defeats it. This bounds the call.
             call = _without_refused_temperature(litellm, kwargs, result, settings, secrets)
-            with prepared_here(inline):  # litellm's preparation of the request on the loop's thread (if safe)
+            with prepared_here():  # litellm's preparation of the request on the loop's thread (where safe)
                 response = await within(call, model, settings.timeout_s)
             result.latency_s = time.perf_counter() - start
             _fill(result, response, model)

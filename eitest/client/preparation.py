@@ -12,9 +12,9 @@ connections (6 rounds, 95 % interval 0.878 to 0.923) and 0.814 x at 32 (6 rounds
 
 :class:`RunLoop` is the loop eitest runs its calls in (except on Windows, or under an event
 loop policy someone installed, such as uvloop's: then their loop). Its ``run_in_executor``
-makes a call inline only when the model door has said, for this task and this call
-(:func:`prepared_here`), that the provider is one of :data:`INLINE_PROVIDERS`, and only for
-litellm's own preparing function: a name lookup (``getaddrinfo``) or anything else sent to
+makes a call inline only inside the model door's call (:func:`prepared_here`), only for
+litellm's own preparing function, and only when that request's model and ``api_base`` name
+one of :data:`INLINE_PROVIDERS`: a name lookup (``getaddrinfo``) or anything else sent to
 the pool in the same call still goes to the pool. The other providers keep litellm's thread,
 where a wait blocks one call, not the loop: a cloud's token refresh (Vertex AI, Bedrock,
 Azure AD, watsonx), and Ollama, whose preparation asks the server for the model's details
@@ -54,33 +54,41 @@ def inline_safe(model: str, api_base: str | None) -> bool:
 
 
 @contextmanager
-def prepared_here(inline: bool) -> Iterator[None]:
-    """While the block runs, this task's litellm calls are prepared on the loop's thread (when ``inline``)."""
-    token = _here.set(inline)
+def prepared_here() -> Iterator[None]:
+    """While the block runs, this task's litellm calls for :data:`INLINE_PROVIDERS` are prepared on the loop's thread."""
+    token = _here.set(True)
     try:
         yield
     finally:
         _here.reset(token)
 
 
-def _is_litellm_preparation(func: Callable[..., Any]) -> bool:
-    """Whether ``func`` is what ``litellm.acompletion`` sends to the pool: ``completion`` run in a copied context."""
+def _inline_preparation(func: Callable[..., Any]) -> bool:
+    """Whether ``func`` is what ``litellm.acompletion`` sends to the pool (``completion`` run in a copied
+    context) for a request whose own model and ``api_base`` name one of :data:`INLINE_PROVIDERS`.
+
+    The request is read, not the task: a task started during a call inherits the door's flag,
+    and a call it makes to another provider goes to the pool.
+    """
     main = sys.modules.get("litellm.main")
     if main is None or not isinstance(func, functools.partial) or len(func.args) != 1:
         return False
     inner = func.args[0]
-    return (
+    if not (
         isinstance(getattr(func.func, "__self__", None), contextvars.Context)
         and isinstance(inner, functools.partial)
         and inner.func is getattr(main, "completion", None)
-    )
+    ):
+        return False
+    model, api_base = inner.keywords.get("model"), inner.keywords.get("api_base")
+    return isinstance(model, str) and (api_base is None or isinstance(api_base, str)) and inline_safe(model, api_base)
 
 
 class RunLoop(asyncio.SelectorEventLoop):
     """The event loop of eitest's runs: litellm's preparation inline where the door allows it (see the module)."""
 
     def run_in_executor(self, executor: Executor | None, func: Callable[[*Ts], T], *args: *Ts) -> asyncio.Future[T]:
-        if executor is not None or not _here.get() or not _is_litellm_preparation(func):
+        if executor is not None or not _here.get() or not _inline_preparation(func):
             return super().run_in_executor(executor, func, *args)
         done: asyncio.Future[T] = self.create_future()
         try:

@@ -70,7 +70,7 @@ def test_the_providers_whose_preparation_waits_on_nothing_are_told_apart(model, 
 
 def _preparing(fn):
     """``fn`` wrapped as litellm.acompletion wraps ``completion``: a partial of it, run in a copied context."""
-    return functools.partial(contextvars.copy_context().run, functools.partial(fn, model="m"))
+    return functools.partial(contextvars.copy_context().run, functools.partial(fn, model="openai/m"))
 
 
 def test_litellm_preparation_runs_inline_its_result_and_its_error_where_the_call_awaits(monkeypatch):
@@ -88,13 +88,13 @@ def test_litellm_preparation_runs_inline_its_result_and_its_error_where_the_call
 
     async def main() -> tuple[str, str, str]:
         loop = asyncio.get_running_loop()
-        with preparation.prepared_here(True):
+        with preparation.prepared_here():
             result = await loop.run_in_executor(None, _preparing(completion))
             with pytest.raises(ValueError, match="bad parameter"):
                 await loop.run_in_executor(
                     None,
                     functools.partial(
-                        contextvars.copy_context().run, functools.partial(completion, model="m", fail=True)
+                        contextvars.copy_context().run, functools.partial(completion, model="openai/m", fail=True)
                     ),
                 )
         outside = await loop.run_in_executor(None, _preparing(completion))  # the door did not ask: the pool
@@ -102,8 +102,36 @@ def test_litellm_preparation_runs_inline_its_result_and_its_error_where_the_call
 
     here = threading.get_ident()
     result, outside, loop_type = run_coroutine(main())
-    assert (result, outside, loop_type) == ("prepared m", "prepared m", "RunLoop")
+    assert (result, outside, loop_type) == ("prepared openai/m", "prepared openai/m", "RunLoop")
     assert ran_on[:2] == [here, here] and ran_on[2] != here
+
+
+def test_a_request_for_another_provider_is_prepared_in_the_pool_even_inside_the_doors_call(monkeypatch):
+    import litellm.main
+
+    ran_on: list[int] = []
+
+    def completion(model: str, api_base: str | None = None) -> str:
+        ran_on.append(threading.get_ident())
+        return model
+
+    monkeypatch.setattr(litellm.main, "completion", completion)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+
+        async def callback() -> None:  # a task started during the call inherits the door's flag
+            prepare = functools.partial(completion, model="anthropic/claude-3-5-haiku-latest")
+            await loop.run_in_executor(None, functools.partial(contextvars.copy_context().run, prepare))
+
+        with preparation.prepared_here():
+            await asyncio.create_task(callback())
+            prepare = functools.partial(completion, model="hosted_vllm/qwen", api_base="http://127.0.0.1:8000/v1")
+            await loop.run_in_executor(None, functools.partial(contextvars.copy_context().run, prepare))
+
+    here = threading.get_ident()
+    run_coroutine(main())
+    assert ran_on[0] != here and ran_on[1] == here
 
 
 def test_other_work_sent_to_the_pool_during_a_call_stays_in_the_pool(monkeypatch):
@@ -118,7 +146,7 @@ def test_other_work_sent_to_the_pool_during_a_call_stays_in_the_pool(monkeypatch
 
     async def main() -> tuple[int, int]:
         loop = asyncio.get_running_loop()
-        with preparation.prepared_here(True):
+        with preparation.prepared_here():
             plain = await loop.run_in_executor(None, threading.get_ident)
             await loop.getaddrinfo("127.0.0.1", 80, type=socket.SOCK_STREAM)  # a name lookup may wait: never inline
             in_context = await loop.run_in_executor(
