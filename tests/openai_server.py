@@ -36,6 +36,7 @@ class Action:
     malformed: bool = False
     hang_s: float = 0.0  # sleep this long before answering (a timeout for the client)
     message: str | None = None  # the error message of a failure (status other than 200)
+    error_type: str = "server_error"  # the failure's error type and code, e.g. OpenAI's "insufficient_quota"
     trickle_s: float = 0.0  # send the body one byte at a time, this long apart (each read is quick, the whole slow)
     tool_call: tuple[str, str] | None = None  # answer with a tool call (name, JSON arguments) and no content
     no_choices: bool = False  # answer with "choices": []
@@ -225,7 +226,13 @@ class ScriptedServer(ThreadedServer):
                     time.sleep(action.delay_s)
                 if action.status != 200:
                     payload = json.dumps(
-                        {"error": {"message": action.message or f"scripted {action.status}", "type": "server_error"}}
+                        {
+                            "error": {
+                                "message": action.message or f"scripted {action.status}",
+                                "type": action.error_type,
+                                "code": action.error_type,
+                            }
+                        }
                     ).encode()
                     self._send(action.status, payload, headers=action.headers)
                     return

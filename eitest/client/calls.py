@@ -21,7 +21,7 @@ from eitest.client import offline, reasoning
 from eitest.client.deadlines import within
 from eitest.client.keys import NO_KEY, redact
 from eitest.client.logprobs import first_token_logprobs
-from eitest.client.pacing import ModelPacer, Pacing, RateSignals, estimate_tokens, is_rate_limit
+from eitest.client.pacing import ModelPacer, Pacing, RateSignals, estimate_tokens, is_rate_limit, quota_spent
 from eitest.client.preparation import prepared_here
 from eitest.client.providers import litellm_module
 from eitest.client.reply_fields import reply_field
@@ -40,6 +40,8 @@ RETRYABLE = (
 RETRYABLE_STATUS = (408, 409, 429)
 # Rate-limited attempts of one call, at most (with a provider that asks for no wait, the wait cap cannot bound them).
 MAX_THROTTLED = 100
+# The head of a trial's error when the provider said the account's quota or credit is spent (no retry helps).
+QUOTA_SPENT = "QuotaSpent"
 # What came back from a reply without text is kept in the trial's error, up to this length.
 KEPT_CHARS = 2000
 # A retry after a timeout is said on stderr: a hanging server otherwise waits in silence.
@@ -97,6 +99,8 @@ def _is_timeout(exc: BaseException) -> bool:
 def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, (asyncio.TimeoutError, ConnectionError, NoText)):
         return True
+    if quota_spent(exc):
+        return False
     names = {cls.__name__ for cls in type(exc).__mro__}
     if names & {
         "AuthenticationError",
@@ -120,7 +124,7 @@ def _describe(exc: BaseException, secrets: list[str | None], timeout_s: float) -
     if isinstance(exc, NoText):
         return redact(f"NoText: {exc}", secrets)[:KEPT_CHARS]  # redacted whole, then cut: no key split at the cut
     status = getattr(exc, "status_code", None)
-    head = type(exc).__name__ + (f" ({status})" if status else "")
+    head = (QUOTA_SPENT if quota_spent(exc) else type(exc).__name__) + (f" ({status})" if status else "")
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return redact(f"{head}: {msg[:300]}", secrets)
 

@@ -328,9 +328,23 @@ class Pacing:
         return sum(p.throttled_count for p in self.pacers.values())
 
 
+# How a provider says the account's quota or credit is spent: OpenAI's 429 "insufficient_quota"
+# ("You exceeded your current quota, please check your plan and billing details"), Anthropic's
+# 400 "Your credit balance is too low". Waiting does not end it.
+QUOTA_WORDS = re.compile(r"insufficient_quota|exceeded your current quota|credit balance is too low", re.I)
+
+
+def quota_spent(exc: BaseException) -> bool:
+    """Whether ``exc`` says the account has no quota or credit left (its message, or its body's type or code)."""
+    body = getattr(exc, "body", None)
+    said = [str(exc)] + ([str(body.get(k)) for k in ("type", "code")] if isinstance(body, dict) else [])
+    return any(QUOTA_WORDS.search(text) for text in said)
+
+
 def is_rate_limit(exc: BaseException) -> bool:
-    """A 429 (litellm's RateLimitError, or any error carrying that status)."""
-    return getattr(exc, "status_code", None) == 429 or any(c.__name__ == "RateLimitError" for c in type(exc).__mro__)
+    """A 429 (litellm's RateLimitError, or any error carrying that status) that waiting ends: not a spent quota."""
+    limited = getattr(exc, "status_code", None) == 429 or any(c.__name__ == "RateLimitError" for c in type(exc).__mro__)
+    return limited and not quota_spent(exc)
 
 
 def estimate_tokens(messages: list[dict[str, str]], max_tokens: int | None) -> float:

@@ -1,11 +1,13 @@
-"""Provider answers that stop a run: a refused key (401), refused access (403), no such model (404).
+"""Provider answers that stop a run: a refused key (401), refused access (403), no such model (404),
+a prompt longer than the model's context window (400), an account with no quota or credit left.
 
-No retry changes such an answer and every other trial of the model would get the same,
-so the runner stops at the first one instead of spending each trial's retries on it.
-A context-too-long 400 is not here: it concerns one item's prompt, and that trial alone
-is stored as failed. The failure is read from the head that :mod:`eitest.client.calls`
-writes into every error (``"AuthenticationError (401): ..."``), the one text that
-travels from the call to the runner inside the trial.
+No retry changes such an answer and the model's other trials would get the same (a context
+window is overrun by the reply's cap as much as by one item's prompt, and the items of a test
+are of a length), so the runner stops at the first one instead of spending each trial's
+retries on it; the refused trial is not stored, and a re-run after the fix calls the rest.
+The failure is read from the head that :mod:`eitest.client.calls` writes into every error
+(``"AuthenticationError (401): ..."``), the one text that travels from the call to the
+runner inside the trial.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from eitest.client.calls import CallSettings
+from eitest.client.calls import QUOTA_SPENT, CallSettings
 from eitest.client.keys import redact
 from eitest.client.models import provider_key_names
 from eitest.errors import EitestError
@@ -21,13 +23,27 @@ from eitest.vocabulary import STUDY_PROTOCOLS, ProtocolName
 
 # "<exception class> (<HTTP status>): <provider's message>", as calls._describe writes it.
 _HEAD = re.compile(r"^(?P<name>\w+)(?: \((?P<status>\d{3})\))?: ?(?P<detail>.*)", re.S)
-# What litellm puts before the provider's own words: "litellm.NotFoundError: NotFoundError: OpenAIException - ".
-_WRAPPING = re.compile(r"^(?:litellm\.\w+: )?(?:\w+Error: )?(?:\w+Exception - )?")
+# What litellm puts before the provider's own words: "litellm.NotFoundError: NotFoundError: OpenAIException - ",
+# or for a context overrun "litellm.ContextWindowExceededError: litellm.BadRequestError: ContextWindowExceededError: ...".
+_WRAPPING = re.compile(r"^(?:(?:litellm\.\w+|\w+Error): )*(?:\w+Exception - )?")
 # Both the class litellm maps a status to and the bare status: a provider mapped to a generic class still counts.
 _KINDS = {
     401: ("AuthenticationError", "refused the key"),
     403: ("PermissionDeniedError", "refused access"),
     404: ("NotFoundError", "has no such model"),
+}
+
+
+# Refusals known by litellm's class (or eitest's head) alone: what the provider did, and the fix.
+_NAMED = {
+    "ContextWindowExceededError": (
+        "found the prompt longer than the model's context window",
+        "lower --max-tokens (the reply's cap counts towards the window) or choose a model with a longer context",
+    ),
+    QUOTA_SPENT: (
+        "has no quota or credit left on this account",
+        "check the account's plan, billing and usage limits; waiting does not end a spent quota",
+    ),
 }
 
 
@@ -38,7 +54,7 @@ TEXT_PROTOCOLS = tuple(p.value for p in STUDY_PROTOCOLS if p is not ProtocolName
 
 
 class ProviderRefused(EitestError):
-    """A run stopped by a provider's refusal (401/403/404): the message says what to fix; re-running resumes."""
+    """A run stopped by a provider's refusal (see the module): the message says what to fix; re-running resumes."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +87,9 @@ def refusal(model: str, error: str | None, settings: CallSettings) -> Refusal | 
         )
         return Refusal(model, None, "returned no token probabilities (logprobs)", fix, "", rerun=False)
     status = int(match["status"]) if match["status"] else None
+    if name in _NAMED:
+        what, fix = _NAMED[name]
+        return Refusal(model, status, what, fix, detail)
     for code, (cls, what) in _KINDS.items():
         if status == code or (status is None and name == cls):
             return Refusal(model, code, what, _fix(code, model, settings), detail)

@@ -1,4 +1,4 @@
-"""A provider's refusal (401, 403, 404) stops the run at once; a context-too-long 400 fails only its trial."""
+"""A provider's refusal (401, 403, 404, a context overrun, a spent quota) stops the run at once, to be resumed."""
 
 from __future__ import annotations
 
@@ -122,26 +122,52 @@ def test_the_cli_says_the_refusal_in_one_line_with_exit_status_2(tmp_path):
     )
 
 
-def test_a_prompt_too_long_fails_its_trial_once_and_the_run_goes_on(tmp_path, keyed):
-    first = catalogue()["open-steu"].items[0].stem.strip()
-    too_long = (
-        "This model's maximum context length is 8192 tokens. However, your messages resulted in 9120 tokens. "
-        "Please reduce the length of the messages."
-    )
+TOO_LONG = (
+    "This model's maximum context length is 8192 tokens. However, your messages resulted in 9120 tokens. "
+    "Please reduce the length of the messages."
+)
+QUOTA = "You exceeded your current quota, please check your plan and billing details."
+
+
+@pytest.mark.parametrize(
+    "action, refused",
+    [
+        (
+            Action(status=400, message=TOO_LONG),
+            "the provider found the prompt longer than the model's context window (400) for openai/x: lower "
+            "--max-tokens (the reply's cap counts towards the window) or choose a model with a longer context "
+            f"(the provider said: {TOO_LONG}); ",
+        ),
+        (
+            Action(status=429, message=QUOTA, error_type="insufficient_quota"),
+            "the provider has no quota or credit left on this account (429) for openai/x: check the account's "
+            f"plan, billing and usage limits; waiting does not end a spent quota (the provider said: {QUOTA}); ",
+        ),
+        (  # the words alone, as an OpenAI-compatible provider may send them
+            Action(status=429, message="insufficient_quota: top up your balance"),
+            "the provider has no quota or credit left on this account (429) for openai/x: ",
+        ),
+    ],
+)
+def test_a_context_overrun_or_a_spent_quota_stops_the_run_after_one_attempt(tmp_path, keyed, action, refused):
+    first = catalogue()["open-steu"].items[3].stem.strip()
+    db = tmp_path / "l.db"
 
     def script(body):
-        return Action(status=400, message=too_long) if first in prompt_of(body) else keyed(body)
+        return action if first in prompt_of(body) else keyed(body)
 
+    study = Study(models=["openai/x"], instruments=["open-steu"], concurrency=1, backoff_s=0.01)
     with ScriptedServer(script) as srv:
-        out = run_study(
-            Study(models=["openai/x"], instruments=["open-steu"], api_base=srv.url, backoff_s=0.01), tmp_path / "l.db"
-        )
-        assert srv.requests == 45  # not retried
-    with Store(tmp_path / "l.db") as store:
-        df = store.trials()
-    (failed,) = df[df["status"] == "error"].itertuples()
-    assert out.called == 45 and out.failed == 1 and len(df) == 45
-    assert failed.attempts == 1 and failed.error.startswith("ContextWindowExceededError (400): ")
+        with pytest.raises(ProviderRefused) as caught:
+            run_study(study.model_copy(update={"api_base": srv.url}), db)
+        assert srv.requests == 4  # three answered, then one attempt: no retry, no wait, no call after it
+        port = srv.port
+    assert str(caught.value).startswith(refused) and "; 3 of 45 trials stored (run " in str(caught.value)
+    assert stored(db) == 3
+    with ScriptedServer(keyed, port=port) as srv:
+        again = run_study(study.model_copy(update={"api_base": srv.url}), db)
+        assert srv.requests == 42
+    assert again.skipped == 3 and again.called == 42 and again.failed == 0 and stored(db) == 45
 
 
 class APIError(Exception):
@@ -165,13 +191,15 @@ def test_a_client_error_is_not_retried_whatever_its_class(status, retried):
         ("AuthenticationError (401): Invalid key", 401),
         ("APIError (403): Forbidden", 403),
         ("NotFoundError: model gone", 404),
-        ("ContextWindowExceededError (400): too long", None),
+        ("ContextWindowExceededError (400): too long", 400),
+        ("QuotaSpent (429): You exceeded your current quota", 429),
+        ("RateLimitError (429): Rate limit reached", None),
         ("BadRequestError (400): bad temperature", None),
         ("Timeout: no complete reply within 1 s", None),
         ("InternalServerError (500): oops", None),
         (None, None),
     ],
 )
-def test_only_key_access_and_model_refusals_stop_a_run(error, status):
+def test_only_the_refusals_no_retry_can_change_stop_a_run(error, status):
     found = refusal("openai/x", error, CallSettings(api_base="http://127.0.0.1:9/v1"))
     assert (found.status if found else None) == status
