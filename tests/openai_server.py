@@ -130,10 +130,15 @@ def completion(body: dict[str, Any], action: Action) -> dict[str, Any]:
     if action.reasoning_content is not None:
         message["reasoning_content"] = action.reasoning_content
     usage: dict[str, Any] = {"prompt_tokens": words, "completion_tokens": 1, "total_tokens": words + 1}
+    finish = "stop"
     if action.reasoning_tokens is not None:
-        done = 1 + action.reasoning_tokens  # reasoning tokens are part of the completion's
+        reasoned, done = action.reasoning_tokens, 1 + action.reasoning_tokens  # reasoning is part of the completion
+        cap = body.get("max_completion_tokens") or body.get("max_tokens")
+        if cap is not None and done > cap:  # as OpenAI's o-series: the cap spent on reasoning, no answer, billed
+            reasoned = done = cap
+            message["content"], finish = "", "length"
         usage.update(completion_tokens=done, total_tokens=words + done)
-        usage["completion_tokens_details"] = {"reasoning_tokens": action.reasoning_tokens}
+        usage["completion_tokens_details"] = {"reasoning_tokens": reasoned}
     if action.tool_call is not None:
         name, arguments = action.tool_call
         function = {"name": name, "arguments": arguments}
@@ -142,7 +147,7 @@ def completion(body: dict[str, Any], action: Action) -> dict[str, Any]:
             "content": None,
             "tool_calls": [{"id": "call_1", "type": "function", "function": function}],
         }
-    choice = {"index": 0, "message": message, "finish_reason": "tool_calls" if action.tool_call else "stop"}
+    choice = {"index": 0, "message": message, "finish_reason": "tool_calls" if action.tool_call else finish}
     if lp := logprobs_payload(action, body):
         choice["logprobs"] = lp
     return {

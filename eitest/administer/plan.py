@@ -59,8 +59,12 @@ class Plan:
 
     def describe(self) -> list[str]:
         from eitest.client import key_route
+        from eitest.client.calls import CallSettings, reply_cap
 
         todo = self.todo
+        cap = get_protocol(self.study.protocol).max_tokens
+        caps = {m: reply_cap(m, CallSettings(max_tokens=self.study.max_tokens), cap) for m in self.study.models}
+        raised = {m: c for m, c in caps.items() if c is not None and c != (self.study.max_tokens or cap)}
         lines = [
             f"run {self.run_id}: {len(self.study.models)} model(s) x {len(self.study.instruments)} instrument(s) "
             f"x {self.study.reps} repetition(s) = {len(self.trials)} trials; "
@@ -75,6 +79,11 @@ class Plan:
             shown = "unknown (no price in litellm's list)" if cost is None else f"${cost:.4f}"
             shown += " at the batch price" if self.study.batch and cost is not None else ""
             lines.append(f"  {model}: ~{p:,} prompt + ~{c:,} completion tokens, estimated cost {shown}")
+            if model in raised:
+                lines.append(
+                    f"  {model} is a reasoning model: its replies may take up to {raised[model]:,} tokens each, "
+                    "and its reasoning, billed as output, is not in this estimate"
+                )
         lines += [f"  {key_route(m, self.study.api_base, self.study.api_key_env)}" for m in self.study.models]
         return lines
 

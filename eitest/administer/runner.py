@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from eitest.administer import batch
-from eitest.administer.one_trial import RunSettings, administer_one, temperature_manifest
+from eitest.administer.one_trial import RunSettings, administer_one, reply_cap_manifest, temperature_manifest
 from eitest.administer.plan import Plan, TrialKey, TrialSpec, estimate_usage, make_plan
 from eitest.administer.provenance import new_run_record, python_call
 from eitest.administer.scheduling import RunOutcome, Schedule, Scheduler, paced
@@ -185,6 +185,7 @@ def _start(plan: Plan, store: Store, command: str) -> None:
         "concurrency": study.concurrency,
         "max_cost": study.max_cost,
         **temperature_manifest(plan),  # models that get no temperature, and why
+        **reply_cap_manifest(plan),  # reasoning models, whose replies may be longer than the protocol's cap
         "rpm": study.rpm,
         "tpm": study.tpm,
         **({"batch": True, "batch_retry": study.batch_retry} if study.batch else {}),

@@ -224,7 +224,7 @@ def _request(
 ) -> dict[str, Any]:
     """litellm's arguments for the call (and a batch's line); a temperature the model does not take is left out (and noted).
 
-    ``max_tokens`` is the protocol's cap, sent when the settings set none.
+    ``max_tokens`` is the protocol's cap, sent when the settings set none (see :func:`reply_cap`).
     """
     kwargs: dict[str, Any] = {
         "model": model,
@@ -238,8 +238,8 @@ def _request(
             kwargs["temperature"] = settings.temperature
         else:
             result.temperature_sent = False
-    if settings.max_tokens or max_tokens:
-        kwargs["max_tokens"] = settings.max_tokens or max_tokens
+    if cap := reply_cap(model, settings, max_tokens):
+        kwargs["max_tokens"] = cap
     # A custom host gets only the key the user named for it, never the provider's own.
     if settings.api_base:
         kwargs["api_base"] = settings.api_base
@@ -255,6 +255,13 @@ def _throttle_wait(exc: BaseException, settings: CallSettings, throttled: int) -
     if asked is not None:
         return min(asked, settings.throttle_wait_max_s)
     return random.uniform(0, min(settings.backoff_max_s, settings.backoff_s * 2**throttled))
+
+
+def reply_cap(model: str, settings: CallSettings, protocol_cap: int | None) -> int | None:
+    """The cap on ``model``'s reply: the settings', or the protocol's (raised for a reasoning model)."""
+    if offline.is_offline(model):
+        return settings.max_tokens or protocol_cap
+    return reasoning.reply_cap(litellm_module(), model, settings.max_tokens, protocol_cap)
 
 
 def temperature_taken(model: str, settings: CallSettings) -> bool:

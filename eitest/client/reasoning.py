@@ -11,10 +11,16 @@ default). Where litellm knows this, :func:`takes_temperature` says so before the
 the call leaves it out; where only the server knows (a 400 naming the parameter,
 :func:`refuses_temperature`), the call is made again without it, and later calls to the
 same model at the same address leave it out from the start.
+
+Their reasoning tokens count against the reply's cap: a cap sized for a one-letter answer
+is spent on reasoning, and the reply comes back empty (``finish_reason`` "length"), billed
+all the same. For a model litellm lists as a reasoning model, a protocol's cap is raised
+to :data:`REASONING_MAX_TOKENS` (an explicit ``--max-tokens`` is sent as given).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -29,6 +35,9 @@ _REFUSAL = re.compile(
     r"|does(?:\s+not|n't)\s+support\s+temperature",
     re.I,
 )
+# OpenAI's reasoning guide (platform.openai.com/docs/guides/reasoning, "Allocating space for reasoning")
+# recommends reserving at least 25,000 tokens for reasoning and outputs when starting with these models.
+REASONING_MAX_TOKENS = 25_000
 # (model, api_base) pairs whose server refused temperature in this process.
 _REFUSED: set[tuple[str, str | None]] = set()
 # litellm's answer per (model, temperature, api_base): asking maps every parameter, ~0.5 ms a call.
@@ -80,6 +89,23 @@ def _litellm_sends_temperature(litellm: Any, model: str, temperature: float, api
     except Exception:  # a model litellm cannot map is sent the temperature; its server may still refuse it
         return True
     return "temperature" in sent
+
+
+@functools.lru_cache(maxsize=256)
+def _listed_as_reasoning(litellm: Any, model: str) -> bool:
+    try:
+        return bool(litellm.supports_reasoning(model=model))
+    except Exception:  # a model litellm cannot map is not known to reason
+        return False
+
+
+def reply_cap(litellm: Any, model: str, asked: int | None, protocol_cap: int | None) -> int | None:
+    """The reply's cap sent to ``model``: ``asked`` (--max-tokens) if given, else the protocol's, raised for reasoning."""
+    if asked:
+        return asked
+    if protocol_cap and protocol_cap < REASONING_MAX_TOKENS and _listed_as_reasoning(litellm, model):
+        return REASONING_MAX_TOKENS
+    return protocol_cap
 
 
 def refuses_temperature(exc: BaseException) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from conftest import instrument_data
 from openai_server import Action, ScriptedServer, prompt_of
 
 from eitest.administer.parsing import parse_reply
+from eitest.administer.plan import make_plan
 from eitest.administer.runner import run_study
 from eitest.administer.study import Study
 from eitest.administer.think_blocks import inline_reasoning
@@ -88,6 +90,38 @@ def test_an_o1_run_sends_no_temperature_records_reasoning_tokens_and_says_so(tmp
     assert "the sampling temperature was 0.0 (not sent to openai/o1, which takes no temperature)" in render_html(
         tmp_path / "o.db"
     )
+
+
+@pytest.mark.parametrize("max_tokens", [None, 64])
+def test_a_reasoning_model_gets_room_to_reason_unless_the_user_caps_it(tmp_path: Path, form: str, max_tokens):
+    # The server spends a cap smaller than 1 + 600 tokens on reasoning and answers nothing, as o1 does.
+    with ScriptedServer(lambda body: Action(reply="B", reasoning_tokens=600)) as srv:
+        study = Study(models=["openai/o1"], instruments=[form], api_base=srv.url, max_tokens=max_tokens)
+        run_study(study, tmp_path / "c.db")
+    sent = {b.get("max_completion_tokens", b.get("max_tokens")) for b in srv.bodies}
+    trials = stored(tmp_path / "c.db")
+    config = run_config(tmp_path / "c.db")
+    if max_tokens is None:  # the protocol's 64, raised as OpenAI's reasoning guide advises
+        assert sent == {25_000} and all((t.score, t.finish_reason) == (1.0, "stop") for t in trials)
+        assert config["max_tokens_raised"] == {"openai/o1": 25_000}
+        from eitest.outputs.report import render_html
+
+        assert (
+            "The replies of openai/o1, a reasoning model whose reasoning counts against a reply's length, were capped at "
+            "25,000 tokens instead of the protocol's cap." in html.unescape(render_html(tmp_path / "c.db"))
+        )
+    else:  # the user's cap is sent as given, and what it costs is on record
+        assert sent == {64} and "max_tokens_raised" not in config
+        assert all((t.status, t.finish_reason, t.reasoning_tokens) == ("empty", "length", 64) for t in trials)
+
+
+def test_the_plan_says_a_reasoning_models_replies_are_not_in_its_estimate():
+    plan = make_plan(Study(models=["openai/o1", "openai/gpt-4o-mini"], instruments=["open-steu"]), require_keys=False)
+    said = [line for line in plan.describe() if "reasoning model" in line]
+    assert said == [
+        "  openai/o1 is a reasoning model: its replies may take up to 25,000 tokens each, "
+        "and its reasoning, billed as output, is not in this estimate"
+    ]
 
 
 def test_a_server_refusing_temperature_gets_the_call_again_without_it(tmp_path: Path, form: str):

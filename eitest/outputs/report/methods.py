@@ -76,12 +76,20 @@ def _administration(analysis: Any, trials: pd.DataFrame, configs: list[dict[str,
     if unsent:  # models litellm knows to refuse the parameter (o1-style) were called without it
         temps[-1] += f" (not sent to {_join(unsent)}, which take{'s' if len(unsent) == 1 else ''} no temperature)"
     reps = sorted({int(c.get("reps", 1)) for c in configs})
+    raised = {m: int(n) for c in configs for m, n in (c.get("max_tokens_raised") or {}).items()}
+    room = (
+        f" The replies of {_join(sorted(raised))}, {'reasoning models' if len(raised) > 1 else 'a reasoning model'} whose reasoning "
+        f"counts against a reply's length, were capped at {_join(sorted({f'{n:,}' for n in raised.values()}))} "
+        "tokens instead of the protocol's cap."
+        if raised
+        else ""
+    )
     return (
         f"We administered {_join(_tests(analysis, trials))} to {len(models)} language model{'s' if len(models) != 1 else ''}: "
         f"{_join(models)}. Each item was presented in a new conversation with the test's instructions, using the "
         f"{_join(protocols)} prompt protocol of eitest; the answer options were shown {_join(orders)}, and the sampling "
         f"temperature was {_join(temps)}. Each item was given {_join([str(r) for r in reps])} time"
-        f"{'s' if reps != [1] else ''} per model ({len(trials)} trials)."
+        f"{'s' if reps != [1] else ''} per model ({len(trials)} trials)." + room
     )
 
 
