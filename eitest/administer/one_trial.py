@@ -69,7 +69,8 @@ def temperature_manifest(plan: Plan) -> dict[str, dict[str, str]]:
     """For the run's config: the models that get no temperature, because litellm knows they do not take it.
 
     Empty when every model gets the study's temperature (or it sets none). A server that
-    refuses the parameter during the run is noted in each trial's error instead.
+    refuses the parameter during the run is noted in that trial's error, and added to this
+    entry of the config when the run ends (:mod:`eitest.administer.runner`).
     """
     call = call_settings(plan.study)
     if call.temperature is None:

@@ -22,6 +22,7 @@ from eitest.administer.provenance import new_run_record, python_call
 from eitest.administer.scheduling import RunOutcome, Schedule, Scheduler, paced
 from eitest.administer.study import Study, run_id_of
 from eitest.client.event_loop import run_coroutine
+from eitest.client.reasoning import NOT_SENT, refused_temperature
 from eitest.errors import EitestError
 from eitest.secrets import redact_url
 from eitest.store import Store
@@ -115,10 +116,15 @@ def run_study(
                 planned, skipped = len(plan.trials), len(plan.trials) - len(plan.todo)
                 return RunOutcome(plan.run_id, planned, skipped, stopped="not confirmed", notes=notes)
             _start(plan, store, command or python_call(study, db))
-            if study.batch:
-                outcome = _batched(plan, store, on_trial, on_note, on_throttle, on_batch)
-            else:
-                outcome = run_coroutine(_administration(plan, store, on_trial, on_note, on_throttle).run())
+            try:
+                if study.batch:
+                    outcome = _batched(plan, store, on_trial, on_note, on_throttle, on_batch)
+                else:
+                    outcome = run_coroutine(_administration(plan, store, on_trial, on_note, on_throttle).run())
+            finally:  # however the run ended, its config says which servers refused the temperature
+                refused = {m: NOT_SENT for m in study.models if refused_temperature(m, study.api_base)}
+                if refused and study.temperature is not None:
+                    store.add_to_config(plan.run_id, "temperature_not_sent", refused)
             outcome.notes = notes
             if not outcome.stopped and outcome.failed == 0:
                 store.mark_run(plan.run_id, finished=True)

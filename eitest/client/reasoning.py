@@ -116,3 +116,8 @@ def refuses_temperature(exc: BaseException) -> bool:
 
 def remember_refusal(model: str, api_base: str | None) -> None:
     _REFUSED.add((model, api_base))
+
+
+def refused_temperature(model: str, api_base: str | None) -> bool:
+    """Whether ``model``'s server at ``api_base`` refused the temperature in this process (its calls now go without)."""
+    return (model, api_base) in _REFUSED

@@ -175,6 +175,14 @@ class Store:
             self.conn.execute("UPDATE runs SET command = ? WHERE id = ?", (storable_text(redact_urls(command)), run_id))
 
     @store_errors
+    def add_to_config(self, run_id: str, key: str, entries: dict[str, Any]) -> None:
+        """Merge ``entries`` into the run's config mapping ``key``: what the run learned while it ran."""
+        row = self.conn.execute("SELECT config FROM runs WHERE id = ?", (run_id,)).fetchone()
+        config = json.loads(row[0])
+        config[key] = {**(config.get(key) or {}), **entries}
+        self.conn.execute("UPDATE runs SET config = ? WHERE id = ?", (json.dumps(config, sort_keys=True), run_id))
+
+    @store_errors
     def runs(self) -> list[RunRecord]:
         rows = self.conn.execute("SELECT * FROM runs ORDER BY created_at").fetchall()
         return [_run_record(r) for r in rows]

@@ -16,6 +16,7 @@ from eitest.administer.plan import make_plan
 from eitest.administer.runner import run_study
 from eitest.administer.study import Study
 from eitest.administer.think_blocks import inline_reasoning
+from eitest.client import NOT_SENT
 from eitest.outputs.codebook import TRIAL_VARIABLES
 from eitest.outputs.export import export
 from eitest.store import Store
@@ -140,6 +141,10 @@ def test_a_server_refusing_temperature_gets_the_call_again_without_it(tmp_path: 
         "is not supported with this model. (sent again without temperature)"
     )
     assert all((t.attempts, t.error, t.score, t.reasoning_tokens) == (1, None, 1.0, 7) for t in rest)
+    assert run_config(tmp_path / "h.db")["temperature_not_sent"] == {"openai/house-reasoner": NOT_SENT}
+    from eitest.outputs.report import render_html
+
+    assert "(not sent to openai/house-reasoner, which takes no temperature)" in render_html(tmp_path / "h.db")
 
 
 THINKING = "<think>A) Pride does not fit, nor C.\nThe answer is A? No.</think>\n\nB"
