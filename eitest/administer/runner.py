@@ -41,11 +41,12 @@ def _administration(
     on_trial: Callable[[Trial], None] | None,
     on_note: Callable[[str], None] | None,
     on_throttle: Callable[[str], None] | None = None,
+    on_pace: Callable[[str, str | None], None] | None = None,
 ) -> Scheduler[TrialSpec]:
     """The scheduler of ``plan``'s live calls: each trial is :func:`administer_one` with the run's settings."""
     study = plan.study
     settings = RunSettings.for_plan(plan)
-    call = paced(settings.call, study.concurrency, study.rpm, study.tpm, on_throttle)
+    call = paced(settings.call, study.concurrency, study.rpm, study.tpm, on_throttle, on_pace)
     settings = dataclasses.replace(settings, call=call)
     schedule = Schedule(
         plan.run_id,
@@ -69,6 +70,7 @@ def run_study(
     on_note: Callable[[str], None] | None = None,
     on_throttle: Callable[[str], None] | None = None,
     on_batch: Callable[[str], None] | None = None,
+    on_pace: Callable[[str, str | None], None] | None = None,
 ) -> RunOutcome:
     """Administer ``study`` into the store at ``db``, resuming a run of the same study.
 
@@ -77,7 +79,8 @@ def run_study(
     ``command`` is what the run records as how it was started (the CLI gives its command
     line); without it, the run records this call with the study's fields and where it ran.
     ``on_note`` sees each note as it arises (they are also in the outcome's ``notes``);
-    ``on_throttle`` sees a line each time a provider's 429s lower a model's concurrency.
+    ``on_throttle`` sees a line each time a provider's 429s lower a model's concurrency, and
+    ``on_pace`` each change in why a model's calls are held back (None: they are not).
     With ``study.batch`` the trials go through the provider's batch API
     (:mod:`eitest.administer.batch`), and ``on_batch`` sees each submission and poll.
 
@@ -118,9 +121,10 @@ def run_study(
             _start(plan, store, command or python_call(study, db))
             try:
                 if study.batch:
-                    outcome = _batched(plan, store, on_trial, on_note, on_throttle, on_batch)
+                    outcome = _batched(plan, store, on_trial, on_note, on_throttle, on_batch, on_pace)
                 else:
-                    outcome = run_coroutine(_administration(plan, store, on_trial, on_note, on_throttle).run())
+                    live = _administration(plan, store, on_trial, on_note, on_throttle, on_pace)
+                    outcome = run_coroutine(live.run())
             finally:  # however the run ended, its config says which servers refused the temperature
                 refused = {m: NOT_SENT for m in study.models if refused_temperature(m, study.api_base)}
                 if refused and study.temperature is not None:
@@ -138,6 +142,7 @@ def _batched(
     on_note: Callable[[str], None] | None,
     on_throttle: Callable[[str], None] | None,
     on_batch: Callable[[str], None] | None,
+    on_pace: Callable[[str, str | None], None] | None,
 ) -> RunOutcome:
     """The run through the batch API; then, with ``batch_retry: live``, its failed lines called live."""
     skipped = len(plan.trials) - len(plan.todo) - plan.pending
@@ -151,7 +156,7 @@ def _batched(
         return outcome
     if on_batch is not None:
         on_batch(f"calling the {len(plan.todo)} failed line(s) live")
-    live = _administration(plan, store, on_trial, on_note, on_throttle)
+    live = _administration(plan, store, on_trial, on_note, on_throttle, on_pace)
     live.outcome.cost = done.cost  # --max-cost counts what the batches cost
     retried = run_coroutine(live.run())
     outcome.called += retried.called

@@ -81,13 +81,15 @@ def paced(
     rpm: int | None,
     tpm: int | None,
     on_throttle: Callable[[str], None] | None,
+    on_pace: Callable[[str, str | None], None] | None = None,
 ) -> CallSettings:
     """``call`` with the run's pacers, one per model (:mod:`eitest.client.pacing`).
 
     Fewer than ``concurrency`` of a model's calls are in flight while its provider rate-limits,
-    ``rpm`` / ``tpm`` hold, and ``on_throttle`` sees a line each time a 429 lowers the concurrency.
+    ``rpm`` / ``tpm`` hold, ``on_throttle`` sees a line each time a 429 lowers the concurrency,
+    and ``on_pace`` each change in why a model's calls are held back.
     """
-    return dataclasses.replace(call, pacing=Pacing(concurrency, rpm, tpm, on_throttle))
+    return dataclasses.replace(call, pacing=Pacing(concurrency, rpm, tpm, on_throttle, on_pace))
 
 
 class Scheduler(Generic[W]):

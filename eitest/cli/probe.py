@@ -75,6 +75,7 @@ def memorisation(db: str, yes: bool, controls: str | None, **flags: object) -> N
             on_plan=lambda p: confirm(p) and progress.start(len(p.todo)),
             on_trial=progress.advance,
             on_throttle=progress.note,
+            on_pace=progress.pace,
             on_note=lambda text: echo(f"note: {text}", err=True),
         )
     finally:

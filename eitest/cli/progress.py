@@ -39,6 +39,7 @@ class RunProgress:
     def __init__(self) -> None:
         self._bar: Progress | None = None
         self._task: TaskID | None = None
+        self._held: dict[str, str] = {}  # model -> why its calls are held back now
 
     def start(self, total: int) -> bool:
         if total == 0:
@@ -51,16 +52,30 @@ class RunProgress:
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
+            TextColumn("{task.fields[pace]}"),
             console=Console(stderr=True),
             transient=True,
         )
         self._bar.start()
-        self._task = self._bar.add_task("trials", total=total)
+        self._task = self._bar.add_task("trials", total=total, pace=self._pace_text())
         return True
 
     def advance(self, _trial: Trial) -> None:
         if self._bar is not None and self._task is not None:
             self._bar.advance(self._task)
+
+    def pace(self, model: str, why: str | None) -> None:
+        """Beside the bar: which models are throttled now, and why."""
+        if why is None:
+            self._held.pop(model, None)
+        else:
+            self._held[model] = why
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, pace=self._pace_text())
+
+    def _pace_text(self) -> str:
+        shown = "; ".join(f"{m}: {w}" for m, w in sorted(self._held.items()))
+        return safe_text(f"throttled: {shown}") if shown else ""
 
     def note(self, text: str) -> None:
         """A line above the bar (the bar redraws below it), or on stderr before the bar starts."""

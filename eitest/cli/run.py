@@ -127,6 +127,7 @@ def run(study_file: str | None, yes: bool, **flags: object) -> None:
             on_plan=lambda p: confirm(p) and progress.start(len(p.todo)),
             on_trial=progress.advance,
             on_throttle=progress.note,
+            on_pace=progress.pace,
             on_note=lambda text: echo(f"note: {text}", err=True),
             on_batch=progress.note,
         )

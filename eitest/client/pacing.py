@@ -198,6 +198,7 @@ class ModelPacer:
     rpm: float | None = None
     tpm: float | None = None
     on_event: Callable[[str], None] | None = None
+    on_state: Callable[[str, str | None], None] | None = None  # (model, why its calls are held; None: they are not)
     clock: Clock = time.monotonic
     sleep: Sleep = asyncio.sleep
     throttled_count: int = 0  # 429 replies seen
@@ -212,6 +213,8 @@ class ModelPacer:
     _window_size: int = field(init=False, default=0)  # most requests the provider's window was seen to hold
     _heard_seq: int = field(init=False, default=0)  # the latest-sent call whose headers were heeded
     _freed: asyncio.Event | None = field(init=False, default=None)
+    _pause_why: str = field(init=False, default="")
+    _said: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.aimd = Aimd(self.ceiling)
@@ -227,12 +230,19 @@ class ModelPacer:
     def in_flight(self) -> int:
         return self._in_flight
 
+    def _say(self, state: str | None) -> None:
+        if state != self._said and self.on_state is not None:
+            self.on_state(self.model, state)
+        self._said = state
+
     def _hold_until(self, now: float) -> float | None:
         """When a held call may try again (None: it may go now, as far as pauses and windows go)."""
         if now < self._pause_until:
+            self._say(self._pause_why)
             return self._pause_until
         if self._send_cap is not None and self._sent >= self._send_cap:
             if now < self._cap_until:
+                self._say("the provider's request window is spent")
                 return self._cap_until
             # A new window: no more at once than a window holds, until its first reply says what is left.
             self._send_cap = self._sent + self._window_size if self._window_size else None
@@ -263,6 +273,8 @@ class ModelPacer:
             wait = self._requests.reserve(1, now)
         if self._tokens is not None and tokens:
             wait = max(wait, self._tokens.reserve(tokens, now))
+        limited = f"concurrency {self.aimd.limit} of {self.ceiling}" if self.aimd.limit < self.ceiling else None
+        self._say("paced by --rpm/--tpm" if wait > 0 else limited)
         if wait > 0:
             await self.sleep(wait)
         return ticket
@@ -289,6 +301,7 @@ class ModelPacer:
         if signals.remaining_tokens is not None and signals.remaining_tokens <= 0:
             reset = signals.reset_tokens_s if signals.reset_tokens_s is not None else DEFAULT_RESET_S
             self._pause_until = max(self._pause_until, now + min(reset, MAX_HEADER_PAUSE_S))
+            self._pause_why = "the provider's token window is spent"
 
     def throttled(self, ticket: Ticket, wait_s: float) -> None:
         """A 429: every call to the model waits ``wait_s``; the concurrency halves (once per event)."""
@@ -296,6 +309,7 @@ class ModelPacer:
         self.throttled_count += 1
         now = self.clock()
         self._pause_until = max(self._pause_until, now + wait_s)
+        self._pause_why = "429: waiting as the provider asks"
         change = self.aimd.throttled(ticket.epoch)
         if change is not None and self.on_event is not None:
             before, after = change
@@ -316,11 +330,12 @@ class Pacing:
     rpm: float | None = None
     tpm: float | None = None
     on_event: Callable[[str], None] | None = None
+    on_state: Callable[[str, str | None], None] | None = None
     pacers: dict[str, ModelPacer] = field(default_factory=dict)
 
     def for_model(self, model: str) -> ModelPacer:
         if model not in self.pacers:
-            self.pacers[model] = ModelPacer(model, self.ceiling, self.rpm, self.tpm, self.on_event)
+            self.pacers[model] = ModelPacer(model, self.ceiling, self.rpm, self.tpm, self.on_event, self.on_state)
         return self.pacers[model]
 
     @property

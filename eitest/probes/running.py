@@ -150,13 +150,15 @@ def run_probe(
     on_trial: Callable[[Trial], None] | None = None,
     on_note: Callable[[str], None] | None = None,
     on_throttle: Callable[[str], None] | None = None,
+    on_pace: Callable[[str, str | None], None] | None = None,
 ) -> RunOutcome:
     """Probe ``study``'s models for memorisation of its instruments, into the store at ``db``; resumes.
 
     ``controls`` names the instrument whose items are the baseline (see :func:`probe_plan`).
     ``on_plan`` sees the plan before any call and may return False to stop. The trials are
     scheduled as a study's are (:class:`~eitest.administer.scheduling.Scheduler`): ``on_note``
-    sees what a first signal leaves in flight, ``on_throttle`` each drop of a model's concurrency;
+    sees what a first signal leaves in flight, ``on_throttle`` each drop of a model's concurrency,
+    ``on_pace`` each change in why a model's calls are held back;
     SIGINT or SIGTERM stop the probe with what finished stored and ``outcome.signal`` set.
     """
     plan = probe_plan(study, controls)
@@ -169,7 +171,7 @@ def run_probe(
                     plan.run_id, len(plan.specs), len(plan.specs) - len(plan.todo), stopped="not confirmed"
                 )
             _start(plan, store, command or f"eitest.run_probe({study.models!r}, {study.instruments!r})")
-            call = paced(call_settings(study), study.concurrency, study.rpm, study.tpm, on_throttle)
+            call = paced(call_settings(study), study.concurrency, study.rpm, study.tpm, on_throttle, on_pace)
             schedule = Schedule(
                 plan.run_id,
                 len(plan.specs),

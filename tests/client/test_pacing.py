@@ -208,3 +208,33 @@ def test_pacing_keeps_one_pacer_per_model():
     a.throttled_count, b.throttled_count = 2, 3
     assert pacing.throttled_count == 5
     assert estimate_tokens([{"role": "user", "content": "x" * 40}], 16) == 26.0
+
+
+def test_each_change_in_why_a_models_calls_are_held_is_said_once():
+    clock = FakeClock()
+    said: list[tuple[str, str | None]] = []
+    gate = pacer(clock, ceiling=4, rpm=60, on_state=lambda model, why: said.append((model, why)))
+
+    async def scenario() -> None:
+        first = await gate.acquire()  # the bucket's one call a second: no wait
+        second = await gate.acquire()  # waits a second for the bucket
+        gate.throttled(first, 2.0)  # a 429: every call waits 2 s, concurrency 4 -> 2
+        gate.succeeded(second, RateSignals(remaining_requests=0, reset_requests_s=5.0))
+        third = await gate.acquire()  # held by the pause, then by the spent window; goes at concurrency 2
+        for _ in range(40):  # successes grow the concurrency back to 4
+            gate.aimd.succeeded()
+        gate.succeeded(third, RateSignals(remaining_requests=10, reset_requests_s=5.0))  # a new window, not spent
+        await gate.acquire()  # the bucket again: it gave its call at 6 s
+        clock.t += 10
+        await gate.acquire()  # nothing holds it
+
+    asyncio.run(scenario())
+    assert said == [
+        ("openai/m", "paced by --rpm/--tpm"),
+        ("openai/m", "429: waiting as the provider asks"),
+        ("openai/m", "the provider's request window is spent"),
+        ("openai/m", "concurrency 2 of 4"),
+        ("openai/m", "paced by --rpm/--tpm"),
+        ("openai/m", None),
+    ]
+    assert clock.sleeps == [1.0, 2.0, 3.0, 1.0]

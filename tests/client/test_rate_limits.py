@@ -9,6 +9,8 @@ import pytest
 from click.testing import CliRunner
 from openai_server import Action, RateLimit, ScriptedServer
 
+from eitest.administer.runner import run_study
+from eitest.administer.study import Study
 from eitest.cli import cli
 from eitest.client import CallSettings, complete, litellm_module
 from eitest.client.event_loop import run_coroutine
@@ -76,3 +78,20 @@ def test_rpm_and_tpm_are_bounded_options():
                                    ("--tpm", "-5", "-5 is not in the range 1<=x<=10000000000.")]:  # fmt: skip
         res = CliRunner().invoke(cli, ["run", "-m", "eitest/oracle", "-i", "open-steu", option, value, "-y"])
         assert res.exit_code == 2 and f"Invalid value for '{option}': {message}" in res.stderr
+
+
+def test_a_binding_rpm_paces_the_run_below_the_providers_limit_and_says_so(tmp_path: Path):
+    # The provider allows 25 a second; --rpm 600 lets 10 go at once and then one every 0.1 s (at most 20 a second).
+    limit = RateLimit(25, 1.0)
+    said: list[tuple[str, str | None]] = []
+    study = Study(models=["openai/rl"], instruments=["open-stem"], concurrency=8, rpm=600, max_retries=0)
+    with ScriptedServer(lambda body: Action(reply="A"), rate_limit=limit) as srv:
+        start = time.perf_counter()
+        out = run_study(
+            study.model_copy(update={"api_base": srv.url}), tmp_path / "p.db", on_pace=lambda *s: said.append(s)
+        )
+        elapsed = time.perf_counter() - start
+        assert srv.requests == 32
+    assert out.called == 32 and out.failed == 0 and limit.refused == 0  # paced, never refused
+    assert elapsed >= (32 - 10) * 0.1 - 0.05  # the bucket's pace, whatever the machine's speed
+    assert ("openai/rl", "paced by --rpm/--tpm") in said
