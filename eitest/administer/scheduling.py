@@ -78,8 +78,8 @@ class Schedule(Generic[W]):
 def paced(
     call: CallSettings,
     concurrency: int,
-    rpm: int | None,
-    tpm: int | None,
+    rpm: int | dict[str, int] | None,
+    tpm: int | dict[str, int] | None,
     on_throttle: Callable[[str], None] | None,
     on_pace: Callable[[str, str | None], None] | None = None,
 ) -> CallSettings:

@@ -15,7 +15,16 @@ from collections.abc import Hashable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from eitest.administer import limits
 from eitest.administer.prompts import PROTOCOLS, get_protocol
@@ -67,8 +76,9 @@ class Study(BaseModel):
     max_retries: int = Field(default=4, ge=0, le=limits.MAX_RETRIES)
     backoff_s: float = Field(default=1.0, ge=0, le=limits.MAX_BACKOFF_S, allow_inf_nan=False)
     # Client-side pacing per model (requests, tokens per minute); none: paced by the provider's replies alone.
-    rpm: int | None = Field(default=None, ge=1, le=limits.MAX_RPM)
-    tpm: int | None = Field(default=None, ge=1, le=limits.MAX_TPM)
+    # A number holds for each model; a mapping names models ("*": every model it does not name).
+    rpm: int | dict[str, int] | None = None
+    tpm: int | dict[str, int] | None = None
     # Batch mode (eitest.administer.batch): the provider's batch API, at its price, instead of live calls.
     batch: bool = False
     batch_retry: str = BatchRetry.LIVE.value  # what becomes of failed or expired lines (vocabulary.BatchRetry)
@@ -100,6 +110,27 @@ class Study(BaseModel):
     def repeated(self) -> dict[str, dict[str, int]]:
         """The models and instruments given more than once (field -> value -> times); each runs once."""
         return self._repeated
+
+    @field_validator("rpm", "tpm", mode="before")
+    @classmethod
+    def _rates_in_bounds(cls, value: Any, info: ValidationInfo) -> Any:
+        name = str(info.field_name)
+        top = limits.MAX_RPM if name == "rpm" else limits.MAX_TPM
+
+        def one(v: Any, where: str) -> int:
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= top:
+                raise ValueError(f"{where} must be a whole number from 1 to {top} a minute, not {v!r}")
+            return v
+
+        if not isinstance(value, dict):
+            return None if value is None else one(value, name)
+        models = info.data.get("models") or []
+        if unknown := sorted(set(map(str, value)) - {"*", *models}):
+            raise ValueError(
+                f"{', '.join(unknown)} is not a model of this study; name one of {', '.join(models)}, "
+                "or '*' for every model not named"
+            )
+        return {str(model): one(v, f"{name} of {model}") for model, v in value.items()}
 
     @field_validator("protocol")
     @classmethod

@@ -12,12 +12,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from eitest.administer import limits
 from eitest.cli.terminal import safe_text
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class FiniteFloat(click.FloatRange):
@@ -41,8 +44,43 @@ CONCURRENCY = click.IntRange(1, limits.MAX_CONCURRENCY)
 MAX_TOKENS = click.IntRange(1, limits.MAX_TOKENS)
 TIMEOUT = FiniteFloat(0, limits.MAX_TIMEOUT_S, min_open=True)
 RETRIES = click.IntRange(0, limits.MAX_RETRIES)
-RPM = click.IntRange(1, limits.MAX_RPM)
-TPM = click.IntRange(1, limits.MAX_TPM)
+
+
+class PerModel(click.ParamType):
+    """A limit for every model (``500``) or for one (``openai/gpt-4o=500``), within ``bound``."""
+
+    name = "[MODEL=]N"
+
+    def __init__(self, bound: click.IntRange) -> None:
+        self.bound = bound
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, int]:
+        if isinstance(value, tuple):
+            return value
+        model, _, number = str(value).rpartition("=")
+        text: Any = number  # click's range converts the text, as it does a flag's
+        return (model or "*"), self.bound.convert(text, param, ctx)
+
+
+def per_model(ctx: click.Context, param: click.Parameter, values: tuple[tuple[str, int], ...]) -> Any:
+    """The limits given as one number for every model, or a mapping by model ("*": every model not named)."""
+    if not values:
+        return None
+    given = dict(values)
+    if len(given) < len(values):
+        raise click.BadParameter("give each model's limit once (and one N without a model for the rest)")
+    return given["*"] if list(given) == ["*"] else given
+
+
+def validation_problems(exc: ValidationError) -> str:
+    """A study's validation errors on one line: each field and what is wrong with it."""
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'study'}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()
+    )
+
+
+RPM = PerModel(click.IntRange(1, limits.MAX_RPM))
+TPM = PerModel(click.IntRange(1, limits.MAX_TPM))
 # 0 is allowed: the run is recorded and stops before its first call (a priced plan is refused outright).
 MAX_COST = FiniteFloat(0)
 BATCH_POLL = FiniteFloat(0, limits.MAX_BATCH_POLL_S, min_open=True)

@@ -80,7 +80,7 @@ def panel(
     try:
         study = Study.model_validate({"models": panel_models, "instruments": [instrument], **given})
     except ValidationError as exc:
-        raise UsageProblem("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+        raise UsageProblem(options.validation_problems(exc)) from None
 
     def confirm(plan: Any) -> bool:
         for line in plan.describe():

@@ -33,7 +33,8 @@ def probe() -> None:
 @click.option("--api-base", help="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
 @options.api_key_env_option
 @click.option("--concurrency", type=options.CONCURRENCY, help="Most calls in flight at once  [default: 8].")
-@click.option("--rpm", type=options.RPM, help="Requests per minute to each model, at most (default: no limit).")
+@click.option("--rpm", type=options.RPM, multiple=True, callback=options.per_model,
+              help="Requests per minute to each model, at most; MODEL=N for one model (default: no limit).")  # fmt: skip
 @click.option("--timeout", "timeout_s", type=options.TIMEOUT, help="Seconds before a call times out  [default: 120].")
 @click.option("--retries", "max_retries", type=options.RETRIES, help="Retries of a failed call  [default: 4].")
 @click.option("--yes", "-y", is_flag=True, help="Run without asking to confirm the plan.")
@@ -54,7 +55,7 @@ def memorisation(db: str, yes: bool, controls: str | None, **flags: object) -> N
     try:
         study = Study.model_validate(given)
     except ValidationError as exc:
-        raise UsageProblem("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+        raise UsageProblem(options.validation_problems(exc)) from None
 
     def confirm(plan) -> bool:
         for line in plan.describe():

@@ -62,8 +62,10 @@ DEFAULT_DB = "eitest.db"
     type=options.CONCURRENCY,
     help="Most calls in flight at once; fewer while the provider rate-limits  [default: 8].",
 )
-@click.option("--rpm", type=options.RPM, help="Requests per minute to each model, at most (default: no limit).")
-@click.option("--tpm", type=options.TPM, help="Tokens per minute to each model, at most (default: no limit).")
+@click.option("--rpm", type=options.RPM, multiple=True, callback=options.per_model,
+              help="Requests per minute to each model, at most; MODEL=N for one model (default: no limit).")  # fmt: skip
+@click.option("--tpm", type=options.TPM, multiple=True, callback=options.per_model,
+              help="Tokens per minute to each model, at most; MODEL=N for one model (default: no limit).")  # fmt: skip
 @click.option("--api-base", help="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
 @options.api_key_env_option
 @click.option("--max-tokens", type=options.MAX_TOKENS, help="Cap on reply tokens (default: the protocol's).")
@@ -165,7 +167,7 @@ def _study(study_file: str | None, flags: dict[str, object]) -> Study:
     try:
         return Study.model_validate({**base, **given})
     except ValidationError as exc:
-        raise UsageProblem("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+        raise UsageProblem(options.validation_problems(exc)) from None
 
 
 def _note_repeats(path: str, study: Study, *, overridden: set[str]) -> None:

@@ -22,9 +22,11 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from eitest.client.reply_fields import reply_field
+
+T = TypeVar("T")
 
 # A header that says "wait until the reset" is believed up to this long: a provider whose
 # reset means "back to full" (minutes away) must not stall a run that could go on sooner.
@@ -322,20 +324,26 @@ class ModelPacer:
         self._free()
 
 
+def rate_for(rates: T | Mapping[str, T] | None, model: str) -> T | None:
+    """``model``'s limit in ``rates``: one for every model, or a mapping by model ("*": every model not named)."""
+    return rates.get(model, rates.get("*")) if isinstance(rates, Mapping) else rates
+
+
 @dataclass
 class Pacing:
-    """The pacers of a run, one per model, made on first use with the run's limits."""
+    """The pacers of a run, one per model, made on first use with the run's limits (see :func:`rate_for`)."""
 
     ceiling: int
-    rpm: float | None = None
-    tpm: float | None = None
+    rpm: float | Mapping[str, float] | None = None
+    tpm: float | Mapping[str, float] | None = None
     on_event: Callable[[str], None] | None = None
     on_state: Callable[[str, str | None], None] | None = None
     pacers: dict[str, ModelPacer] = field(default_factory=dict)
 
     def for_model(self, model: str) -> ModelPacer:
         if model not in self.pacers:
-            self.pacers[model] = ModelPacer(model, self.ceiling, self.rpm, self.tpm, self.on_event, self.on_state)
+            rpm, tpm = rate_for(self.rpm, model), rate_for(self.tpm, model)
+            self.pacers[model] = ModelPacer(model, self.ceiling, rpm, tpm, self.on_event, self.on_state)
         return self.pacers[model]
 
     @property

@@ -238,3 +238,9 @@ def test_each_change_in_why_a_models_calls_are_held_is_said_once():
         ("openai/m", None),
     ]
     assert clock.sleeps == [1.0, 2.0, 3.0, 1.0]
+
+
+def test_limits_by_model_fall_back_on_the_star_and_then_on_none():
+    pacing = Pacing(4, rpm={"*": 100, "openai/a": 50}, tpm={"openai/b": 9000})
+    a, b = pacing.for_model("openai/a"), pacing.for_model("openai/b")
+    assert (a.rpm, a.tpm, b.rpm, b.tpm) == (50, None, 100, 9000)

@@ -95,3 +95,44 @@ def test_a_binding_rpm_paces_the_run_below_the_providers_limit_and_says_so(tmp_p
     assert out.called == 32 and out.failed == 0 and limit.refused == 0  # paced, never refused
     assert elapsed >= (32 - 10) * 0.1 - 0.05  # the bucket's pace, whatever the machine's speed
     assert ("openai/rl", "paced by --rpm/--tpm") in said
+
+
+@pytest.mark.parametrize(
+    "flags, recorded, message",
+    [
+        (["--rpm", "600"], 600, None),
+        (["--rpm", "600", "--rpm", "eitest/oracle=6000"], {"*": 600, "eitest/oracle": 6000}, None),
+        (["--rpm", "5", "--rpm", "6"], None, "give each model's limit once (and one N without a model for the rest)"),
+        (
+            ["--tpm", "openai/y=5"],
+            None,
+            "tpm: openai/y is not a model of this study; name one of eitest/oracle, eitest",
+        ),
+        (["--rpm", "eitest/oracle=0"], None, "Invalid value for '--rpm': 0 is not in the range 1<=x<=1000000."),
+    ],
+)
+def test_a_limit_is_given_for_every_model_or_by_model(tmp_path: Path, flags, recorded, message):
+    db = tmp_path / "m.db"
+    args = ["run", "-m", "eitest/oracle", "-m", "eitest/chance", "-i", "open-stem", *flags, "--db", str(db), "-y"]
+    res = CliRunner().invoke(cli, args)
+    if message is not None:
+        assert res.exit_code == 2 and message in res.stderr and "Traceback" not in res.output
+        return
+    assert res.exit_code == 0, res.output
+    with Store(db) as store:
+        [run] = store.runs()
+    assert run.config["rpm"] == recorded
+
+
+def test_a_study_file_names_a_limit_by_model_and_a_wrong_name_is_shown_on_its_line(tmp_path: Path):
+    path = tmp_path / "s.yaml"
+    path.write_text("models: [eitest/oracle]\ninstruments: [open-steu]\nrpm:\n  openai/y: 5\n", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["run", str(path), "--db", str(tmp_path / "s.db"), "-y"])
+    assert (
+        res.exit_code == 2
+        and (
+            f"{path}: line 3: rpm: openai/y is not a model of this study; name one of eitest/oracle, or '*' for every "
+            "model not named"
+        )
+        in res.stderr
+    )
