@@ -119,19 +119,21 @@ def test_a_second_signal_abandons_the_calls_in_flight(tmp_path, keyed):
         assert list(store.trials()["item_id"]) == [catalogue()["open-steu"].items[0].id]
 
 
-def test_a_closed_stdout_loses_no_trial(tmp_path):
+def test_a_closed_stdout_loses_no_trial(tmp_path, keyed):
     db = tmp_path / "p.db"
-    # As `eitest run ... 2>&1 | head -1`: the reader takes the first line and goes.
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "eitest", "run", "-m", "eitest/oracle", "-i", "open-steu", "--reps", "3", "--yes"]
-        + ["--db", str(db)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        cwd=tmp_path,
-    )
-    first = proc.stdout.readline()
-    proc.stdout.close()
-    assert proc.wait(timeout=120) == 0
+    with ScriptedServer(keyed) as srv:
+        # As `eitest run ... 2>&1 | head -1`: the reader takes the first line and goes.
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "eitest", "run", "-m", "openai/x", "-i", "open-steu", "--reps", "3", "--yes"]
+            + ["--api-base", srv.url, "--db", str(db)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+        )
+        first = proc.stdout.readline()
+        proc.stdout.close()
+        assert proc.wait(timeout=120) == 0
+        assert srv.requests == 135  # every trial called once, over HTTP, after the reader left
     assert first.startswith(b"run ") and b"135 trials" in first
     with Store(db) as store:
         df = store.trials()

@@ -188,3 +188,19 @@ def test_cli_json_and_table(demo_db: Path, steu_norm: Path):
     table = run_cli("analyze", "--db", str(demo_db), "--norms", str(steu_norm))
     assert table.returncode == 0 and "t(119)" in table.stdout and "nan" not in table.stdout.lower()
     assert "position bias" in table.stderr
+
+
+def test_an_analysis_reads_no_prompt_reply_or_other_text_of_a_trial(demo_db, monkeypatch):
+    from eitest.scoring.selection import CALL_COLUMNS, TEXT_COLUMNS
+
+    asked: list[object] = []
+    trials = Store.trials
+
+    def recorded(self, run_id=None, *, columns=None):
+        asked.append(columns)
+        return trials(self, run_id, columns=columns)
+
+    monkeypatch.setattr(Store, "trials", recorded)
+    analysis = analyze(demo_db, n_boot=200)
+    assert len(analysis.scores) and asked  # it read the store, through this door only
+    assert all(cols is not None and not set(cols) & set(TEXT_COLUMNS + CALL_COLUMNS) for cols in asked), asked
