@@ -39,10 +39,13 @@ class BatchServer(ThreadedServer):
         final: str = "completed",
         expire_after: int | None = None,
         hold: bool = False,
+        refuse: dict[str, tuple[int, str]] | None = None,
     ) -> None:
         self.script, self.live_script = script, live_script or script
         self.final, self.expire_after = final, expire_after
         self.hold = hold  # batches stay in_progress: a run polls until stopped
+        # A step ("upload", "create", "retrieve") answered with (status, message) instead, as a provider refusing it.
+        self.refuse = dict(refuse or {})
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self.uploads = self.creations = self.retrieves = self.reads = self.live_calls = self.listings = 0
@@ -169,6 +172,10 @@ class BatchServer(ThreadedServer):
     def _shown(batch: dict[str, Any]) -> dict[str, Any]:
         return json.loads(json.dumps({k: v for k, v in batch.items() if not k.startswith("_")}))
 
+    def refused(self, step: str) -> tuple[int, dict[str, Any]]:
+        status, message = self.refuse[step]
+        return status, {"error": {"message": message, "type": "invalid_request_error"}}
+
     def live(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         self.live_calls += 1
         self.live_bodies.append(body)
@@ -193,7 +200,10 @@ class BatchServer(ThreadedServer):
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with server._lock:
                     server.auth.append(self.headers.get("Authorization", ""))
-                    if self.path.endswith("/files"):
+                    step = "upload" if self.path.endswith("/files") else "create"
+                    if step in server.refuse and not self.path.endswith("/chat/completions"):
+                        self._json(*server.refused(step))
+                    elif self.path.endswith("/files"):
                         self._json(200, server.upload(self.headers["Content-Type"], raw))
                     elif self.path.endswith("/batches"):
                         self._json(*server.create(json.loads(raw)))
@@ -209,6 +219,8 @@ class BatchServer(ThreadedServer):
                     server.auth.append(self.headers.get("Authorization", ""))
                     if parts[-1] == "batches":
                         self._json(*server.list(query))
+                    elif parts[-2:-1] == ["batches"] and "retrieve" in server.refuse:
+                        self._json(*server.refused("retrieve"))
                     elif parts[-2:-1] == ["batches"]:
                         self._json(*server.retrieve(parts[-1]))
                     elif parts[-1] == "content" and parts[-2] in server.files:

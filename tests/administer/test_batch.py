@@ -300,3 +300,28 @@ def test_a_batch_the_provider_no_longer_has_is_retried_not_polled_forever(tmp_pa
     assert all(t.status == "answered" for t in records(db).values())
     with Store(db) as store:
         assert run_batches(store, store.runs()[0].id, open_only=True) == []
+
+
+@pytest.mark.parametrize(
+    ("step", "status", "said"),
+    [
+        ("upload", 401, "the batch API refused to take the upload: AuthenticationError (401): "),
+        ("create", 403, "the batch API refused to start a batch of file file-1: PermissionDeniedError (403): "),
+        ("retrieve", 401, "the batch API refused to report batch batch_1: AuthenticationError (401): "),
+    ],
+)
+def test_a_refused_batch_step_stops_the_run_in_one_line_and_a_rerun_submits_nothing_twice(
+    tmp_path: Path, steu, key_env: str, step: str, status: int, said: str
+):
+    db = tmp_path / "r.db"
+    with BatchServer(varied_script(steu), refuse={step: (status, f"Incorrect API key provided: {SECRET}")}) as srv:
+        res = CliRunner().invoke(cli, ["run", *flags(srv.url, db, key_env, "--batch")])
+        assert res.exit_code == 2 and "Traceback" not in res.output
+        (line,) = [ln for ln in res.stderr.splitlines() if ln.startswith("Error: ")]
+        assert line.startswith(f"Error: {said}") and SECRET not in res.output  # the key's echo is redacted
+        assert srv.creations == (step == "retrieve") and srv.live_calls == 0
+        srv.refuse.clear()  # the key is fixed
+        invoke(*flags(srv.url, db, key_env, "--batch"))
+        # nothing sent twice: a file taken before the refusal is used again, a batch started is re-attached
+        assert (srv.uploads, srv.creations) == (1, 1)
+    assert len(records(db)) == N
