@@ -138,3 +138,16 @@ def test_cli_commands_say_which_output_path_is_wrong(db: Path, tmp_path: Path, a
     assert "Traceback" not in res.stderr
     assert f"Error: cannot write into {afile}" in res.stderr and "is a file, not a folder" in res.stderr
     assert afile.read_text() == "not a folder"
+
+
+def test_a_pdf_without_weasyprints_libraries_says_what_to_install_and_the_html_is_kept(
+    db: Path, tmp_path: Path, monkeypatch
+):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # as when its Pango libraries cannot be loaded
+    res = run_cli("report", "--db", str(db), "--out", str(tmp_path / "r.html"), "--pdf", str(tmp_path / "r.pdf"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert f"Error: cannot write the PDF {tmp_path / 'r.pdf'}: WeasyPrint could not load (" in res.stderr
+    assert "'apt-get install libpango-1.0-0 libpangoft2-1.0-0' on Debian or Ubuntu" in res.stderr
+    assert (tmp_path / "r.html").stat().st_size > 0 and not (tmp_path / "r.pdf").exists()

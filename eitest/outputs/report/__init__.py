@@ -268,9 +268,16 @@ def write_pdf(html_text: str, path: str | Path) -> Path:
     """Write the PDF of ``html_text`` to ``path``, whole or not at all; returns the path."""
     import logging
 
-    from weasyprint import HTML
+    from eitest.outputs.writing import OutputError, write_binary
 
-    from eitest.outputs.writing import write_binary
+    try:
+        from weasyprint import HTML
+    except (ImportError, OSError) as exc:  # OSError: WeasyPrint is installed, the Pango libraries it loads are not
+        raise OutputError(
+            f"cannot write the PDF {path}: WeasyPrint could not load ({str(exc).splitlines()[0][:200]}); it needs "
+            "the Pango text libraries: 'apt-get install libpango-1.0-0 libpangoft2-1.0-0' on Debian or Ubuntu, "
+            "'brew install pango' on macOS (the HTML report does not need them)"
+        ) from None
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
