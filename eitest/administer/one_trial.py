@@ -20,7 +20,6 @@ from eitest.administer.prompts import Protocol, get_protocol
 from eitest.administer.study import Study
 from eitest.administer.think_blocks import inline_reasoning
 from eitest.client import CallResult, CallSettings, offline
-from eitest.client.calls import reply_cap
 from eitest.client.logprobs import top_logprobs_for
 from eitest.client.refusals import NO_LOGPROBS
 from eitest.instruments import Item
@@ -77,14 +76,6 @@ def temperature_manifest(plan: Plan) -> dict[str, dict[str, str]]:
         return {}
     skipped = {m: client.NOT_SENT for m in plan.study.models if not client.temperature_taken(m, call)}
     return {"temperature_not_sent": skipped} if skipped else {}
-
-
-def reply_cap_manifest(plan: Plan) -> dict[str, dict[str, int]]:
-    """For the run's config: the reply cap of each model whose cap was raised above the protocol's (reasoning models)."""
-    call, cap = call_settings(plan.study), get_protocol(plan.study.protocol).max_tokens
-    caps = {m: reply_cap(m, call, cap) for m in plan.study.models}
-    raised = {m: c for m, c in caps.items() if c is not None and c != (call.max_tokens or cap)}
-    return {"max_tokens_raised": raised} if raised else {}
 
 
 def trial_seed(seed: int, spec: TrialSpec) -> int:

@@ -57,14 +57,20 @@ class Plan:
             return None
         return float(sum(costs))  # type: ignore[arg-type]
 
-    def describe(self) -> list[str]:
-        from eitest.client import key_route
+    @property
+    def raised_caps(self) -> dict[str, int]:
+        """The reply cap of each model whose cap is raised above the protocol's (a reasoning model's)."""
         from eitest.client.calls import CallSettings, reply_cap
 
-        todo = self.todo
-        cap = get_protocol(self.study.protocol).max_tokens
+        cap = self.study.max_tokens or get_protocol(self.study.protocol).max_tokens
         caps = {m: reply_cap(m, CallSettings(max_tokens=self.study.max_tokens), cap) for m in self.study.models}
-        raised = {m: c for m, c in caps.items() if c is not None and c != (self.study.max_tokens or cap)}
+        return {m: c for m, c in caps.items() if c is not None and c != cap}
+
+    def describe(self) -> list[str]:
+        from eitest.client import key_route
+
+        todo = self.todo
+        raised = self.raised_caps
         lines = [
             f"run {self.run_id}: {len(self.study.models)} model(s) x {len(self.study.instruments)} instrument(s) "
             f"x {self.study.reps} repetition(s) = {len(self.trials)} trials; "

@@ -14,9 +14,10 @@ import dataclasses
 import functools
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from eitest.administer import batch
-from eitest.administer.one_trial import RunSettings, administer_one, reply_cap_manifest, temperature_manifest
+from eitest.administer.one_trial import RunSettings, administer_one, temperature_manifest
 from eitest.administer.plan import Plan, TrialKey, TrialSpec, estimate_usage, make_plan
 from eitest.administer.provenance import new_run_record, python_call
 from eitest.administer.scheduling import RunOutcome, Schedule, Scheduler, paced
@@ -195,13 +196,18 @@ def _start(plan: Plan, store: Store, command: str) -> None:
         "api_base": study.api_base,  # where the calls went; the store blanks its credentials
         "concurrency": study.concurrency,
         "max_cost": study.max_cost,
-        **temperature_manifest(plan),  # models that get no temperature, and why
-        **reply_cap_manifest(plan),  # reasoning models, whose replies may be longer than the protocol's cap
         "rpm": study.rpm,
         "tpm": study.tpm,
         **({"batch": True, "batch_retry": study.batch_retry} if study.batch else {}),
     }
-    store.ensure_run(new_run_record(plan.run_id, config, plan.hashes, command))
+    # Models without a temperature, and reasoning models' raised caps: what this code sends, on record
+    # for a resumed run too (a run begun by an earlier eitest may have sent otherwise).
+    learned: dict[str, dict[str, Any]] = {**temperature_manifest(plan)}
+    if raised := plan.raised_caps:
+        learned["max_tokens_raised"] = dict(raised)
+    if store.ensure_run(new_run_record(plan.run_id, {**config, **learned}, plan.hashes, command)):
+        for key, entries in learned.items():
+            store.add_to_config(plan.run_id, key, entries)
     store.save_instruments(list({ts.instrument.id: ts.instrument for ts in plan.trials}.values()))
     store.mark_run(plan.run_id, started=True)
 

@@ -34,7 +34,7 @@ def probe() -> None:
 @options.api_key_env_option
 @click.option("--concurrency", type=options.CONCURRENCY, help="Most calls in flight at once  [default: 8].")
 @click.option("--rpm", type=options.RPM, multiple=True, callback=options.per_model,
-              help="Requests per minute to each model, at most; MODEL=N for one model (default: no limit).")  # fmt: skip
+              help="Requests per minute to each model, at most; MODEL=N for one (others: a bare N, or no limit).")  # fmt: skip
 @click.option("--timeout", "timeout_s", type=options.TIMEOUT, help="Seconds before a call times out  [default: 120].")
 @click.option("--retries", "max_retries", type=options.RETRIES, help="Retries of a failed call  [default: 4].")
 @click.option("--yes", "-y", is_flag=True, help="Run without asking to confirm the plan.")

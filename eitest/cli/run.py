@@ -63,9 +63,9 @@ DEFAULT_DB = "eitest.db"
     help="Most calls in flight at once; fewer while the provider rate-limits  [default: 8].",
 )
 @click.option("--rpm", type=options.RPM, multiple=True, callback=options.per_model,
-              help="Requests per minute to each model, at most; MODEL=N for one model (default: no limit).")  # fmt: skip
+              help="Requests per minute to each model, at most; MODEL=N for one (others: a bare N, or no limit).")  # fmt: skip
 @click.option("--tpm", type=options.TPM, multiple=True, callback=options.per_model,
-              help="Tokens per minute to each model, at most; MODEL=N for one model (default: no limit).")  # fmt: skip
+              help="Tokens per minute to each model, at most; MODEL=N for one (others: a bare N, or no limit).")  # fmt: skip
 @click.option("--api-base", help="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
 @options.api_key_env_option
 @click.option("--max-tokens", type=options.MAX_TOKENS, help="Cap on reply tokens (default: the protocol's).")

@@ -158,7 +158,8 @@ async def complete(
 
     secrets = [api_key, key]
     pacer = settings.pacing.for_model(model) if settings.pacing else ModelPacer(model, ceiling=1)
-    tokens = estimate_tokens(messages, kwargs.get("max_tokens")) if pacer.tpm else 0.0
+    # A reasoning model's raised cap is room, not an estimate: the bucket would hold it back all that long.
+    tokens = estimate_tokens(messages, settings.max_tokens or max_tokens) if pacer.tpm else 0.0
     failures = throttled = 0
     throttle_waited = 0.0
     while True:

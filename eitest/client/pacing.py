@@ -283,6 +283,8 @@ class ModelPacer:
 
     def _free(self) -> None:
         self._in_flight -= 1
+        if self._in_flight == 0:  # nothing waits on this model now (its last call may have been made)
+            self._say(None)
         if self._freed is not None:
             self._freed.set()
 
@@ -302,16 +304,17 @@ class ModelPacer:
             self._cap_until = now + min(reset, MAX_HEADER_PAUSE_S)
         if signals.remaining_tokens is not None and signals.remaining_tokens <= 0:
             reset = signals.reset_tokens_s if signals.reset_tokens_s is not None else DEFAULT_RESET_S
-            self._pause_until = max(self._pause_until, now + min(reset, MAX_HEADER_PAUSE_S))
-            self._pause_why = "the provider's token window is spent"
+            if now + min(reset, MAX_HEADER_PAUSE_S) > self._pause_until:
+                self._pause_until = now + min(reset, MAX_HEADER_PAUSE_S)
+                self._pause_why = "the provider's token window is spent"
 
     def throttled(self, ticket: Ticket, wait_s: float) -> None:
         """A 429: every call to the model waits ``wait_s``; the concurrency halves (once per event)."""
         self._free()
         self.throttled_count += 1
         now = self.clock()
-        self._pause_until = max(self._pause_until, now + wait_s)
-        self._pause_why = "429: waiting as the provider asks"
+        if now + wait_s > self._pause_until:  # the reason shown is the one that holds longest
+            self._pause_until, self._pause_why = now + wait_s, "429: waiting as the provider asks"
         change = self.aimd.throttled(ticket.epoch)
         if change is not None and self.on_event is not None:
             before, after = change
@@ -351,10 +354,11 @@ class Pacing:
         return sum(p.throttled_count for p in self.pacers.values())
 
 
-# How a provider says the account's quota or credit is spent: OpenAI's 429 "insufficient_quota"
-# ("You exceeded your current quota, please check your plan and billing details"), Anthropic's
-# 400 "Your credit balance is too low". Waiting does not end it.
-QUOTA_WORDS = re.compile(r"insufficient_quota|exceeded your current quota|credit balance is too low", re.I)
+# How a provider says the account's quota or credit is spent: OpenAI's 429 of type "insufficient_quota",
+# Anthropic's 400 "Your credit balance is too low", OpenRouter's and DeepSeek's 402 "Insufficient credits" /
+# "Insufficient Balance". Waiting does not end it. Not OpenAI's words "exceeded your current quota" alone:
+# Gemini sends them with its per-minute 429s, which waiting does end.
+QUOTA_WORDS = re.compile(r"insufficient_quota|insufficient (?:credits|balance)|credit balance is too low", re.I)
 
 
 def quota_spent(exc: BaseException) -> bool:

@@ -15,7 +15,8 @@ same model at the same address leave it out from the start.
 Their reasoning tokens count against the reply's cap: a cap sized for a one-letter answer
 is spent on reasoning, and the reply comes back empty (``finish_reason`` "length"), billed
 all the same. For a model litellm lists as a reasoning model, a protocol's cap is raised
-to :data:`REASONING_MAX_TOKENS` (an explicit ``--max-tokens`` is sent as given).
+to :data:`REASONING_MAX_TOKENS`, or to the model's output limit where litellm lists a lower
+one (an explicit ``--max-tokens`` is sent as given).
 """
 
 from __future__ import annotations
@@ -92,20 +93,33 @@ def _litellm_sends_temperature(litellm: Any, model: str, temperature: float, api
 
 
 @functools.lru_cache(maxsize=256)
-def _listed_as_reasoning(litellm: Any, model: str) -> bool:
+def _reasoning_cap(litellm: Any, model: str) -> int | None:
+    """:data:`REASONING_MAX_TOKENS`, or the model's own output limit where litellm lists a lower one; None: not
+    listed as a reasoning model."""
     try:
-        return bool(litellm.supports_reasoning(model=model))
+        if not litellm.supports_reasoning(model=model):
+            return None
     except Exception:  # a model litellm cannot map is not known to reason
-        return False
+        return None
+    try:
+        most = litellm.get_model_info(model=model).get("max_output_tokens")
+    except Exception:
+        most = None
+    return min(REASONING_MAX_TOKENS, most) if isinstance(most, int) and most > 0 else REASONING_MAX_TOKENS
 
 
 def reply_cap(litellm: Any, model: str, asked: int | None, protocol_cap: int | None) -> int | None:
-    """The reply's cap sent to ``model``: ``asked`` (--max-tokens) if given, else the protocol's, raised for reasoning."""
+    """The reply's cap sent to ``model``: ``asked`` (--max-tokens) if given, else the protocol's, raised for reasoning.
+
+    A one-token protocol (logprobs) keeps its cap: it reads the first token only, and room to
+    reason before it would be paid for and never read.
+    """
     if asked:
         return asked
-    if protocol_cap and protocol_cap < REASONING_MAX_TOKENS and _listed_as_reasoning(litellm, model):
-        return REASONING_MAX_TOKENS
-    return protocol_cap
+    if not protocol_cap or protocol_cap == 1:
+        return protocol_cap
+    room = _reasoning_cap(litellm, model)
+    return max(protocol_cap, room) if room is not None else protocol_cap
 
 
 def refuses_temperature(exc: BaseException) -> bool:

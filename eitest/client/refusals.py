@@ -1,10 +1,11 @@
 """Provider answers that stop a run: a refused key (401), refused access (403), no such model (404),
 a prompt longer than the model's context window (400), an account with no quota or credit left.
 
-No retry changes such an answer and the model's other trials would get the same (a context
-window is overrun by the reply's cap as much as by one item's prompt, and the items of a test
-are of a length), so the runner stops at the first one instead of spending each trial's
-retries on it; the refused trial is not stored, and a re-run after the fix calls the rest.
+No retry changes such an answer and the model's other trials would mostly get the same, so
+the runner stops at the first one instead of spending each trial's retries on it; the
+refused trial is not stored, and a re-run after the fix calls the rest. A context overrun is
+the exception to the last: its fixes (a lower ``--max-tokens``, another model) make a new
+run, and an item too long for the model fails again however often it is run.
 The failure is read from the head that :mod:`eitest.client.calls` writes into every error
 (``"AuthenticationError (401): ..."``), the one text that travels from the call to the
 runner inside the trial.
@@ -38,7 +39,8 @@ _KINDS = {
 _NAMED = {
     "ContextWindowExceededError": (
         "found the prompt longer than the model's context window",
-        "lower --max-tokens (the reply's cap counts towards the window) or choose a model with a longer context",
+        "choose a model with a longer context, or lower --max-tokens if it is large (the reply's cap counts "
+        "towards the window); either starts a new run",
     ),
     QUOTA_SPENT: (
         "has no quota or credit left on this account",
@@ -89,7 +91,7 @@ def refusal(model: str, error: str | None, settings: CallSettings) -> Refusal | 
     status = int(match["status"]) if match["status"] else None
     if name in _NAMED:
         what, fix = _NAMED[name]
-        return Refusal(model, status, what, fix, detail)
+        return Refusal(model, status, what, fix, detail, rerun=name != "ContextWindowExceededError")
     for code, (cls, what) in _KINDS.items():
         if status == code or (status is None and name == cls):
             return Refusal(model, code, what, _fix(code, model, settings), detail)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import html
+import json
 from pathlib import Path
 
 import pytest
@@ -114,6 +115,38 @@ def test_a_reasoning_model_gets_room_to_reason_unless_the_user_caps_it(tmp_path:
     else:  # the user's cap is sent as given, and what it costs is on record
         assert sent == {64} and "max_tokens_raised" not in config
         assert all((t.status, t.finish_reason, t.reasoning_tokens) == ("empty", "length", 64) for t in trials)
+
+
+@pytest.mark.parametrize(
+    ("model", "protocol_cap", "sent"),
+    [
+        ("openai/o1", 64, 25_000),
+        ("openai/o1", 2048, 25_000),
+        ("openai/o1", 1, 1),  # the logprobs protocol reads one token: no room paid for and never read
+        ("azure_ai/Phi-4-reasoning", 64, 4096),  # litellm lists its output limit below the advice
+        ("openai/gpt-4o", 64, 64),
+    ],
+)
+def test_the_room_to_reason_is_within_what_the_model_can_give(model, protocol_cap, sent):
+    from eitest.client import litellm_module
+    from eitest.client.reasoning import reply_cap
+
+    assert reply_cap(litellm_module(), model, None, protocol_cap) == sent
+    assert reply_cap(litellm_module(), model, 300, protocol_cap) == 300  # --max-tokens, as given
+
+
+def test_a_run_resumed_by_this_eitest_puts_its_raised_cap_on_record(tmp_path: Path, form: str):
+    db = tmp_path / "r.db"
+    with ScriptedServer(lambda body: Action(reply="B", reasoning_tokens=6)) as srv:
+        study = Study(models=["openai/o1"], instruments=[form], api_base=srv.url)
+        run_study(study, db)
+        with Store(db) as store:  # as an earlier eitest left it: no word of the cap
+            [run] = store.runs()
+            config = {k: v for k, v in run.config.items() if k != "max_tokens_raised"}
+            store.conn.execute("UPDATE runs SET config = ? WHERE id = ?", (json.dumps(config), run.id))
+            store.conn.execute("DELETE FROM trials WHERE item_id = 'q0'")
+        run_study(study, db)
+    assert run_config(db)["max_tokens_raised"] == {"openai/o1": 25_000}
 
 
 def test_the_plan_says_a_reasoning_models_replies_are_not_in_its_estimate():

@@ -134,9 +134,9 @@ QUOTA = "You exceeded your current quota, please check your plan and billing det
     [
         (
             Action(status=400, message=TOO_LONG),
-            "the provider found the prompt longer than the model's context window (400) for openai/x: lower "
-            "--max-tokens (the reply's cap counts towards the window) or choose a model with a longer context "
-            f"(the provider said: {TOO_LONG}); ",
+            "the provider found the prompt longer than the model's context window (400) for openai/x: choose a "
+            "model with a longer context, or lower --max-tokens if it is large (the reply's cap counts towards the "
+            f"window); either starts a new run (the provider said: {TOO_LONG}); ",
         ),
         (
             Action(status=429, message=QUOTA, error_type="insufficient_quota"),
@@ -162,7 +162,10 @@ def test_a_context_overrun_or_a_spent_quota_stops_the_run_after_one_attempt(tmp_
             run_study(study.model_copy(update={"api_base": srv.url}), db)
         assert srv.requests == 4  # three answered, then one attempt: no retry, no wait, no call after it
         port = srv.port
-    assert str(caught.value).startswith(refused) and "; 3 of 45 trials stored (run " in str(caught.value)
+    message = str(caught.value)
+    assert message.startswith(refused) and "; 3 of 45 trials stored (run " in message
+    # a spent quota is fixed at the provider, and the same command then calls the rest; an overrun is not
+    assert message.endswith("fix it and re-run the same command to call the rest") is (action.status == 429)
     assert stored(db) == 3
     with ScriptedServer(keyed, port=port) as srv:
         again = run_study(study.model_copy(update={"api_base": srv.url}), db)
@@ -193,6 +196,7 @@ def test_a_client_error_is_not_retried_whatever_its_class(status, retried):
         ("NotFoundError: model gone", 404),
         ("ContextWindowExceededError (400): too long", 400),
         ("QuotaSpent (429): You exceeded your current quota", 429),
+        ("RateLimitError (429): You exceeded your current quota, please check your plan", None),  # Gemini's per minute
         ("RateLimitError (429): Rate limit reached", None),
         ("BadRequestError (400): bad temperature", None),
         ("Timeout: no complete reply within 1 s", None),
@@ -203,3 +207,31 @@ def test_a_client_error_is_not_retried_whatever_its_class(status, retried):
 def test_only_the_refusals_no_retry_can_change_stop_a_run(error, status):
     found = refusal("openai/x", error, CallSettings(api_base="http://127.0.0.1:9/v1"))
     assert (found.status if found else None) == status
+
+
+class ProviderError(Exception):
+    """An error as litellm raises it: a status, and the provider's error body where it passes it on."""
+
+    def __init__(self, status: int, message: str, body: dict | None = None) -> None:
+        super().__init__(message)
+        self.status_code, self.body = status, body
+
+
+@pytest.mark.parametrize(
+    "error, spent",
+    [
+        (ProviderError(429, "You exceeded your current quota", {"type": "insufficient_quota"}), True),  # OpenAI
+        (ProviderError(400, "Your credit balance is too low to access the Anthropic API."), True),
+        (ProviderError(402, "Insufficient credits. Add more using https://openrouter.ai/credits"), True),
+        (ProviderError(402, "Insufficient Balance"), True),  # DeepSeek
+        # Gemini's per-minute limit uses OpenAI's words for a spent quota, and waiting ends it
+        (ProviderError(429, "You exceeded your current quota, please check your plan and billing details."), False),
+        (ProviderError(429, "Rate limit reached for requests", {"type": "requests"}), False),
+    ],
+)
+def test_a_spent_quota_is_told_from_a_rate_limit_that_waiting_ends(error, spent):
+    from eitest.client.pacing import is_rate_limit, quota_spent
+
+    assert quota_spent(error) is spent
+    assert is_rate_limit(error) is (error.status_code == 429 and not spent)
+    assert _retryable(error) is (error.status_code == 429 and not spent)

@@ -224,16 +224,19 @@ def test_each_change_in_why_a_models_calls_are_held_is_said_once():
         for _ in range(40):  # successes grow the concurrency back to 4
             gate.aimd.succeeded()
         gate.succeeded(third, RateSignals(remaining_requests=10, reset_requests_s=5.0))  # a new window, not spent
-        await gate.acquire()  # the bucket again: it gave its call at 6 s
+        fourth = await gate.acquire()  # the bucket again: it gave its call at 6 s
         clock.t += 10
         await gate.acquire()  # nothing holds it
+        gate.failed(fourth)
 
     asyncio.run(scenario())
     assert said == [
         ("openai/m", "paced by --rpm/--tpm"),
+        ("openai/m", None),  # both calls back: nothing of the model is held, or in flight
         ("openai/m", "429: waiting as the provider asks"),
         ("openai/m", "the provider's request window is spent"),
         ("openai/m", "concurrency 2 of 4"),
+        ("openai/m", None),
         ("openai/m", "paced by --rpm/--tpm"),
         ("openai/m", None),
     ]

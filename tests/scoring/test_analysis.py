@@ -191,8 +191,7 @@ def test_cli_json_and_table(demo_db: Path, steu_norm: Path):
 
 
 def test_an_analysis_reads_no_prompt_reply_or_other_text_of_a_trial(demo_db, monkeypatch):
-    from eitest.scoring.selection import CALL_COLUMNS, TEXT_COLUMNS
-
+    texts = {"prompt", "raw_reply", "error", "reasoning", "token_logprobs"}  # written out: not the code's own list
     asked: list[object] = []
     trials = Store.trials
 
@@ -203,4 +202,4 @@ def test_an_analysis_reads_no_prompt_reply_or_other_text_of_a_trial(demo_db, mon
     monkeypatch.setattr(Store, "trials", recorded)
     analysis = analyze(demo_db, n_boot=200)
     assert len(analysis.scores) and asked  # it read the store, through this door only
-    assert all(cols is not None and not set(cols) & set(TEXT_COLUMNS + CALL_COLUMNS) for cols in asked), asked
+    assert all(cols is not None and not set(cols) & texts for cols in asked), asked

@@ -274,7 +274,7 @@ def write_pdf(html_text: str, path: str | Path) -> Path:
         from weasyprint import HTML
     except (ImportError, OSError) as exc:  # OSError: WeasyPrint is installed, the Pango libraries it loads are not
         raise OutputError(
-            f"cannot write the PDF {path}: WeasyPrint could not load ({str(exc).splitlines()[0][:200]}); it needs "
+            f"cannot write the PDF {path}: WeasyPrint could not load ({(str(exc).splitlines() or [type(exc).__name__])[0][:200]}); it needs "
             "the Pango text libraries: 'apt-get install libpango-1.0-0 libpangoft2-1.0-0' on Debian or Ubuntu, "
             "'brew install pango' on macOS (the HTML report does not need them)"
         ) from None

@@ -79,7 +79,7 @@ def _administration(analysis: Any, trials: pd.DataFrame, configs: list[dict[str,
     raised = {m: int(n) for c in configs for m, n in (c.get("max_tokens_raised") or {}).items()}
     room = (
         f" The replies of {_join(sorted(raised))}, {'reasoning models' if len(raised) > 1 else 'a reasoning model'} whose reasoning "
-        f"counts against a reply's length, were capped at {_join(sorted({f'{n:,}' for n in raised.values()}))} "
+        f"counts against a reply's length, were capped at {_join([f'{n:,}' for n in sorted(set(raised.values()))])} "
         "tokens instead of the protocol's cap."
         if raised
         else ""
