@@ -60,11 +60,10 @@ class Plan:
     @property
     def raised_caps(self) -> dict[str, int]:
         """The reply cap of each model whose cap is raised above the protocol's (a reasoning model's)."""
-        from eitest.client.calls import CallSettings, reply_cap
+        from eitest.client.calls import CallSettings, raised_caps
 
-        cap = self.study.max_tokens or get_protocol(self.study.protocol).max_tokens
-        caps = {m: reply_cap(m, CallSettings(max_tokens=self.study.max_tokens), cap) for m in self.study.models}
-        return {m: c for m, c in caps.items() if c is not None and c != cap}
+        cap = get_protocol(self.study.protocol).max_tokens
+        return raised_caps(self.study.models, CallSettings(max_tokens=self.study.max_tokens), cap)
 
     def describe(self) -> list[str]:
         from eitest.client import key_route

@@ -265,6 +265,13 @@ def reply_cap(model: str, settings: CallSettings, protocol_cap: int | None) -> i
     return reasoning.reply_cap(litellm_module(), model, settings.max_tokens, protocol_cap)
 
 
+def raised_caps(models: list[str], settings: CallSettings, protocol_cap: int | None) -> dict[str, int]:
+    """The models whose reply cap is raised above the settings' or the protocol's (reasoning models), and their caps."""
+    sent = settings.max_tokens or protocol_cap
+    caps = {m: reply_cap(m, settings, protocol_cap) for m in models}
+    return {m: c for m, c in caps.items() if c is not None and c != sent}
+
+
 def temperature_taken(model: str, settings: CallSettings) -> bool:
     """Whether the settings' temperature is sent to ``model`` (see :mod:`eitest.client.reasoning`)."""
     if settings.temperature is None or offline.is_offline(model):

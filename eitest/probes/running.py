@@ -21,9 +21,17 @@ from eitest.administer.one_trial import call_settings
 from eitest.administer.provenance import new_run_record
 from eitest.administer.scheduling import RunOutcome, Schedule, Scheduler, paced
 from eitest.administer.study import Study, StudyError, run_id_of
+from eitest.client.calls import raised_caps
 from eitest.client.event_loop import run_coroutine
 from eitest.instruments import Instrument, get
-from eitest.probes.memorisation import PROTOCOL, PROTOCOL_VERSION, ProbeSpec, probe_one, probe_specs
+from eitest.probes.memorisation import (
+    MAX_REPLY_TOKENS,
+    PROTOCOL,
+    PROTOCOL_VERSION,
+    ProbeSpec,
+    probe_one,
+    probe_specs,
+)
 from eitest.probes.texts import (
     CONTROL_PREFIX,
     MIN_CONTROLS,
@@ -191,6 +199,9 @@ def _start(plan: ProbePlan, store: Store, command: str) -> None:
     study = plan.study
     config = {**plan.identity, "api_base": study.api_base, "concurrency": study.concurrency}
     hashes = {i.id: i.content_hash for i in plan.instruments}
-    store.ensure_run(new_run_record(plan.run_id, config, hashes, command))
+    # A reasoning model's continuation gets room to reason (eitest.client.reasoning), on record as a study's is.
+    raised = raised_caps(study.models, call_settings(study), MAX_REPLY_TOKENS)
+    if store.ensure_run(new_run_record(plan.run_id, {**config, "max_tokens_raised": raised}, hashes, command)):
+        store.add_to_config(plan.run_id, "max_tokens_raised", raised)
     store.save_instruments([*plan.instruments, *plan.controls.values()])
     store.mark_run(plan.run_id, started=True)

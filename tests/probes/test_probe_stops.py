@@ -154,3 +154,21 @@ def test_the_probe_is_paced_as_a_study_is_429s_waited_out_and_said(tmp_path, for
     assert (out.called, out.failed, out.stored, out.throttled) == (PLANNED, 0, PLANNED, 2)
     assert srv.requests == PLANNED + 2 and said and all("throttled: 429 from provider" in s for s in said)
     assert "concurrency 4 -> " in said[0]  # the model's pacer lowered its concurrency
+
+
+def test_a_reasoning_models_probe_gets_room_to_reason_and_its_run_says_so(tmp_path, form):
+    from eitest.administer.study import Study
+    from eitest.probes.running import run_probe
+    from eitest.store import Store
+
+    with ScriptedServer(verbatim) as srv:
+        controls = str(Path(form).with_name("controls.yaml"))
+        for model in ("openai/o1", "openai/knows-it"):
+            study = Study(models=[model], instruments=[form], api_base=srv.url)
+            run_probe(study, tmp_path / f"{model.split('/')[1]}.db", controls=controls)
+    caps = [b.get("max_completion_tokens", b.get("max_tokens")) for b in srv.bodies]
+    assert set(caps[:PLANNED]) == {25_000} and set(caps[PLANNED:]) == {512}
+    for name, raised in (("o1", {"openai/o1": 25_000}), ("knows-it", {})):
+        with Store(tmp_path / f"{name}.db") as store:
+            [run] = store.runs()
+        assert run.config["max_tokens_raised"] == raised
