@@ -74,7 +74,7 @@ def reasoning_tokens(usage: Any) -> int | None:
 
 def takes_temperature(litellm: Any, model: str, temperature: float, api_base: str | None = None) -> bool:
     """Whether ``temperature`` reaches ``model``: False where litellm would drop it, or its server refused it."""
-    if (model, api_base) in _REFUSED:
+    if refused_temperature(model, api_base):
         return False
     if (known := _KNOWN.get((model, temperature, api_base))) is None:
         known = _KNOWN[model, temperature, api_base] = _litellm_sends_temperature(litellm, model, temperature, api_base)
