@@ -35,6 +35,8 @@ def probe() -> None:
 @click.option("--concurrency", type=options.CONCURRENCY, help="Most calls in flight at once  [default: 8].")
 @click.option("--rpm", type=options.RPM, multiple=True, callback=options.per_model,
               help="Requests per minute to each model, at most; MODEL=N for one (others: a bare N, or no limit).")  # fmt: skip
+@click.option("--max-tokens", type=options.MAX_TOKENS,
+              help="Cap on a continuation's tokens  [default: 512; 25,000 for a reasoning model, room to reason].")  # fmt: skip
 @click.option("--timeout", "timeout_s", type=options.TIMEOUT, help="Seconds before a call times out  [default: 120].")
 @click.option("--retries", "max_retries", type=options.RETRIES, help="Retries of a failed call  [default: 4].")
 @click.option("--yes", "-y", is_flag=True, help="Run without asking to confirm the plan.")

@@ -102,6 +102,8 @@ def probe_plan(study: Study, controls: str | None = None) -> ProbePlan:
         "instrument_hashes": [i.content_hash for i in instruments],
         "controls": {i: c.content_hash for i, c in control_sets.items()},
         "temperature": study.temperature,
+        # Only when given, so that every probe run made with the default cap keeps its id.
+        **({"max_tokens": study.max_tokens} if study.max_tokens is not None else {}),
     }
     specs = [s for m in study.models for inst in instruments for s in probe_specs(m, inst, control_sets[inst.id])]
     return ProbePlan(study, run_id_of(identity), identity, instruments, control_sets, specs)

@@ -172,3 +172,24 @@ def test_a_reasoning_models_probe_gets_room_to_reason_and_its_run_says_so(tmp_pa
         with Store(tmp_path / f"{name}.db") as store:
             [run] = store.runs()
         assert run.config["max_tokens_raised"] == raised
+
+
+def test_max_tokens_caps_a_reasoning_models_probe_and_is_a_run_of_its_own(tmp_path, form):
+    from click.testing import CliRunner
+
+    from eitest.cli import cli
+    from eitest.store import Store
+
+    db = tmp_path / "t.db"
+    with ScriptedServer(verbatim) as srv:
+        args = probe_args(form, db, srv.url)
+        args[args.index("openai/knows-it")] = "openai/o1"
+        for extra in (["--max-tokens", "2000"], []):
+            res = CliRunner().invoke(cli, [*args, *extra, "--yes"])
+            assert res.exit_code == 0, res.output
+    caps = [b.get("max_completion_tokens", b.get("max_tokens")) for b in srv.bodies]
+    assert set(caps[:PLANNED]) == {2000} and set(caps[PLANNED:]) == {25_000}
+    with Store(db) as store:
+        capped, default = sorted(store.runs(), key=lambda r: "max_tokens" not in r.config)
+    assert capped.id != default.id and capped.config["max_tokens"] == 2000 and capped.config["max_tokens_raised"] == {}
+    assert "max_tokens" not in default.config  # the default cap keeps the id older probe runs have
