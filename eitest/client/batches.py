@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from eitest.client import offline
+from eitest.client import offline, reasoning
 from eitest.client.calls import CallResult, CallSettings, NoText, _fill, _request
 from eitest.client.keys import redact
 from eitest.client.providers import litellm_module, provider_of
@@ -221,15 +221,18 @@ async def results(model: str, state: BatchState, settings: CallSettings) -> dict
         except Exception as exc:
             raise _failed(f"give the content of file {file_id}", exc, secrets) from None
         for text in content.content.decode("utf-8", "replace").splitlines():
-            if text.strip() and (line := read_line(text, model)) is not None:
+            if text.strip() and (line := read_line(text, model, settings.api_base)) is not None:
                 found[line.custom_id] = line
     return found
 
 
-def read_line(text: str, model: str) -> LineResult | None:
+def read_line(text: str, model: str, api_base: str | None = None) -> LineResult | None:
     """One line of an output or error file as a call's result: read as a live reply, priced at the batch price.
 
     A line that is not JSON or names no custom_id is None (it cannot be matched to a trial).
+    A line whose server refused the temperature is remembered as a live call's refusal is
+    (:mod:`eitest.client.reasoning`): the line, sent again, goes without it, and the run's
+    config says so.
     """
     try:
         line = json.loads(text)
@@ -252,6 +255,8 @@ def read_line(text: str, model: str) -> LineResult | None:
         out.result.cost = line_cost(model, out.result)
     else:
         out.result.error = line_error(line, status, body)
+        if reasoning.is_temperature_refusal(status, out.result.error):
+            reasoning.remember_refusal(model, api_base)
     if out.result.error:
         out.result.errors.append(out.result.error)
     return out

@@ -124,8 +124,12 @@ def reply_cap(litellm: Any, model: str, asked: int | None, protocol_cap: int | N
 
 def refuses_temperature(exc: BaseException) -> bool:
     """Whether a failed call is the server refusing the temperature parameter (a 400 that names it)."""
-    status = getattr(exc, "status_code", None)
-    return status in (400, 422) and _REFUSAL.search(str(exc)) is not None
+    return is_temperature_refusal(getattr(exc, "status_code", None), str(exc))
+
+
+def is_temperature_refusal(status: object, message: str) -> bool:
+    """Whether a reply of ``status`` saying ``message`` (a failed call, or a batch's failed line) refuses the temperature."""
+    return status in (400, 422) and _REFUSAL.search(message) is not None
 
 
 def remember_refusal(model: str, api_base: str | None) -> None:
