@@ -93,6 +93,7 @@ class BatchAdministration:
         self.note = on_note or (lambda _text: None)
         self.by_id = {custom_id(t): t for t in plan.trials}
         self.outcome = BatchOutcome()
+        self.failed_keys: set[TrialKey] = set()  # the trials whose latest line failed
         self.stop = asyncio.Event()
         self.states: dict[str, door.BatchState] = {}  # each batch's state when it ended
 
@@ -105,10 +106,8 @@ class BatchAdministration:
                 open_ = kept.run_batches(self.store, self.plan.run_id, open_only=True)
                 if not open_ or not await self._wait(open_):
                     break
-                failed = self.outcome.failed
-                for record in open_:
-                    await self._collect(record)
-                if self.outcome.failed == failed or self.plan.study.batch_retry != BatchRetry.BATCH:
+                failed_now = [await self._collect(record) for record in open_]
+                if not any(failed_now) or self.plan.study.batch_retry != BatchRetry.BATCH:
                     break
         return self.outcome
 
@@ -220,11 +219,15 @@ class BatchAdministration:
             except TimeoutError:
                 pass
 
-    async def _collect(self, record: kept.BatchRecord) -> None:
-        """Store every line of an ended batch as a trial (a line missing from its files failed), then close it."""
+    async def _collect(self, record: kept.BatchRecord) -> int:
+        """Store every line of an ended batch as a trial (a line missing from its files failed), then close it.
+
+        Returns how many of its lines failed. The outcome counts the trials failed now: a
+        line that failed in one batch and was answered in the next is no failure.
+        """
         state = self.states[record.id]
         lines = await door.results(record.model, state, self.settings.call)
-        done = self.finished()
+        done, failed = self.finished(), 0
         for cid in record.custom_ids:
             spec = self.by_id.get(cid)
             if spec is None or spec.key in done:
@@ -240,11 +243,17 @@ class BatchAdministration:
             )
             self.store.save_trial(trial)  # committed at once, as a live trial is
             self.outcome.called += 1
-            self.outcome.failed += trial.status == Status.ERROR
+            if trial.status == Status.ERROR:
+                self.failed_keys.add(spec.key)
+                failed += 1
+            else:
+                self.failed_keys.discard(spec.key)
+            self.outcome.failed = len(self.failed_keys)
             self.outcome.cost += trial.cost or 0.0
             if self.on_trial is not None:
                 self.on_trial(trial)
         kept.mark_collected(self.store, record.id, now())
+        return failed
 
 
 def _missing(status: str) -> CallResult:

@@ -19,6 +19,7 @@ from eitest.administer.plan import make_plan
 from eitest.administer.runner import BudgetExceeded, run_study
 from eitest.administer.study import Study, StudyError, load_study
 from eitest.cli import cli
+from eitest.client.reasoning import NOT_SENT
 from eitest.instruments import catalogue, parse_instrument
 from eitest.store import Store
 from eitest.store.batches import run_batches
@@ -204,12 +205,32 @@ def test_failed_lines_go_in_a_new_batch_or_wait_for_a_rerun_as_asked(tmp_path: P
             assert store.runs()[0].finished_at is None  # failures left: not finished
 
         # The re-run sends the 3 again: they fail once more, and go out in a third batch, which answers them.
-        invoke(*flags(srv.url, db, key_env, "--batch", "--batch-retry", "batch"))
+        res = invoke(*flags(srv.url, db, key_env, "--batch", "--batch-retry", "batch"))
         assert (srv.creations, srv.live_calls) == (3, 0)
+        assert "0 failed" in res.stderr  # the lines answered in the third batch are failures no more
         assert [len(json.loads(r[0])) for r in sqlite3.connect(db).execute("SELECT custom_ids FROM batches")] == [
             N, 3, 3
         ]  # fmt: skip
     assert all(t.status == "answered" for t in records(db).values())
+
+
+def test_lines_whose_server_refused_the_temperature_go_out_again_without_it(tmp_path: Path, steu, key_env: str):
+    keyed = keyed_script({it.stem.strip(): it.option(it.best_option).text for it in steu.items})
+
+    def o1_like(body: dict) -> Action:  # as OpenAI answers a line with a temperature the model does not take
+        if "temperature" in body:
+            return Action(status=400, message="Unsupported value: 'temperature' does not support 0 with this model.")
+        return keyed(body)
+
+    db = tmp_path / "b.db"
+    with BatchServer(o1_like) as srv:
+        res = invoke(*flags(srv.url, db, key_env, "--batch", "--batch-retry", "batch", "--temperature", "0"))
+        assert srv.creations == 2 and len(srv.lines) == 2 * N
+        assert all("temperature" in line["body"] for line in srv.lines[:N])
+        assert not any("temperature" in line["body"] for line in srv.lines[N:])
+    assert all(t.status == "answered" for t in records(db).values()) and "0 failed" in res.stderr
+    with Store(db) as store:
+        assert store.runs()[0].config["temperature_not_sent"] == {MODEL: NOT_SENT}
 
 
 @pytest.mark.parametrize("model", ["eitest/oracle", "ollama/llama3.1"])
