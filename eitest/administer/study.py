@@ -124,13 +124,15 @@ class Study(BaseModel):
 
         if not isinstance(value, dict):
             return None if value is None else one(value, name)
-        models = info.data.get("models") or []
-        if unknown := sorted(set(map(str, value)) - {"*", *models}):
+        # Without valid models (their own error says why) the names cannot be checked against them.
+        models = info.data.get("models")
+        if models is not None and (unknown := sorted(set(map(str, value)) - {"*", *models})):
             raise ValueError(
                 f"{', '.join(unknown)} is not a model of this study; name one of {', '.join(models)}, "
                 "or '*' for every model not named"
             )
-        return {str(model): one(v, f"{name} of {model}") for model, v in value.items()}
+        rates = {str(model): one(v, f"{name} of {model}") for model, v in value.items()}
+        return rates["*"] if list(rates) == ["*"] else rates  # one limit for every model, as the CLI gives it
 
     @field_validator("protocol")
     @classmethod

@@ -136,3 +136,21 @@ def test_a_study_file_names_a_limit_by_model_and_a_wrong_name_is_shown_on_its_li
         )
         in res.stderr
     )
+
+
+@pytest.mark.parametrize("given, kept", [({"*": 60}, 60), ({"*": 60, "eitest/oracle": 9}, {"*": 60, "eitest/oracle": 9})])
+def test_a_study_files_one_limit_for_every_model_is_kept_as_the_cli_keeps_it(given, kept):
+    from eitest.administer.study import Study
+
+    assert Study(models=["eitest/oracle"], instruments=["open-steu"], rpm=given).rpm == kept
+
+
+def test_a_limit_beside_invalid_models_is_not_checked_against_them():
+    from pydantic import ValidationError
+
+    from eitest.administer.study import Study
+
+    with pytest.raises(ValidationError) as caught:
+        Study(models="eitest/oracle", instruments=["open-steu"], rpm={"openai/y": 5})
+    [problem] = caught.value.errors()  # the models' own error, not an empty list of models to choose from
+    assert problem["loc"] == ("models",)
