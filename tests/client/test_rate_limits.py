@@ -138,7 +138,9 @@ def test_a_study_file_names_a_limit_by_model_and_a_wrong_name_is_shown_on_its_li
     )
 
 
-@pytest.mark.parametrize("given, kept", [({"*": 60}, 60), ({"*": 60, "eitest/oracle": 9}, {"*": 60, "eitest/oracle": 9})])
+@pytest.mark.parametrize(
+    "given, kept", [({"*": 60}, 60), ({"*": 60, "eitest/oracle": 9}, {"*": 60, "eitest/oracle": 9})]
+)
 def test_a_study_files_one_limit_for_every_model_is_kept_as_the_cli_keeps_it(given, kept):
     from eitest.administer.study import Study
 
