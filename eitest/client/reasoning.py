@@ -46,14 +46,16 @@ _KNOWN: dict[tuple[str, float, str | None], bool] = {}
 
 
 def reply_reasoning(message: Any) -> str | None:
-    """The reasoning a reply's message carries apart from its content, or None when it has none."""
-    text = reply_field(message, "reasoning_content")
-    if isinstance(text, str) and text.strip():
-        return text
+    """The reasoning a reply's message carries apart from its content, or None when it has none.
+
+    Thinking blocks come first where a reply has them: litellm also joins them into
+    ``reasoning_content``, but with nothing between one block and the next.
+    """
     blocks = reply_field(message, "thinking_blocks") or []
-    parts = [_block_text(b) for b in blocks]
-    joined = "\n\n".join(p for p in parts if p)
-    return joined or None
+    if joined := "\n\n".join(p for p in map(_block_text, blocks) if p):
+        return joined
+    text = reply_field(message, "reasoning_content")
+    return text if isinstance(text, str) and text.strip() else None
 
 
 def _block_text(block: Any) -> str | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from anthropic_server import AnthropicServer
 from conftest import instrument_data
 from openai_server import Action, ScriptedServer, prompt_of
 
@@ -73,6 +74,30 @@ def test_a_deepseek_r1_reply_keeps_its_reasoning_apart_and_is_scored_from_the_an
         assert t.reasoning_tokens is None  # DeepSeek-R1 shaped: no reasoning token count in usage
     assert "temperature_not_sent" not in run_config(tmp_path / "r.db")
     assert all(b["temperature"] == 0.0 for b in srv.bodies)
+
+
+def test_claudes_thinking_blocks_are_reasoning_and_its_text_block_the_answer(tmp_path, form, monkeypatch):
+    # Two thinking blocks with a redacted one between: read as the answer, "A)" or "C?" would not be B.
+    thought = "Could it be A) Pride? No.\n\nGuilt? Kim did nothing. Maybe C? No: relief."
+    monkeypatch.setenv("EITEST_CLAUDE_KEY", "sk-ant-test-NOT-STORED")
+    model = "anthropic/claude-sonnet-4-5"
+    with AnthropicServer(lambda body: Action(reply="B", reasoning_content=thought, reasoning_tokens=40)) as srv:
+        study = Study(models=[model], instruments=[form], api_base=srv.url, api_key_env="EITEST_CLAUDE_KEY")
+        out = run_study(study, tmp_path / "c.db")
+    trials = stored(tmp_path / "c.db")
+    assert out.failed == 0 and len(trials) == 3 and set(srv.keys) == {"sk-ant-test-NOT-STORED"}
+    assert all(b["max_tokens"] == 25_000 for b in srv.bodies)  # a reasoning model: room to reason
+    for t in trials:
+        assert (t.raw_reply, t.reasoning, t.status, t.parse_rule, t.chosen_option, t.score) == (
+            "B",
+            thought,
+            "answered",
+            "lone_letter",
+            "relief",
+            1.0,
+        )
+        assert t.completion_tokens == 41 and t.reasoning_tokens  # litellm counts the thinking's tokens itself
+    assert b"sk-ant-test" not in (tmp_path / "c.db").read_bytes()
 
 
 def test_an_o1_run_sends_no_temperature_records_reasoning_tokens_and_says_so(tmp_path: Path, form: str):
