@@ -10,7 +10,8 @@ an error is ``{"type": "error", "error": {"type": ..., "message": ...}}``.
 Replies are scripted as in :mod:`openai_server`: a function from the request, seen as
 OpenAI-style chat messages (so :func:`openai_server.keyed_script` serves here too), to an
 :class:`openai_server.Action`; its ``reasoning_content`` is sent as thinking blocks, one
-per paragraph, with a redacted block between them. Every request body and key is kept.
+per paragraph, with a redacted block between them, and its ``headers`` go with the reply.
+Every request body and key is kept.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class AnthropicServer(ThreadedServer):
                 action = server.script(as_chat(body))
                 if action.status != 200:
                     error = {"type": action.error_type, "message": action.message or f"scripted {action.status}"}
-                    self._send(action.status, {"type": "error", "error": error})
+                    self._send(action.status, {"type": "error", "error": error}, action.headers)
                     return
                 words = len(json.dumps(body.get("messages", [])).split())
                 self._send(
@@ -89,11 +90,14 @@ class AnthropicServer(ThreadedServer):
                         "stop_sequence": None,
                         "usage": {"input_tokens": words, "output_tokens": 1 + (action.reasoning_tokens or 0)},
                     },
+                    action.headers,
                 )
 
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
+            def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
+                for name, value in (headers or {}).items():  # e.g. anthropic-ratelimit-requests-remaining
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

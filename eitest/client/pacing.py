@@ -6,7 +6,8 @@ One :class:`ModelPacer` per model gates every attempt of every call to it:
   minute estimated from the prompt and corrected by the usage that comes back;
 - the provider's word: a 429 pauses every call to the model for as long as its
   ``retry-after-ms`` / ``retry-after`` says, and ``x-ratelimit-remaining-*`` headers on
-  replies stop new calls once the provider's window is spent, until its reset;
+  replies (Anthropic's ``anthropic-ratelimit-*``) stop new calls once the provider's
+  window is spent, until its reset;
 - AIMD concurrency (:class:`Aimd`): halved on a 429, one more after a window of
   successes, never above the run's ``--concurrency``.
 
@@ -21,6 +22,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
@@ -60,6 +62,21 @@ def _count(text: str | None) -> int | None:
         return None
 
 
+def _either(h: Mapping[str, str], *names: str) -> str | None:
+    return next((h[n] for n in names if n in h), None)
+
+
+def _reset_s(h: Mapping[str, str], kind: str, now_epoch: float) -> float | None:
+    """OpenAI's ``x-ratelimit-reset-*`` duration, or Anthropic's ``anthropic-ratelimit-*-reset`` RFC 3339 time."""
+    if (seconds := parse_duration(h.get(f"x-ratelimit-reset-{kind}"))) is not None:
+        return seconds
+    try:
+        when = datetime.fromisoformat(h[f"anthropic-ratelimit-{kind}-reset"]).timestamp()
+    except (KeyError, ValueError):
+        return None
+    return max(0.0, when - now_epoch)
+
+
 @dataclass(frozen=True)
 class RateSignals:
     """What a reply's headers say about the provider's limits (None: not said)."""
@@ -72,10 +89,12 @@ class RateSignals:
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str] | None, *, now_epoch: float | None = None) -> RateSignals:
-        """Read the headers OpenAI-style providers send; ``retry-after-ms`` wins over ``retry-after``."""
+        """Read the headers OpenAI-style providers and Anthropic send; ``retry-after-ms`` wins over ``retry-after``."""
         if not headers:
             return cls()
-        h = {str(k).lower(): str(v) for k, v in headers.items()}
+        # litellm forwards a provider's own headers prefixed "llm_provider-"; Anthropic's are read as OpenAI's are.
+        h = {str(k).lower().removeprefix("llm_provider-"): str(v) for k, v in headers.items()}
+        now = time.time() if now_epoch is None else now_epoch
         retry = None
         if (ms := parse_duration(h.get("retry-after-ms"))) is not None:
             retry = ms / 1000
@@ -84,15 +103,17 @@ class RateSignals:
             if retry is None:  # an HTTP date
                 try:
                     when = parsedate_to_datetime(after).timestamp()
-                    retry = max(0.0, when - (time.time() if now_epoch is None else now_epoch))
+                    retry = max(0.0, when - now)
                 except (TypeError, ValueError):
                     retry = None
         return cls(
             retry_after_s=retry,
-            remaining_requests=_count(h.get("x-ratelimit-remaining-requests")),
-            remaining_tokens=_count(h.get("x-ratelimit-remaining-tokens")),
-            reset_requests_s=parse_duration(h.get("x-ratelimit-reset-requests")),
-            reset_tokens_s=parse_duration(h.get("x-ratelimit-reset-tokens")),
+            remaining_requests=_count(
+                _either(h, "x-ratelimit-remaining-requests", "anthropic-ratelimit-requests-remaining")
+            ),
+            remaining_tokens=_count(_either(h, "x-ratelimit-remaining-tokens", "anthropic-ratelimit-tokens-remaining")),
+            reset_requests_s=_reset_s(h, "requests", now),
+            reset_tokens_s=_reset_s(h, "tokens", now),
         )
 
     @classmethod

@@ -106,6 +106,23 @@ def test_rate_signals_from_headers():
     assert RateSignals.from_headers(None) == RateSignals() == RateSignals.from_headers({"retry-after": "later"})
 
 
+def test_anthropics_rate_limit_headers_raw_or_as_litellm_forwards_them():
+    # Anthropic's resets are RFC 3339 times; litellm keeps a provider's own headers as "llm_provider-<name>".
+    now = 1796288400.0  # 2026-12-03T09:00:00Z
+    raw = {
+        "anthropic-ratelimit-requests-remaining": "0",
+        "anthropic-ratelimit-requests-reset": "2026-12-03T09:00:02.5Z",
+        "anthropic-ratelimit-tokens-remaining": "1200",
+        "anthropic-ratelimit-tokens-reset": "2026-12-03T09:01:00Z",
+    }
+    expected = RateSignals(None, 0, 1200, 2.5, 60.0)
+    assert RateSignals.from_headers(raw, now_epoch=now) == expected
+    forwarded = {f"llm_provider-{k}": v for k, v in raw.items()} | {"x-ratelimit-remaining-requests": "0"}
+    assert RateSignals.from_headers(forwarded, now_epoch=now) == expected
+    past = {"anthropic-ratelimit-requests-reset": "2026-12-03T08:59:00Z", "anthropic-ratelimit-tokens-reset": "soon"}
+    assert RateSignals.from_headers(past, now_epoch=now) == RateSignals(reset_requests_s=0.0)
+
+
 def test_a_429_pauses_every_call_to_the_model_and_halves_its_concurrency():
     clock = FakeClock()
     events: list[str] = []

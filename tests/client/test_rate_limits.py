@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from anthropic_server import AnthropicServer
 from click.testing import CliRunner
 from openai_server import Action, RateLimit, ScriptedServer
 
@@ -156,3 +158,29 @@ def test_a_limit_beside_invalid_models_is_not_checked_against_them():
         Study(models="eitest/oracle", instruments=["open-steu"], rpm={"openai/y": 5})
     [problem] = caught.value.errors()  # the models' own error, not an empty list of models to choose from
     assert problem["loc"] == ("models",)
+
+
+def test_anthropics_spent_request_window_holds_the_next_call_until_its_reset_time(tmp_path: Path, monkeypatch):
+    # The first reply says no requests remain until a time 3 s away; the next call waits for it, not for 1 s.
+    monkeypatch.setenv("EITEST_CLAUDE_KEY", "sk-ant-test")
+    arrived: list[float] = []
+
+    def script(body):
+        arrived.append(time.monotonic())
+        reset = datetime.now(UTC) + timedelta(seconds=3)
+        left = "0" if len(arrived) == 1 else "100"
+        headers = {
+            "anthropic-ratelimit-requests-remaining": left,
+            "anthropic-ratelimit-requests-reset": reset.isoformat(),
+        }
+        return Action(reply="A", headers=headers)
+
+    said: list[tuple[str, str | None]] = []
+    model = "anthropic/claude-3-5-haiku-20241022"
+    with AnthropicServer(script) as srv:
+        study = Study(models=[model], instruments=["open-stem"], concurrency=1, api_base=srv.url,
+                      api_key_env="EITEST_CLAUDE_KEY")  # fmt: skip
+        out = run_study(study, tmp_path / "a.db", on_pace=lambda *s: said.append(s))
+    assert out.called == len(arrived) == 32 and out.failed == 0
+    assert (model, "the provider's request window is spent") in said
+    assert arrived[1] - arrived[0] >= 2.5  # the reset time's wait, whatever the machine's speed (unread: 1 s)
