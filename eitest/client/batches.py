@@ -93,7 +93,7 @@ def request_line(
     top_logprobs: int | None = None,
 ) -> dict[str, Any]:
     """One JSONL line of a batch: the body the live call of the same trial sends, for the provider's own model name."""
-    kwargs = _request(model, messages, settings, CallResult(), None, max_tokens=max_tokens)
+    kwargs = _request(model, messages, settings, None, max_tokens=max_tokens)
     body: dict[str, Any] = {k: kwargs[k] for k in ("messages", "temperature", "max_tokens") if k in kwargs}
     body["model"] = litellm_module().get_llm_provider(model=model, api_base=settings.api_base)[0]
     if response_format is not None:
@@ -106,7 +106,7 @@ def request_line(
 def _access(model: str, settings: CallSettings) -> tuple[dict[str, Any], list[str | None]]:
     """The provider, address and key of the batch calls (as the live call sends them), and the secrets to redact."""
     key = os.environ.get(settings.api_key_env) if settings.api_key_env else None
-    kwargs = _request(model, [], settings, CallResult(), key)
+    kwargs = _request(model, [], settings, key)
     access: dict[str, Any] = {k: kwargs[k] for k in ("api_base", "api_key") if k in kwargs}
     access["custom_llm_provider"] = provider_of(model, settings.api_base)
     access["max_retries"] = settings.max_retries

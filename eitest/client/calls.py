@@ -87,7 +87,6 @@ class CallResult:
     errors: list[str] = field(default_factory=list)
     reasoning: str | None = None  # what the provider returned apart from the answer text
     reasoning_tokens: int | None = None
-    temperature_sent: bool = True  # False: the settings' temperature was left out (the model does not take it)
     refused_calls: int = 0  # calls the server refused for their temperature, made again without it
     logprobs: list[list[Any]] | None = None  # the first token's [[token, logprob], ...], when asked and returned
 
@@ -148,7 +147,7 @@ async def complete(
     litellm = litellm_module()
     result = CallResult()
     key = api_key or (os.environ.get(settings.api_key_env) if settings.api_key_env else None)
-    kwargs = _request(model, messages, settings, result, key, max_tokens=max_tokens)
+    kwargs = _request(model, messages, settings, key, max_tokens=max_tokens)
     if metadata is not None:
         kwargs["metadata"] = metadata
     if response_format is not None:
@@ -218,12 +217,11 @@ def _request(
     model: str,
     messages: list[dict[str, str]],
     settings: CallSettings,
-    result: CallResult,
     key: str | None,
     *,
     max_tokens: int | None = None,
 ) -> dict[str, Any]:
-    """litellm's arguments for the call (and a batch's line); a temperature the model does not take is left out (and noted).
+    """litellm's arguments for the call (and a batch's line); a temperature the model does not take is left out.
 
     ``max_tokens`` is the protocol's cap, sent when the settings set none (see :func:`reply_cap`).
     """
@@ -234,11 +232,8 @@ def _request(
         "num_retries": 0,
         "max_retries": 0,
     }
-    if settings.temperature is not None:
-        if temperature_taken(model, settings):
-            kwargs["temperature"] = settings.temperature
-        else:
-            result.temperature_sent = False
+    if settings.temperature is not None and temperature_taken(model, settings):
+        kwargs["temperature"] = settings.temperature
     if cap := reply_cap(model, settings, max_tokens):
         kwargs["max_tokens"] = cap
     # A custom host gets only the key the user named for it, never the provider's own.
@@ -291,7 +286,6 @@ async def _without_refused_temperature(
         result.errors.append(_describe(exc, secrets, settings.timeout_s) + " (sent again without temperature)")
         del kwargs["temperature"]
         reasoning.remember_refusal(kwargs["model"], settings.api_base)
-        result.temperature_sent = False
         result.refused_calls += 1
         result.attempts += 1
         return await litellm.acompletion(**kwargs)
