@@ -21,9 +21,10 @@ from eitest.client import offline, reasoning
 from eitest.client.deadlines import within
 from eitest.client.keys import NO_KEY, redact
 from eitest.client.logprobs import first_token_logprobs
-from eitest.client.pacing import ModelPacer, Pacing, RateSignals, estimate_tokens, is_rate_limit, quota_spent
+from eitest.client.pacing import ModelPacer, Pacing, estimate_tokens, is_rate_limit, quota_spent
 from eitest.client.preparation import prepared_here
 from eitest.client.providers import litellm_module
+from eitest.client.rate_headers import RateSignals
 from eitest.client.reply_fields import reply_field
 
 # Retried: rate limits, server errors, timeouts and broken connections or bodies.

@@ -5,9 +5,9 @@ One :class:`ModelPacer` per model gates every attempt of every call to it:
 - a token bucket per limit (:class:`TokenBucket`): requests per minute, and tokens per
   minute estimated from the prompt and corrected by the usage that comes back;
 - the provider's word: a 429 pauses every call to the model for as long as its
-  ``retry-after-ms`` / ``retry-after`` says, and ``x-ratelimit-remaining-*`` headers on
-  replies (Anthropic's ``anthropic-ratelimit-*``) stop new calls once the provider's
-  window is spent, until its reset;
+  ``retry-after-ms`` / ``retry-after`` says, and remaining-requests or -tokens headers on
+  replies stop new calls once the provider's window is spent, until its reset (read by
+  :mod:`eitest.client.rate_headers`);
 - AIMD concurrency (:class:`Aimd`): halved on a 429, one more after a window of
   successes, never above the run's ``--concurrency``.
 
@@ -22,11 +22,9 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from eitest.client.reply_fields import reply_field
+from eitest.client.rate_headers import RateSignals
 
 T = TypeVar("T")
 
@@ -35,102 +33,6 @@ T = TypeVar("T")
 MAX_HEADER_PAUSE_S = 60.0
 # A remaining-requests header without a reset time holds new calls this long.
 DEFAULT_RESET_S = 1.0
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-
-
-def parse_duration(text: str | None) -> float | None:
-    """Seconds in a reset header: ``1.5`` (seconds), ``20ms``, ``1s``, ``6m0s``, ``1h2m``; None if unreadable."""
-    if text is None:
-        return None
-    text = text.strip().lower()
-    try:
-        value = float(text)
-        return value if math.isfinite(value) and value >= 0 else None
-    except ValueError:
-        pass
-    parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        return None
-    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    return sum(float(n) * scale[u] for n, u in parts)
-
-
-def _count(text: str | None) -> int | None:
-    try:
-        return int(float(text)) if text is not None else None
-    except ValueError:
-        return None
-
-
-def _either(h: Mapping[str, str], *names: str) -> str | None:
-    return next((h[n] for n in names if n in h), None)
-
-
-def _reset_s(h: Mapping[str, str], kind: str, now_epoch: float) -> float | None:
-    """OpenAI's ``x-ratelimit-reset-*`` duration, or Anthropic's ``anthropic-ratelimit-*-reset`` RFC 3339 time."""
-    if (seconds := parse_duration(h.get(f"x-ratelimit-reset-{kind}"))) is not None:
-        return seconds
-    try:
-        when = datetime.fromisoformat(h[f"anthropic-ratelimit-{kind}-reset"]).timestamp()
-    except (KeyError, ValueError):
-        return None
-    return max(0.0, when - now_epoch)
-
-
-@dataclass(frozen=True)
-class RateSignals:
-    """What a reply's headers say about the provider's limits (None: not said)."""
-
-    retry_after_s: float | None = None
-    remaining_requests: int | None = None
-    remaining_tokens: int | None = None
-    reset_requests_s: float | None = None
-    reset_tokens_s: float | None = None
-
-    @classmethod
-    def from_headers(cls, headers: Mapping[str, str] | None, *, now_epoch: float | None = None) -> RateSignals:
-        """Read the headers OpenAI-style providers and Anthropic send; ``retry-after-ms`` wins over ``retry-after``."""
-        if not headers:
-            return cls()
-        # litellm forwards a provider's own headers prefixed "llm_provider-"; Anthropic's are read as OpenAI's are.
-        h = {str(k).lower().removeprefix("llm_provider-"): str(v) for k, v in headers.items()}
-        now = time.time() if now_epoch is None else now_epoch
-        retry = None
-        if (ms := parse_duration(h.get("retry-after-ms"))) is not None:
-            retry = ms / 1000
-        elif (after := h.get("retry-after")) is not None:
-            retry = parse_duration(after)
-            if retry is None:  # an HTTP date
-                try:
-                    when = parsedate_to_datetime(after).timestamp()
-                    retry = max(0.0, when - now)
-                except (TypeError, ValueError):
-                    retry = None
-        return cls(
-            retry_after_s=retry,
-            remaining_requests=_count(
-                _either(h, "x-ratelimit-remaining-requests", "anthropic-ratelimit-requests-remaining")
-            ),
-            remaining_tokens=_count(_either(h, "x-ratelimit-remaining-tokens", "anthropic-ratelimit-tokens-remaining")),
-            reset_requests_s=_reset_s(h, "requests", now),
-            reset_tokens_s=_reset_s(h, "tokens", now),
-        )
-
-    @classmethod
-    def of_reply(cls, response: Any) -> RateSignals:
-        """The headers of a litellm reply (as the provider sent them, else litellm's copy of them)."""
-        headers = reply_field(response, "_response_headers")
-        if not headers:
-            headers = (reply_field(response, "_hidden_params") or {}).get("additional_headers")
-        return cls.from_headers(dict(headers) if headers else None)
-
-    @classmethod
-    def of_error(cls, exc: BaseException) -> RateSignals:
-        """The headers of the HTTP reply behind a litellm exception (a 429's retry-after)."""
-        headers = getattr(exc, "litellm_response_headers", None)
-        if not headers:
-            headers = getattr(getattr(exc, "response", None), "headers", None)
-        return cls.from_headers(dict(headers) if headers else None)
 
 
 class TokenBucket:
