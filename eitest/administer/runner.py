@@ -23,7 +23,7 @@ from eitest.administer.provenance import new_run_record, python_call
 from eitest.administer.scheduling import RunOutcome, Schedule, Scheduler, paced
 from eitest.administer.study import Study, run_id_of
 from eitest.client.event_loop import run_coroutine
-from eitest.client.reasoning import NOT_SENT, refused_temperature
+from eitest.client.reasoning import NOT_SENT, refused_temperature, remember_refusal
 from eitest.errors import EitestError
 from eitest.secrets import redact_url
 from eitest.store import Store
@@ -167,16 +167,24 @@ def _batched(
 
 
 def _resume(plan: Plan, store: Store) -> list[str]:
-    """Find the run of this study in the store (made before the base URL left the identity, too); notes on it."""
+    """Find the run of this study in the store (made before the base URL left the identity, too); notes on it.
+
+    Resumed at the same address, the models its config says were sent no temperature are sent none again.
+    """
     if not store.has_run(plan.run_id):
         legacy = run_id_of(plan.study.legacy_identity(plan.hashes))
         if store.has_run(legacy):
             plan.run_id = legacy
     if not store.has_run(plan.run_id):
         return []
-    before = store.run(plan.run_id).config.get("api_base")
+    config = store.run(plan.run_id).config
+    before = config.get("api_base")
     now_base = redact_url(plan.study.api_base) if plan.study.api_base else None
     if before == now_base:
+        # A server that refused the temperature in an earlier process is not sent it again (batch lines
+        # stored as failed would fail the same way).
+        for model in set(config.get("temperature_not_sent") or {}) & set(plan.study.models):
+            remember_refusal(model, plan.study.api_base)
         return []
     endpoint = "the providers' own endpoints"
     return [f"this run was made against {before or endpoint}; now calling {now_base or endpoint}"]

@@ -188,7 +188,7 @@ def test_failed_and_expired_lines_are_called_live_by_default(tmp_path: Path, ste
     live = [t for t in trials.values() if t.latency_s is not None]
     assert len(live) == 8 and {t.item_id for t in live} >= {it.id for it in steu.items[:3]}
     assert "calling the 8 failed line(s) live" in res.stderr and "expired" in res.stderr
-    assert "0 failed" in res.stderr
+    assert ", 0 failed" in res.stderr
 
 
 def test_failed_lines_go_in_a_new_batch_or_wait_for_a_rerun_as_asked(tmp_path: Path, steu, key_env: str):
@@ -207,7 +207,7 @@ def test_failed_lines_go_in_a_new_batch_or_wait_for_a_rerun_as_asked(tmp_path: P
         # The re-run sends the 3 again: they fail once more, and go out in a third batch, which answers them.
         res = invoke(*flags(srv.url, db, key_env, "--batch", "--batch-retry", "batch"))
         assert (srv.creations, srv.live_calls) == (3, 0)
-        assert "0 failed" in res.stderr  # the lines answered in the third batch are failures no more
+        assert ", 0 failed" in res.stderr  # the lines answered in the third batch are failures no more
         assert [len(json.loads(r[0])) for r in sqlite3.connect(db).execute("SELECT custom_ids FROM batches")] == [
             N, 3, 3
         ]  # fmt: skip
@@ -228,9 +228,30 @@ def test_lines_whose_server_refused_the_temperature_go_out_again_without_it(tmp_
         assert srv.creations == 2 and len(srv.lines) == 2 * N
         assert all("temperature" in line["body"] for line in srv.lines[:N])
         assert not any("temperature" in line["body"] for line in srv.lines[N:])
-    assert all(t.status == "answered" for t in records(db).values()) and "0 failed" in res.stderr
+    assert all(t.status == "answered" for t in records(db).values()) and ", 0 failed" in res.stderr
     with Store(db) as store:
         assert store.runs()[0].config["temperature_not_sent"] == {MODEL: NOT_SENT}
+
+
+def test_lines_refused_for_their_temperature_and_left_for_a_rerun_go_without_it_in_a_new_process(
+    tmp_path: Path, steu, key_env: str
+):
+    from eitest.client import reasoning
+
+    def o1_like(body: dict) -> Action:
+        if "temperature" in body:
+            return Action(status=400, message="Unsupported parameter: 'temperature' is not supported with this model.")
+        return Action(reply="A")
+
+    db = tmp_path / "b.db"
+    with BatchServer(o1_like) as srv:
+        args = flags(srv.url, db, key_env, "--batch", "--batch-retry", "none", "--temperature", "0")
+        first = invoke(*args)
+        assert f", {N} failed" in first.stderr and all(t.status == "error" for t in records(db).values())
+        reasoning._REFUSED.clear()  # what a new process knows of refusals: nothing
+        second = invoke(*args)
+        assert srv.creations == 2 and not any("temperature" in line["body"] for line in srv.lines[N:])
+    assert ", 0 failed" in second.stderr and all(t.status == "answered" for t in records(db).values())
 
 
 @pytest.mark.parametrize("model", ["eitest/oracle", "ollama/llama3.1"])
