@@ -41,7 +41,7 @@ def as_chat(body: dict[str, Any]) -> dict[str, Any]:
 def content_blocks(action: Action) -> list[dict[str, Any]]:
     """The reply's blocks: thinking (one per paragraph, a redacted one between), then the answer's text."""
     blocks: list[dict[str, Any]] = []
-    for k, part in enumerate((action.reasoning_content or "").split("\n\n") if action.reasoning_content else []):
+    for k, part in enumerate(action.reasoning_content.split("\n\n") if action.reasoning_content else []):
         if k:
             blocks.append({"type": "redacted_thinking", "data": "opaque-to-the-client"})
         blocks.append({"type": "thinking", "thinking": part, "signature": f"sig-{k}"})

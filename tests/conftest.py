@@ -21,6 +21,16 @@ def eitest_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     return home
 
 
+@pytest.fixture(autouse=True)
+def no_temperature_refusals_heard():
+    """Each test starts knowing of no server that refused a temperature: a port reused by a later test is a new server."""
+    from eitest.client import reasoning
+
+    yield
+    reasoning._REFUSED.clear()
+    reasoning._KNOWN.clear()
+
+
 def instrument_data(inst_id: str, items: list[dict], *, name: str | None = None, **fields: object) -> dict:
     """An instrument file's content for ``items`` written in a test: the fields every file needs, keyed by default."""
     return {

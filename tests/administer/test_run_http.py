@@ -409,4 +409,4 @@ def test_a_retry_after_a_timeout_is_said_on_stderr(tmp_path: Path, steu):
         )  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert "openai/slowpoke: Timeout: no complete reply within 1 s; retrying in " in res.stderr
-    assert "(attempt 2 of 5)" in res.stderr and "0 failed" in res.stderr
+    assert "(attempt 2 of 5)" in res.stderr and ", 0 failed" in res.stderr

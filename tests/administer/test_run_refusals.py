@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from anthropic_server import AnthropicServer
 from click.testing import CliRunner
 from openai_server import Action, ScriptedServer, keyed_script, prompt_of
 
@@ -72,6 +73,23 @@ def test_a_refusal_stops_the_run_and_a_rerun_after_the_fix_calls_every_trial(
         again = run_study(study.model_copy(update={"api_base": srv.url}), db)
         assert srv.requests == 45 and max(srv.calls.values()) == 1
     assert again.skipped == 0 and again.called == 45 and again.failed == 0 and stored(db) == 45
+
+
+def test_anthropics_refused_key_stops_the_run_as_openais_does(tmp_path, monkeypatch):
+    monkeypatch.setenv("EITEST_CLAUDE_KEY", "sk-ant-api03-wrong")
+    refused = Action(status=401, error_type="authentication_error", message="invalid x-api-key")
+    study = Study(models=["anthropic/claude-3-5-haiku-20241022"], instruments=["open-steu"], concurrency=2,
+                  api_key_env="EITEST_CLAUDE_KEY")  # fmt: skip
+    with AnthropicServer(lambda body: refused) as srv:
+        with pytest.raises(ProviderRefused) as caught:
+            run_study(study.model_copy(update={"api_base": srv.url}), tmp_path / "a.db")
+        assert 1 <= len(srv.bodies) <= 2
+    message = str(caught.value)
+    assert message.startswith(
+        "the provider refused the key (401) for anthropic/claude-3-5-haiku-20241022: check the key in EITEST_CLAUDE_KEY"
+    )
+    assert "invalid x-api-key" in message and "sk-ant-api03-wrong" not in message
+    assert stored(tmp_path / "a.db") == 0
 
 
 def test_a_refusal_part_way_keeps_what_was_stored_and_the_rerun_calls_only_the_rest(tmp_path, keyed):

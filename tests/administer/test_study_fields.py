@@ -1,4 +1,4 @@
-"""Study fields of how calls are made: the deadline of each call and the variable that holds a custom host's key."""
+"""Study fields of how calls are made: the deadline of each call, the variable that holds a custom host's key, rate limits."""
 
 from __future__ import annotations
 
@@ -63,3 +63,17 @@ def test_a_label_makes_a_new_run_of_the_same_design_and_no_label_keeps_the_old_i
     assert first.returncode == again.returncode == labelled.returncode == 0, labelled.stderr
     assert "0 call(s) made" in again.stderr  # the same study resumes its run
     assert "0 already done" in labelled.stderr and "0 call(s) made" not in labelled.stderr  # a new run
+
+
+@pytest.mark.parametrize(
+    "given, kept", [({"*": 60}, 60), ({"*": 60, "eitest/oracle": 9}, {"*": 60, "eitest/oracle": 9})]
+)
+def test_a_study_files_one_limit_for_every_model_is_kept_as_the_cli_keeps_it(given, kept):
+    assert Study(models=["eitest/oracle"], instruments=["open-steu"], rpm=given).rpm == kept
+
+
+def test_a_limit_beside_invalid_models_is_not_checked_against_them():
+    with pytest.raises(ValidationError) as caught:
+        Study(models="eitest/oracle", instruments=["open-steu"], rpm={"openai/y": 5})
+    [problem] = caught.value.errors()  # the models' own error, not an empty list of models to choose from
+    assert problem["loc"] == ("models",)

@@ -140,26 +140,6 @@ def test_a_study_file_names_a_limit_by_model_and_a_wrong_name_is_shown_on_its_li
     )
 
 
-@pytest.mark.parametrize(
-    "given, kept", [({"*": 60}, 60), ({"*": 60, "eitest/oracle": 9}, {"*": 60, "eitest/oracle": 9})]
-)
-def test_a_study_files_one_limit_for_every_model_is_kept_as_the_cli_keeps_it(given, kept):
-    from eitest.administer.study import Study
-
-    assert Study(models=["eitest/oracle"], instruments=["open-steu"], rpm=given).rpm == kept
-
-
-def test_a_limit_beside_invalid_models_is_not_checked_against_them():
-    from pydantic import ValidationError
-
-    from eitest.administer.study import Study
-
-    with pytest.raises(ValidationError) as caught:
-        Study(models="eitest/oracle", instruments=["open-steu"], rpm={"openai/y": 5})
-    [problem] = caught.value.errors()  # the models' own error, not an empty list of models to choose from
-    assert problem["loc"] == ("models",)
-
-
 def test_anthropics_spent_request_window_holds_the_next_call_until_its_reset_time(tmp_path: Path, monkeypatch):
     # The first reply says no requests remain until a time 3 s away; the next call waits for it, not for 1 s.
     monkeypatch.setenv("EITEST_CLAUDE_KEY", "sk-ant-test")
