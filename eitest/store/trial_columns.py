@@ -136,6 +136,8 @@ ARROW_MIN_ROWS = 20_000
 PARALLEL_ROWS = 200_000  # from this many trials on, id ranges are read by one process each
 MAX_READERS = 2
 READER_FOLDER: str | None = None  # where the readers leave their files (None: shared memory if it has room)
+_FILES = "eitest-trials-"  # a reader's file: eitest-trials-<pid of the analysis>-<uuid>.arrow (and .arrow.text)
+ORPHAN_AGE_S = 300.0  # a reader's file of a dead process untouched this long is deleted by the next read
 SHARED_MEMORY = "/dev/shm"
 
 
@@ -148,7 +150,8 @@ def arrow_frame(
     value, in child processes (:mod:`eitest.store.arrow_reader` says why), each a range of
     the ids ``low..high`` when the store is large, each handing back an Arrow file that is
     mapped here, not copied: in shared memory when it has room for ``size`` bytes (the
-    store's), else in the temporary folder. None when the driver is not installed, a query
+    store's), else in the temporary folder (where the files a killed analysis left are
+    deleted first: :func:`_remove_orphans`). None when the driver is not installed, a query
     fails (a lock, a damaged file: the plain read then says what is wrong), text is not
     UTF-8, nothing matches, or a column holds a value that a plain read types differently
     (text or a BLOB in a number column, a BLOB in a text column, a column eitest does not
@@ -166,7 +169,8 @@ def arrow_frame(
     parts = max(1, min(MAX_READERS, os.cpu_count() or 1)) if high - low >= PARALLEL_ROWS else 1
     edges = [low + (high + 1 - low) * i // parts for i in range(parts)] + [high + 1]
     folder = Path(READER_FOLDER or _shared_memory(size) or tempfile.gettempdir())
-    paths = [folder / f"eitest-trials-{uuid.uuid4().hex}.arrow" for _ in range(parts)]
+    _remove_orphans(folder)
+    paths = [folder / f"{_FILES}{os.getpid()}-{uuid.uuid4().hex}.arrow" for _ in range(parts)]
     children: list[subprocess.Popen[str]] = []
     try:
         for path, start, stop in zip(paths, edges[:-1], edges[1:], strict=True):
@@ -197,6 +201,31 @@ def arrow_frame(
             path.unlink(missing_ok=True)
             Path(f"{path}.text").unlink(missing_ok=True)
     return _arrow_to_pandas(tables)
+
+
+def _remove_orphans(folder: Any) -> None:
+    """Delete the reader files of analyses that were killed (SIGKILL, the OOM killer) before they could.
+
+    In shared memory such a file holds the machine's memory until it restarts. Each file is
+    named after the process that reads it; one whose process is gone and that nothing has
+    written for :data:`ORPHAN_AGE_S` is an orphan (the age: a process of the same number in
+    another PID namespace sharing the folder may still be reading it).
+    """
+    import os
+    import time
+
+    if os.name != "posix":  # os.kill(pid, 0) asks after a process only on POSIX (on Windows 0 is CTRL_C_EVENT)
+        return
+    for path in folder.glob(f"{_FILES}*.arrow*"):
+        owner = path.name.removeprefix(_FILES).split("-", 1)[0]
+        try:
+            if not owner.isdigit() or time.time() - path.stat().st_mtime < ORPHAN_AGE_S:
+                continue
+            os.kill(int(owner), 0)  # signal 0: is the process there? (another user's: PermissionError, kept)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+        except (OSError, OverflowError):
+            continue
 
 
 def _reader(request: dict[str, Any]) -> subprocess.Popen[str]:

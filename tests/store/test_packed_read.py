@@ -199,3 +199,29 @@ def test_a_column_added_by_hand_and_a_later_chdir_change_nothing(tmp_path: Path,
         got = s.trials()
         pd.testing.assert_frame_equal(got, _plain(s, "SELECT * FROM trials ORDER BY id"))
         assert set(got["model"]) == {"m0", "m1", "m2"} and got["my_note"].iloc[0] == "mine"
+
+
+def test_a_killed_analysiss_reader_files_are_deleted_by_the_next_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import subprocess
+    import sys
+    import time
+
+    files = tmp_path / "files"
+    files.mkdir()
+    monkeypatch.setattr(trial_columns, "READER_FOLDER", str(files))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(gone.stdout)  # a process that has ended, as a SIGKILLed analysis has
+    old = time.time() - 2 * trial_columns.ORPHAN_AGE_S
+    names = {
+        f"eitest-trials-{dead}-0a.arrow": old,  # an orphan: deleted
+        f"eitest-trials-{dead}-0a.arrow.text": old,  # deleted
+        f"eitest-trials-{dead}-1b.arrow": time.time(),  # written just now: perhaps another namespace's, kept
+        f"eitest-trials-{os.getpid()}-2c.arrow": old,  # its process is alive: kept
+        "eitest-trials-notes.arrow": old,  # not a reader's name: kept
+    }
+    for name, when in names.items():
+        (files / name).write_bytes(b"x" * 10)
+        os.utime(files / name, (when, when))
+    with _store(tmp_path / "s.db") as s:
+        assert len(s.trials()) == 40
+    assert sorted(p.name for p in files.iterdir()) == sorted(list(names)[2:])
