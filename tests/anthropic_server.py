@@ -19,10 +19,9 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from openai_server import Action, ThreadedServer
+from openai_server import Action, QuietHandler, ThreadedServer
 
 
 def as_chat(body: dict[str, Any]) -> dict[str, Any]:
@@ -56,29 +55,22 @@ class AnthropicServer(ThreadedServer):
         self._lock = threading.Lock()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # as in openai_server: no 40 ms of Nagle per reply
-
-            def log_message(self, *args: Any) -> None:  # quiet
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
+                body = json.loads(self.read_body() or b"{}")
                 with server._lock:
                     server.bodies.append(body)
                     server.keys.append(self.headers.get("x-api-key", ""))
                 if self.path != "/v1/messages":
-                    self._send(404, {"type": "error", "error": {"type": "not_found_error", "message": self.path}})
+                    self.send_json(404, {"type": "error", "error": {"type": "not_found_error", "message": self.path}})
                     return
                 action = server.script(as_chat(body))
                 if action.status != 200:
                     error = {"type": action.error_type, "message": action.message or f"scripted {action.status}"}
-                    self._send(action.status, {"type": "error", "error": error}, action.headers)
+                    self.send_json(action.status, {"type": "error", "error": error}, action.headers)
                     return
                 words = len(json.dumps(body.get("messages", [])).split())
-                self._send(
+                self.send_json(
                     200,
                     {
                         "id": "msg_test",
@@ -92,15 +84,5 @@ class AnthropicServer(ThreadedServer):
                     },
                     action.headers,
                 )
-
-            def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                for name, value in (headers or {}).items():  # e.g. anthropic-ratelimit-requests-remaining
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
 
         self._listen(Handler, port, "")  # Anthropic's base: litellm adds /v1/messages

@@ -21,10 +21,9 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from openai_server import Action, ThreadedServer, completion
+from openai_server import Action, QuietHandler, ThreadedServer, completion
 
 Script = Callable[[dict[str, Any]], Action]
 STEPS = ("validating", "in_progress")
@@ -186,31 +185,25 @@ class BatchServer(ThreadedServer):
 
     # ----------------------------------------------------------------- HTTP
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
+    def _handler(self) -> type[QuietHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                raw = self.read_body()
                 with server._lock:
                     server.auth.append(self.headers.get("Authorization", ""))
                     step = "upload" if self.path.endswith("/files") else "create"
                     if step in server.refuse and not self.path.endswith("/chat/completions"):
-                        self._json(*server.refused(step))
+                        self.send_json(*server.refused(step))
                     elif self.path.endswith("/files"):
-                        self._json(200, server.upload(self.headers["Content-Type"], raw))
+                        self.send_json(200, server.upload(self.headers["Content-Type"], raw))
                     elif self.path.endswith("/batches"):
-                        self._json(*server.create(json.loads(raw)))
+                        self.send_json(*server.create(json.loads(raw)))
                     elif self.path.endswith("/chat/completions"):
-                        self._json(*server.live(json.loads(raw)))
+                        self.send_json(*server.live(json.loads(raw)))
                     else:
-                        self._json(404, {"error": {"message": f"no route {self.path}"}})
+                        self.send_json(404, {"error": {"message": f"no route {self.path}"}})
 
             def do_GET(self) -> None:  # noqa: N802
                 path, _, query = self.path.partition("?")
@@ -218,26 +211,16 @@ class BatchServer(ThreadedServer):
                 with server._lock:
                     server.auth.append(self.headers.get("Authorization", ""))
                     if parts[-1] == "batches":
-                        self._json(*server.list(query))
+                        self.send_json(*server.list(query))
                     elif parts[-2:-1] == ["batches"] and "retrieve" in server.refuse:
-                        self._json(*server.refused("retrieve"))
+                        self.send_json(*server.refused("retrieve"))
                     elif parts[-2:-1] == ["batches"]:
-                        self._json(*server.retrieve(parts[-1]))
+                        self.send_json(*server.retrieve(parts[-1]))
                     elif parts[-1] == "content" and parts[-2] in server.files:
                         server.reads += 1
-                        self._send(200, server.files[parts[-2]], "application/octet-stream")
+                        self.send_bytes(200, server.files[parts[-2]], "application/octet-stream")
                     else:
-                        self._json(404, {"error": {"message": f"no route {self.path}"}})
-
-            def _json(self, status: int, payload: dict[str, Any]) -> None:
-                self._send(status, json.dumps(payload).encode(), "application/json")
-
-            def _send(self, status: int, payload: bytes, content_type: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                        self.send_json(404, {"error": {"message": f"no route {self.path}"}})
 
         return Handler
 

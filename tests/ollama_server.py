@@ -19,10 +19,9 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from openai_server import Action, ThreadedServer
+from openai_server import Action, QuietHandler, ThreadedServer
 
 
 def as_chat(path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -39,16 +38,9 @@ class OllamaServer(ThreadedServer):
         self._lock = threading.Lock()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # as in openai_server: no 40 ms of Nagle per reply
-
-            def log_message(self, *args: Any) -> None:  # quiet
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
+                body = json.loads(self.read_body() or b"{}")
                 with server._lock:
                     server.requests.append((self.path, body))
                 if self.path not in ("/api/generate", "/api/chat"):
@@ -63,12 +55,7 @@ class OllamaServer(ThreadedServer):
                 self._send(200, _reply(self.path, body, action))
 
             def _send(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.send_bytes(status, json.dumps(payload).encode(), "application/json; charset=utf-8")
 
         self._listen(Handler, port, "")  # Ollama's base: litellm adds /api/generate or /api/chat
 

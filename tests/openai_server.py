@@ -167,6 +167,40 @@ class _QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """The tests' servers' handler: keep-alive HTTP/1.1, no Nagle delay, no log; bodies read and JSON sent whole."""
+
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without TCP_NODELAY, Nagle's algorithm
+    # and the client's delayed ACK add ~40 ms to every response.
+    disable_nagle_algorithm = True
+
+    def log_message(self, *args: Any) -> None:  # quiet
+        pass
+
+    def read_body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def send_head(
+        self, status: int, length: int, content_type: str = "application/json", headers: dict[str, str] | None = None
+    ) -> None:
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+
+    def send_bytes(
+        self, status: int, payload: bytes, content_type: str = "application/json", headers: dict[str, str] | None = None
+    ) -> None:
+        self.send_head(status, len(payload), content_type, headers)
+        self.wfile.write(payload)
+
+    def send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        self.send_bytes(status, json.dumps(payload).encode(), headers=headers)
+
+
 class ThreadedServer:
     """A local HTTP server answering from a daemon thread while the ``with`` block runs."""
 
@@ -197,18 +231,9 @@ class ScriptedServer(ThreadedServer):
         self._lock = threading.Lock()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in two writes; without TCP_NODELAY, Nagle's algorithm
-            # and the client's delayed ACK add ~40 ms to every response.
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:  # quiet
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
+                body = json.loads(self.read_body() or b"{}")
                 with server._lock:
                     server.requests += 1
                     server.calls[prompt_key(body)] += 1
@@ -251,12 +276,7 @@ class ScriptedServer(ThreadedServer):
             def _send(
                 self, status: int, payload: bytes, trickle_s: float = 0.0, headers: dict[str, str] | None = None
             ) -> None:
-                self.send_response(status)
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
+                self.send_head(status, len(payload), headers=headers)
                 if not trickle_s:
                     self.wfile.write(payload)
                     return

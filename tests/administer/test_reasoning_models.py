@@ -55,6 +55,11 @@ def run_config(db: Path) -> dict:
         return run.config
 
 
+def scored_from_the_answer(trials: list) -> list[tuple]:
+    """What each trial kept of its reply: the answer, the reasoning apart, and the score read from the answer."""
+    return [(t.raw_reply, t.reasoning, t.status, t.parse_rule, t.chosen_option, t.score) for t in trials]
+
+
 def test_a_deepseek_r1_reply_keeps_its_reasoning_apart_and_is_scored_from_the_answer(tmp_path: Path, form: str):
     # The reasoning names option A as a possibility and ends on "C?": read as the answer, it would not be B.
     thought = "Could it be A) Pride? No. Guilt? Kim did nothing. So not A, maybe C? No: relief."
@@ -62,16 +67,8 @@ def test_a_deepseek_r1_reply_keeps_its_reasoning_apart_and_is_scored_from_the_an
         out = run_study(Study(models=["openai/deepseek-r1"], instruments=[form], api_base=srv.url), tmp_path / "r.db")
     trials = stored(tmp_path / "r.db")
     assert out.failed == 0 and len(trials) == 3
-    for t in trials:
-        assert (t.raw_reply, t.reasoning, t.status, t.parse_rule, t.chosen_option, t.score) == (
-            "B",
-            thought,
-            "answered",
-            "lone_letter",
-            "relief",
-            1.0,
-        )
-        assert t.reasoning_tokens is None  # DeepSeek-R1 shaped: no reasoning token count in usage
+    assert scored_from_the_answer(trials) == [("B", thought, "answered", "lone_letter", "relief", 1.0)] * 3
+    assert all(t.reasoning_tokens is None for t in trials)  # DeepSeek-R1 shaped: no reasoning token count in usage
     assert "temperature_not_sent" not in run_config(tmp_path / "r.db")
     assert all(b["temperature"] == 0.0 for b in srv.bodies)
 
@@ -87,16 +84,8 @@ def test_claudes_thinking_blocks_are_reasoning_and_its_text_block_the_answer(tmp
     trials = stored(tmp_path / "c.db")
     assert out.failed == 0 and len(trials) == 3 and set(srv.keys) == {"sk-ant-test-NOT-STORED"}
     assert all(b["max_tokens"] == 25_000 for b in srv.bodies)  # a reasoning model: room to reason
-    for t in trials:
-        assert (t.raw_reply, t.reasoning, t.status, t.parse_rule, t.chosen_option, t.score) == (
-            "B",
-            thought,
-            "answered",
-            "lone_letter",
-            "relief",
-            1.0,
-        )
-        assert t.completion_tokens == 41 and t.reasoning_tokens  # litellm counts the thinking's tokens itself
+    assert scored_from_the_answer(trials) == [("B", thought, "answered", "lone_letter", "relief", 1.0)] * 3
+    assert all(t.completion_tokens == 41 and t.reasoning_tokens for t in trials)  # litellm's count of the thinking
     assert b"sk-ant-test" not in (tmp_path / "c.db").read_bytes()
 
 
