@@ -225,3 +225,37 @@ def test_a_killed_analysiss_reader_files_are_deleted_by_the_next_read(tmp_path: 
     with _store(tmp_path / "s.db") as s:
         assert len(s.trials()) == 40
     assert sorted(p.name for p in files.iterdir()) == sorted(list(names)[2:])
+
+
+@pytest.mark.parametrize("busy_ms", [0, 5_000])
+def test_a_reader_waits_its_busy_timeout_for_a_writers_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, busy_ms: int
+):
+    """A writer's lock held for a second: the reader waits it out, or (no timeout) gives up for the plain read to wait."""
+    import sqlite3
+    import threading
+    import time
+
+    path = (
+        tmp_path / "locked.db"
+    )  # a rollback-journal file: its writer's exclusive lock keeps readers out, as WAL's does not
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE trials (id INTEGER PRIMARY KEY, model TEXT)")
+        conn.executemany("INSERT INTO trials (model) VALUES (?)", [(f"m{i}",) for i in range(10)])
+    conn.close()
+    monkeypatch.setattr(trial_columns, "_READER_BUSY_MS", busy_ms)
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN EXCLUSIVE")
+    release = threading.Timer(1.0, writer.execute, ("COMMIT",))
+    release.start()
+    start = time.monotonic()
+    try:
+        frame = trial_columns.arrow_frame(f"file:{path}?mode=ro", ["id", "model"], low=1, high=10)
+    finally:
+        release.join()
+        writer.close()
+    if busy_ms:
+        assert frame is not None and frame["model"].tolist() == [f"m{i}" for i in range(10)]
+        assert time.monotonic() - start >= 0.9  # it waited for the commit
+    else:
+        assert frame is None
