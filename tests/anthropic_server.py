@@ -57,7 +57,7 @@ class AnthropicServer(ThreadedServer):
 
         class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.read_body() or b"{}")
+                body = self.read_json()
                 with server._lock:
                     server.bodies.append(body)
                     server.keys.append(self.headers.get("x-api-key", ""))

@@ -40,7 +40,7 @@ class OllamaServer(ThreadedServer):
 
         class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.read_body() or b"{}")
+                body = self.read_json()
                 with server._lock:
                     server.requests.append((self.path, body))
                 if self.path not in ("/api/generate", "/api/chat"):

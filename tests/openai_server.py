@@ -181,6 +181,10 @@ class QuietHandler(BaseHTTPRequestHandler):
     def read_body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
+    def read_json(self) -> Any:
+        """The request's JSON body ({} when it has none)."""
+        return json.loads(self.read_body() or b"{}")
+
     def send_head(
         self, status: int, length: int, content_type: str = "application/json", headers: dict[str, str] | None = None
     ) -> None:
@@ -233,7 +237,7 @@ class ScriptedServer(ThreadedServer):
 
         class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.read_body() or b"{}")
+                body = self.read_json()
                 with server._lock:
                     server.requests += 1
                     server.calls[prompt_key(body)] += 1
